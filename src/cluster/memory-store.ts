@@ -1,0 +1,86 @@
+import type { KubeObject } from '../engine/types.js';
+import { groupKindOf, GK, type ClusterState, type GroupKind } from './state.js';
+
+const CLUSTER = ''; // namespace key for cluster-scoped objects
+
+/**
+ * In-memory, indexed object store: kind -> namespace -> name, plus an index of
+ * namespace labels so "which namespaces belong to tenant X" is a lookup, not a
+ * scan. Informers and `check --state` write into it; the engine reads it.
+ */
+export class MemoryStore implements ClusterState {
+  private readonly byKind = new Map<GroupKind, Map<string, Map<string, KubeObject>>>();
+  private readonly nsLabelIndex = new Map<string, Set<string>>(); // "key=value" -> namespace names
+
+  upsert(obj: KubeObject): void {
+    const gk = groupKindOf(obj);
+    const name = obj.metadata?.name;
+    if (!name) return;
+    const ns = obj.metadata.namespace ?? CLUSTER;
+    if (gk === GK.Namespace) this.unindexNamespace(name);
+    let byNs = this.byKind.get(gk);
+    if (!byNs) this.byKind.set(gk, (byNs = new Map()));
+    let byName = byNs.get(ns);
+    if (!byName) byNs.set(ns, (byName = new Map()));
+    byName.set(name, obj);
+    if (gk === GK.Namespace) this.indexNamespace(obj);
+  }
+
+  remove(obj: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>): boolean {
+    const gk = groupKindOf(obj);
+    const name = obj.metadata?.name;
+    if (!name) return false;
+    const ns = obj.metadata.namespace ?? CLUSTER;
+    const byName = this.byKind.get(gk)?.get(ns);
+    if (!byName?.has(name)) return false;
+    byName.delete(name);
+    if (gk === GK.Namespace) this.unindexNamespace(name);
+    return true;
+  }
+
+  /** Drop every object of a kind (a relist replaces the whole kind). */
+  replaceKind(gk: GroupKind, objects: KubeObject[]): void {
+    if (gk === GK.Namespace) this.nsLabelIndex.clear();
+    this.byKind.delete(gk);
+    for (const o of objects) this.upsert(o);
+  }
+
+  get(gk: GroupKind, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.byKind.get(gk)?.get(namespace ?? CLUSTER)?.get(name);
+  }
+
+  list(gk: GroupKind, namespace?: string): KubeObject[] {
+    const byNs = this.byKind.get(gk);
+    if (!byNs) return [];
+    if (namespace !== undefined) return [...(byNs.get(namespace)?.values() ?? [])];
+    const out: KubeObject[] = [];
+    for (const byName of byNs.values()) out.push(...byName.values());
+    return out;
+  }
+
+  namespacesWithLabel(label: string, value: string): string[] {
+    return [...(this.nsLabelIndex.get(`${label}=${value}`) ?? [])];
+  }
+
+  /** Number of stored objects, for metrics and logs. */
+  size(): number {
+    let n = 0;
+    for (const byNs of this.byKind.values()) for (const byName of byNs.values()) n += byName.size;
+    return n;
+  }
+
+  private indexNamespace(obj: KubeObject): void {
+    const name = obj.metadata.name!;
+    for (const [k, v] of Object.entries(obj.metadata.labels ?? {})) {
+      const key = `${k}=${v}`;
+      let set = this.nsLabelIndex.get(key);
+      if (!set) this.nsLabelIndex.set(key, (set = new Set()));
+      set.add(name);
+    }
+  }
+
+  private unindexNamespace(name: string): void {
+    const old = this.byKind.get(GK.Namespace)?.get(CLUSTER)?.get(name);
+    for (const [k, v] of Object.entries(old?.metadata.labels ?? {})) this.nsLabelIndex.get(`${k}=${v}`)?.delete(name);
+  }
+}

@@ -1,0 +1,52 @@
+import type { KubeObject } from '../engine/types.js';
+
+/**
+ * A group/kind key, version-insensitive: `security.istio.io/AuthorizationPolicy`,
+ * `/Namespace` for the core group. v1 and v1beta1 of one kind are the same
+ * stored object in the API server, so the state keeps one copy.
+ */
+export type GroupKind = string;
+
+export function groupKind(group: string, kind: string): GroupKind {
+  return `${group}/${kind}`;
+}
+
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+export function groupKindOf(obj: Pick<KubeObject, 'apiVersion' | 'kind'>): GroupKind {
+  return groupKind(groupOf(obj.apiVersion), obj.kind);
+}
+
+export const GK = {
+  Namespace: groupKind('', 'Namespace'),
+  Pod: groupKind('', 'Pod'),
+  AuthorizationPolicy: groupKind('security.istio.io', 'AuthorizationPolicy'),
+  PeerAuthentication: groupKind('security.istio.io', 'PeerAuthentication'),
+  RequestAuthentication: groupKind('security.istio.io', 'RequestAuthentication'),
+  DestinationRule: groupKind('networking.istio.io', 'DestinationRule'),
+  Gateway: groupKind('networking.istio.io', 'Gateway'),
+  VirtualService: groupKind('networking.istio.io', 'VirtualService'),
+  ServiceEntry: groupKind('networking.istio.io', 'ServiceEntry'),
+  Sidecar: groupKind('networking.istio.io', 'Sidecar'),
+  EnvoyFilter: groupKind('networking.istio.io', 'EnvoyFilter'),
+  WasmPlugin: groupKind('extensions.istio.io', 'WasmPlugin'),
+  KnativeService: groupKind('serving.knative.dev', 'Service'),
+  KnativeConfiguration: groupKind('serving.knative.dev', 'Configuration'),
+  KnativeRevision: groupKind('serving.knative.dev', 'Revision'),
+} as const;
+
+/**
+ * Read-only view of the cluster that decisions depend on. Filled by informers
+ * in a live cluster (src/cluster/informers.ts) and from manifest files by
+ * `check --state`; the engine cannot tell the two apart.
+ */
+export interface ClusterState {
+  get(gk: GroupKind, namespace: string | undefined, name: string): KubeObject | undefined;
+  /** Objects of a kind, in one namespace or (namespace undefined) everywhere. */
+  list(gk: GroupKind, namespace?: string): KubeObject[];
+  /** Names of namespaces whose `label` has `value` (indexed, for tenant lookups). */
+  namespacesWithLabel(label: string, value: string): string[];
+}

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument } from 'yaml';
+import { TenantGuardError } from '../errors.js';
+import { tenancyConfigSchema } from './schema.js';
+import type { TenancyConfig } from './types.js';
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+const validateSchema = ajv.compile(tenancyConfigSchema);
+
+function describeAjvError(e: ErrorObject): string {
+  const path = e.instancePath === '' ? '(root)' : e.instancePath.slice(1).replace(/\//g, '.');
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${path}: unknown field "${String(e.params.additionalProperty)}"`;
+    case 'required':
+      return `${path}: missing required field "${String(e.params.missingProperty)}"`;
+    case 'const':
+      return `${path}: must be ${JSON.stringify(e.params.allowedValue)}`;
+    default:
+      return `${path}: ${e.message ?? 'is invalid'}`;
+  }
+}
+
+/** Cross-field checks the schema cannot express. */
+function semanticErrors(c: TenancyConfig): string[] {
+  const errors: string[] = [];
+  const names = new Set<string>();
+  const owner = new Map<string, string>();
+  c.tenants.forEach((t, i) => {
+    if (names.has(t.name)) errors.push(`tenants.${i}.name: duplicate tenant "${t.name}"`);
+    names.add(t.name);
+    t.namespaces.forEach((ns, j) => {
+      const prev = owner.get(ns);
+      if (prev !== undefined) errors.push(`tenants.${i}.namespaces.${j}: "${ns}" already belongs to tenant "${prev}"`);
+      owner.set(ns, t.name);
+      if (c.systemNamespaces.includes(ns) || ns === c.meshRootNamespace)
+        errors.push(`tenants.${i}.namespaces.${j}: "${ns}" is a system namespace and cannot belong to a tenant`);
+    });
+  });
+  c.peerings.forEach((p, i) => {
+    if (!names.has(p.from)) errors.push(`peerings.${i}.from: unknown tenant "${p.from}"`);
+    if (!names.has(p.to)) errors.push(`peerings.${i}.to: unknown tenant "${p.to}"`);
+  });
+  return errors;
+}
+
+/**
+ * Validate a parsed config value, filling defaults. `source` names the file
+ * (or "embedded default") in every error message.
+ */
+export function parseTenancyConfig(value: unknown, source: string): TenancyConfig {
+  const copy = structuredClone(value ?? {});
+  if (!validateSchema(copy)) {
+    const details = (validateSchema.errors ?? []).map(describeAjvError).join('; ');
+    throw new TenantGuardError('TG_ERR_CONFIG_INVALID', `${source}: ${details}`);
+  }
+  const config = copy as unknown as TenancyConfig;
+  for (const t of config.tenants) {
+    t.admins ??= { users: [], groups: [] };
+  }
+  const errors = semanticErrors(config);
+  if (errors.length > 0) throw new TenantGuardError('TG_ERR_CONFIG_INVALID', `${source}: ${errors.join('; ')}`);
+  return config;
+}
+
+/** Parse YAML or JSON text of a config. */
+export function parseTenancyConfigText(text: string, source: string): TenancyConfig {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : '';
+    throw new TenantGuardError('TG_ERR_CONFIG_READ', `${source}${where}: ${first.message.split('\n')[0]}`);
+  }
+  return parseTenancyConfig(doc.toJS(), source);
+}
+
+export function loadTenancyConfig(file: string): TenancyConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new TenantGuardError('TG_ERR_CONFIG_READ', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return parseTenancyConfigText(text, file);
+}

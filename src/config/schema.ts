@@ -1,0 +1,72 @@
+// JSON schema of the tenancy config. Defaults live here, so a config file
+// states only what differs from the reference setup.
+
+const subjects = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    users: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+    groups: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+  },
+  default: {},
+} as const;
+
+// RFC 1123 label, the shape of a namespace name.
+const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' } as const;
+
+export const tenancyConfigSchema = {
+  $id: 'https://tenant-guard.dev/schemas/tenancy-config.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind'],
+  properties: {
+    apiVersion: { const: 'tenant-guard.dev/v1alpha1' },
+    kind: { const: 'TenancyConfig' },
+    tenantLabel: { type: 'string', minLength: 1, default: 'tenant-guard.dev/tenant' },
+    systemNamespaces: { type: 'array', items: dnsLabel, default: ['knative-serving', 'istio-system'] },
+    meshRootNamespace: { ...dnsLabel, default: 'istio-system' },
+    drainPorts: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[0-9]{1,5}$' },
+      default: ['8022'],
+    },
+    trustDomain: { type: 'string', minLength: 1, default: 'cluster.local' },
+    platformAdmins: { ...subjects, default: { users: [], groups: ['system:masters'] } },
+    platformControllers: {
+      ...subjects,
+      default: {
+        users: ['system:kube-controller-manager', 'system:kube-scheduler'],
+        groups: [
+          'system:serviceaccounts:knative-serving',
+          'system:serviceaccounts:istio-system',
+          'system:serviceaccounts:kube-system',
+        ],
+      },
+    },
+    tenants: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: dnsLabel,
+          admins: subjects,
+          namespaces: { type: 'array', items: dnsLabel, default: [] },
+          revision: { type: 'string', minLength: 1 },
+        },
+      },
+    },
+    peerings: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['from', 'to'],
+        properties: { from: dnsLabel, to: dnsLabel },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,41 @@
+import { DecisionBuilder } from './decision.js';
+import type { RuleContext, RuleDoc } from './context.js';
+
+export const commonRules: RuleDoc[] = [
+  {
+    id: 'TG-SYSTEM-NAMESPACE-WRITE',
+    kinds: ['*'],
+    stops: 'A tenant (admin or service account) writing any intercepted object into a system namespace or the mesh root namespace.',
+    why:
+      'Objects in knative-serving and istio-system configure the shared activator and gateways that every tenant trusts; ' +
+      'policies in the mesh root namespace apply to every workload of the mesh. A tenant writing there can open a path into any other tenant.',
+    cite: 'https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/ (rootNamespace)',
+    example: `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-me, namespace: knative-serving}
+spec:
+  rules: [{from: [{source: {namespaces: [tenant-1]}}]}]`,
+  },
+  {
+    id: 'TG-ENGINE-ERROR',
+    kinds: ['*'],
+    stops: 'Any request the engine cannot judge (malformed object, unexpected field type, internal error).',
+    why: 'A guardrail that allows what it cannot read is no guardrail: such requests are denied with the reason (fail closed).',
+  },
+];
+
+/**
+ * Applied before every kind handler: tenants never write into the platform's
+ * namespaces. Platform admins and controllers may.
+ */
+export function checkSystemNamespaceWrite(ctx: RuleContext, b: DecisionBuilder): void {
+  const ns = ctx.input.namespace;
+  if (!ns || ctx.actor.role !== 'tenant' || !ctx.tenancy.isSystemNamespace(ns)) return;
+  const what = ns === ctx.config.meshRootNamespace ? 'the mesh root namespace, whose policies apply to every workload' : 'a system namespace shared by every tenant';
+  b.violate(
+    'TG-SYSTEM-NAMESPACE-WRITE',
+    'metadata.namespace',
+    `${ctx.actor.username} (tenant ${ctx.actor.tenants.join(', ')}) may not ${ctx.input.operation.toLowerCase()} ${ctx.input.kind.kind} objects in "${ns}", ` +
+      `${what}; ask a platform admin to make this change.`,
+  );
+}

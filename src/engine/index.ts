@@ -1,0 +1,79 @@
+import type { ClusterState, GroupKind } from '../cluster/state.js';
+import { groupKind } from '../cluster/state.js';
+import type { TenancyConfig } from '../config/types.js';
+import { describeError } from '../errors.js';
+import { authorizationPolicyModule } from './authorization-policy.js';
+import { checkSystemNamespaceWrite, commonRules } from './common.js';
+import type { KindHandler, RuleContext, RuleDoc, RuleModule } from './context.js';
+import { DecisionBuilder, notIntercepted } from './decision.js';
+import { destinationRuleModule } from './destination-rule.js';
+import { istioNetworkingModule } from './istio-networking.js';
+import { knativeModule } from './knative.js';
+import { namespaceModule } from './namespace.js';
+import { peerAuthenticationModule } from './peer-authentication.js';
+import { podModule } from './pod.js';
+import { Tenancy } from './tenancy.js';
+import type { AdmissionInput, Decision } from './types.js';
+
+export type { AdmissionInput, Decision } from './types.js';
+
+const modules: RuleModule[] = [
+  namespaceModule,
+  knativeModule,
+  podModule,
+  peerAuthenticationModule,
+  destinationRuleModule,
+  istioNetworkingModule,
+  authorizationPolicyModule,
+];
+
+const handlers = new Map<GroupKind, KindHandler>();
+for (const m of modules) for (const [gk, h] of Object.entries(m.handlers)) handlers.set(gk, h);
+
+/** Every rule the engine enforces, in documentation order. */
+export const ruleCatalog: RuleDoc[] = [...commonRules, ...modules.flatMap((m) => m.rules)];
+
+/** The group/kinds some rule looks at (the webhook configurations route exactly these). */
+export function interceptedKinds(): GroupKind[] {
+  return [...handlers.keys()];
+}
+
+export function isIntercepted(group: string, kind: string): boolean {
+  return handlers.has(groupKind(group, kind));
+}
+
+function engineError(message: string): Decision {
+  return {
+    allowed: false,
+    intercepted: true,
+    violations: [{ rule: 'TG-ENGINE-ERROR', path: '', message }],
+    warnings: [],
+    patch: [],
+  };
+}
+
+/**
+ * The engine: `(request, state, config) -> decision`. Never throws: a request
+ * it cannot judge is denied with the reason (fail closed).
+ */
+export function evaluate(input: AdmissionInput, state: ClusterState, config: TenancyConfig): Decision {
+  const handler = handlers.get(groupKind(input.kind.group, input.kind.kind));
+  // Subresources (status, scale) are written by controllers; rules judge the main resource.
+  if (!handler || input.subResource) return notIntercepted();
+  const subject = input.operation === 'DELETE' ? input.oldObject ?? input.object : input.object;
+  if (input.operation !== 'DELETE' && (!subject || typeof subject !== 'object' || typeof subject.metadata !== 'object' || subject.metadata === null)) {
+    return engineError(`the ${input.kind.kind} in the request has no metadata; cannot judge it, so it is denied`);
+  }
+  try {
+    const tenancy = new Tenancy(config, state);
+    const ctx: RuleContext = { input, state, config, tenancy, actor: tenancy.actor(input.userInfo) };
+    const pre = new DecisionBuilder();
+    checkSystemNamespaceWrite(ctx, pre);
+    const d = handler(ctx);
+    const common = pre.build();
+    if (common.allowed) return d;
+    return { ...d, allowed: false, violations: [...common.violations, ...d.violations], patch: [] };
+  } catch (e) {
+    return engineError(`could not judge ${input.kind.kind} ${input.namespace ? input.namespace + '/' : ''}${input.name ?? ''}: ${describeError(e)}; denied (fail closed)`);
+  }
+}

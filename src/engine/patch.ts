@@ -1,0 +1,34 @@
+import type { PatchOp } from './types.js';
+
+/** RFC 6901 escaping of one JSON Pointer segment. */
+export function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+export function pointer(...segments: (string | number)[]): string {
+  return segments.map((s) => '/' + escapePointer(String(s))).join('');
+}
+
+/**
+ * Ops that make `obj[...mapPath][key] === value`, creating the map (and any
+ * missing parent objects) when absent. Emits nothing when already set.
+ */
+export function setMapEntry(obj: unknown, mapPath: string[], key: string, value: string): PatchOp[] {
+  const ops: PatchOp[] = [];
+  let cur: unknown = obj;
+  for (let i = 0; i < mapPath.length; i++) {
+    const next = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[mapPath[i]!] : undefined;
+    if (next === undefined || next === null) {
+      // Build the rest of the path as one nested value.
+      let value_: unknown = { [key]: value };
+      for (let j = mapPath.length - 1; j > i; j--) value_ = { [mapPath[j]!]: value_ };
+      ops.push({ op: 'add', path: pointer(...mapPath.slice(0, i + 1)), value: value_ });
+      return ops;
+    }
+    cur = next;
+  }
+  const existing = (cur as Record<string, unknown>)[key];
+  if (existing === value) return ops;
+  ops.push({ op: existing === undefined ? 'add' : 'replace', path: pointer(...mapPath, key), value });
+  return ops;
+}

@@ -1,0 +1,4 @@
+import type { RuleModule } from './context.js';
+
+// Placeholder until this kind's rules land: routes nothing.
+export const peerAuthenticationModule: RuleModule = { handlers: {}, rules: [] };

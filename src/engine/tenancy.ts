@@ -1,0 +1,116 @@
+import type { ClusterState } from '../cluster/state.js';
+import { GK } from '../cluster/state.js';
+import type { Subjects, TenancyConfig, TenantSpec } from '../config/types.js';
+import type { UserInfo } from './types.js';
+
+/** Who is asking, as far as tenancy rules care. */
+export type Actor =
+  | { role: 'platform-admin'; username: string }
+  | { role: 'platform-controller'; username: string }
+  | { role: 'tenant'; username: string; tenants: string[]; admin: boolean }
+  | { role: 'other'; username: string };
+
+/** Owner of a namespace: a tenant, the platform itself, or nobody. */
+export type NamespaceOwner = { type: 'tenant'; tenant: string } | { type: 'system' } | { type: 'none' };
+
+function matches(s: Subjects, user: UserInfo): boolean {
+  return s.users.includes(user.username) || user.groups.some((g) => s.groups.includes(g));
+}
+
+// Service account usernames: system:serviceaccount:<namespace>:<name>
+// (k8s.io/apiserver/pkg/authentication/serviceaccount).
+const SA_PREFIX = 'system:serviceaccount:';
+
+/**
+ * Tenancy questions answered from the config and the cluster state. Pure:
+ * built per decision, holds no I/O.
+ */
+export class Tenancy {
+  private readonly byName: Map<string, TenantSpec>;
+  private readonly explicitOwner = new Map<string, string>();
+
+  constructor(
+    readonly config: TenancyConfig,
+    readonly state: ClusterState,
+  ) {
+    this.byName = new Map(config.tenants.map((t) => [t.name, t]));
+    for (const t of config.tenants) for (const ns of t.namespaces) this.explicitOwner.set(ns, t.name);
+  }
+
+  tenant(name: string): TenantSpec | undefined {
+    return this.byName.get(name);
+  }
+
+  tenantNames(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  isSystemNamespace(ns: string): boolean {
+    return this.config.systemNamespaces.includes(ns) || ns === this.config.meshRootNamespace;
+  }
+
+  /**
+   * The tenant owning `ns`: the config's explicit list first, then the tenant
+   * label on the Namespace object in the state. Labels naming an unknown
+   * tenant still count: the namespace is tenant-owned, and rules treat the
+   * unknown tenant as a tenant of its own.
+   */
+  ownerOf(ns: string | undefined): NamespaceOwner {
+    if (!ns) return { type: 'none' };
+    if (this.isSystemNamespace(ns)) return { type: 'system' };
+    const explicit = this.explicitOwner.get(ns);
+    if (explicit) return { type: 'tenant', tenant: explicit };
+    const label = this.state.get(GK.Namespace, undefined, ns)?.metadata.labels?.[this.config.tenantLabel];
+    if (label) return { type: 'tenant', tenant: label };
+    return { type: 'none' };
+  }
+
+  tenantOf(ns: string | undefined): string | undefined {
+    const o = this.ownerOf(ns);
+    return o.type === 'tenant' ? o.tenant : undefined;
+  }
+
+  /** Every namespace of a tenant: explicit ones and labelled ones in the state. */
+  namespacesOf(tenant: string): string[] {
+    const set = new Set(this.byName.get(tenant)?.namespaces ?? []);
+    for (const ns of this.state.namespacesWithLabel(this.config.tenantLabel, tenant)) set.add(ns);
+    return [...set].sort();
+  }
+
+  /** All tenant-owned namespaces with their tenant. */
+  allTenantNamespaces(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const t of this.tenantNames()) for (const ns of this.namespacesOf(t)) out.set(ns, t);
+    for (const nsObj of this.state.list(GK.Namespace)) {
+      const name = nsObj.metadata.name;
+      const label = nsObj.metadata.labels?.[this.config.tenantLabel];
+      if (name && label && !out.has(name) && !this.isSystemNamespace(name)) out.set(name, label);
+    }
+    return out;
+  }
+
+  /** The Istio revision a tenant must use, if it has its own control plane. */
+  revisionOf(tenant: string | undefined): string | undefined {
+    return tenant ? this.byName.get(tenant)?.revision : undefined;
+  }
+
+  /** The tenant whose control plane is `revision`, if any. */
+  tenantOfRevision(revision: string): string | undefined {
+    return this.config.tenants.find((t) => t.revision === revision)?.name;
+  }
+
+  actor(user: UserInfo): Actor {
+    const username = user.username;
+    if (matches(this.config.platformAdmins, user)) return { role: 'platform-admin', username };
+    if (matches(this.config.platformControllers, user)) return { role: 'platform-controller', username };
+    const adminOf = this.config.tenants.filter((t) => matches(t.admins, user)).map((t) => t.name);
+    if (adminOf.length > 0) return { role: 'tenant', username, tenants: adminOf, admin: true };
+    // A service account acts for the tenant that owns its namespace.
+    if (username.startsWith(SA_PREFIX)) {
+      const ns = username.slice(SA_PREFIX.length).split(':')[0];
+      const t = this.tenantOf(ns);
+      if (t) return { role: 'tenant', username, tenants: [t], admin: false };
+    }
+    return { role: 'other', username };
+  }
+}

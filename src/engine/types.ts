@@ -1,0 +1,73 @@
+// The engine's contract: a request in, a decision out. Nothing here knows
+// about HTTP, AdmissionReview envelopes, files or logging; the server, the
+// `check` CLI and `audit` all adapt their input to these types.
+
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** Any Kubernetes object as it travels in an AdmissionReview or a manifest. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: any;
+  [key: string]: unknown;
+}
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+export interface UserInfo {
+  username: string;
+  groups: string[];
+}
+
+export interface AdmissionInput {
+  operation: Operation;
+  kind: GroupVersionKind;
+  /** Namespace of the request (empty/undefined for cluster-scoped objects). */
+  namespace?: string;
+  name?: string;
+  /** Set on CREATE/UPDATE (and CONNECT); absent on DELETE. */
+  object?: KubeObject;
+  /** Set on UPDATE and DELETE. */
+  oldObject?: KubeObject;
+  userInfo: UserInfo;
+  dryRun: boolean;
+  /** Subresource, e.g. "status"; rules judge only the main resource. */
+  subResource?: string;
+}
+
+/** One JSON Patch (RFC 6902) operation the engine wants applied. */
+export type PatchOp =
+  | { op: 'add' | 'replace'; path: string; value: unknown }
+  | { op: 'remove'; path: string };
+
+export interface Violation {
+  /** Stable rule id, documented in docs/rules.md (e.g. `TG-KSVC-INJECT-OPTOUT`). */
+  rule: string;
+  /** What is wrong, which path it would open, and how to fix it. */
+  message: string;
+  /** Field path in the object, e.g. `spec.template.metadata.annotations["sidecar.istio.io/inject"]`. */
+  path: string;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** False when no rule looks at this kind: allowed, and reported as "not intercepted". */
+  intercepted: boolean;
+  violations: Violation[];
+  warnings: string[];
+  patch: PatchOp[];
+}
