@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import { describeError } from '../errors.js';
+import { runAudit } from './audit.js';
+import { runCerts } from './certs.js';
+import { runCheck } from './check.js';
+import { EXIT_USAGE, processIO, type CliIO, type Command } from './io.js';
+import { runServe } from './serve.js';
+
+const commands: Record<string, { run: Command; summary: string }> = {
+  serve: { run: runServe, summary: 'run the admission webhook over HTTPS' },
+  check: { run: runCheck, summary: 'dry-run manifests through the engine, offline' },
+  audit: { run: runAudit, summary: 'judge every relevant object of a live cluster' },
+  certs: { run: runCerts, summary: 'generate a CA and a serving certificate' },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(7)} ${c.summary}`);
+  return `usage: tenant-guard <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun 'tenant-guard <command> --help' for a command's flags.\n`;
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? io.stdout : io.stderr).write(usage());
+    return name ? 0 : EXIT_USAGE;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    io.stderr.write(`TG_ERR_USAGE: unknown command "${name}"\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    // Commands report their own errors; this is the last line of defence against a stack trace.
+    io.stderr.write(`${describeError(e)}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').slice(-2).join('/'));
+if (invokedDirectly) {
+  main(process.argv.slice(2), processIO()).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`${describeError(e)}\n`);
+      process.exitCode = EXIT_USAGE;
+    },
+  );
+}
