@@ -33,8 +33,8 @@ export class MemoryStore implements ClusterState {
     const ns = obj.metadata.namespace ?? CLUSTER;
     const byName = this.byKind.get(gk)?.get(ns);
     if (!byName?.has(name)) return false;
-    byName.delete(name);
     if (gk === GK.Namespace) this.unindexNamespace(name);
+    byName.delete(name);
     return true;
   }
 

@@ -39,7 +39,7 @@ build_kube_apiserver() {
     printf 'replace %s => %s %s\n' "$m" "$m" "$staging_ver" >>"$dir/go.mod"
   done
   log "building kube-apiserver $K8S_VERSION (first run: several minutes)"
-  (cd "$dir" && go mod tidy >/dev/null 2>&1 || true
+  (cd "$dir"
    printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >tools.go
    go mod tidy && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
   mv "$out.tmp" "$out"

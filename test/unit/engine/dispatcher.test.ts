@@ -1,0 +1,76 @@
+import t from 'tap';
+import { MemoryStore } from '../../../src/cluster/memory-store.js';
+import { loadDefaultTenancyConfig } from '../../../src/config/default.js';
+import { evaluate } from '../../../src/engine/index.js';
+import type { AdmissionInput } from '../../../src/engine/types.js';
+
+const config = loadDefaultTenancyConfig();
+const alice = { username: 'alice', groups: ['tenant-1-admins', 'system:authenticated'] };
+
+t.test('kinds no rule looks at pass, marked not intercepted', async (t) => {
+  const d = evaluate(
+    {
+      operation: 'CREATE',
+      kind: { group: '', version: 'v1', kind: 'ConfigMap' },
+      namespace: 'tenant-1',
+      name: 'x',
+      object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'tenant-1' } },
+      userInfo: alice,
+      dryRun: false,
+    },
+    new MemoryStore(),
+    config,
+  );
+  t.same(d, { allowed: true, intercepted: false, violations: [], warnings: [], patch: [] });
+});
+
+t.test('an intercepted object without metadata is denied, not allowed', async (t) => {
+  const input = {
+    operation: 'CREATE',
+    kind: { group: 'security.istio.io', version: 'v1', kind: 'PeerAuthentication' },
+    namespace: 'tenant-1',
+    object: { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication' },
+    userInfo: alice,
+    dryRun: false,
+  } as unknown as AdmissionInput;
+  const d = evaluate(input, new MemoryStore(), config);
+  t.equal(d.allowed, false);
+  t.equal(d.violations[0]?.rule, 'TG-ENGINE-ERROR');
+});
+
+t.test('tenant writes into system namespaces are denied', async (t) => {
+  const d = evaluate(
+    {
+      operation: 'CREATE',
+      kind: { group: 'security.istio.io', version: 'v1', kind: 'PeerAuthentication' },
+      namespace: 'knative-serving',
+      name: 'p',
+      object: { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'p', namespace: 'knative-serving' }, spec: { mtls: { mode: 'STRICT' } } },
+      userInfo: alice,
+      dryRun: false,
+    },
+    new MemoryStore(),
+    config,
+  );
+  t.equal(d.allowed, false);
+  t.ok(d.violations.some((v) => v.rule === 'TG-SYSTEM-NAMESPACE-WRITE'));
+});
+
+t.test('status subresource writes are not judged', async (t) => {
+  const d = evaluate(
+    {
+      operation: 'UPDATE',
+      kind: { group: 'serving.knative.dev', version: 'v1', kind: 'Service' },
+      subResource: 'status',
+      namespace: 'tenant-1',
+      name: 's',
+      object: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 's', namespace: 'tenant-1' } },
+      userInfo: { username: 'system:serviceaccount:knative-serving:controller', groups: [] },
+      dryRun: false,
+    },
+    new MemoryStore(),
+    config,
+  );
+  t.equal(d.allowed, true);
+  t.equal(d.intercepted, false);
+});
