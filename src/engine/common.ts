@@ -5,7 +5,7 @@ export const commonRules: RuleDoc[] = [
   {
     id: 'TG-SYSTEM-NAMESPACE-WRITE',
     kinds: ['*'],
-    stops: 'A tenant (admin or service account) writing any intercepted object into a system namespace or the mesh root namespace.',
+    stops: 'A tenant (admin or service account), or a user the config does not know, writing any intercepted object into a system namespace or the mesh root namespace.',
     why:
       'Objects in knative-serving and istio-system configure the shared activator and gateways that every tenant trusts; ' +
       'policies in the mesh root namespace apply to every workload of the mesh. A tenant writing there can open a path into any other tenant.',
@@ -30,12 +30,15 @@ spec:
  */
 export function checkSystemNamespaceWrite(ctx: RuleContext, b: DecisionBuilder): void {
   const ns = ctx.input.namespace;
-  if (!ns || ctx.actor.role !== 'tenant' || !ctx.tenancy.isSystemNamespace(ns)) return;
+  // Users the config does not know (neither platform nor tenant) are held to
+  // the tenants' rule: the platform's namespaces are written by its admins only.
+  if (!ns || (ctx.actor.role !== 'tenant' && ctx.actor.role !== 'other') || !ctx.tenancy.isSystemNamespace(ns)) return;
+  const who = ctx.actor.role === 'tenant' ? `tenant ${ctx.actor.tenants.join(', ')}` : 'neither a platform admin nor a platform controller';
   const what = ns === ctx.config.meshRootNamespace ? 'the mesh root namespace, whose policies apply to every workload' : 'a system namespace shared by every tenant';
   b.violate(
     'TG-SYSTEM-NAMESPACE-WRITE',
     'metadata.namespace',
-    `${ctx.actor.username} (tenant ${ctx.actor.tenants.join(', ')}) may not ${ctx.input.operation.toLowerCase()} ${ctx.input.kind.kind} objects in "${ns}", ` +
+    `${ctx.actor.username} (${who}) may not ${ctx.input.operation.toLowerCase()} ${ctx.input.kind.kind} objects in "${ns}", ` +
       `${what}; ask a platform admin to make this change.`,
   );
 }

@@ -27,6 +27,8 @@ const modules: RuleModule[] = [
   authorizationPolicyModule,
 ];
 
+const JUDGED_SUBRESOURCES = new Set(['Pod/ephemeralcontainers']);
+
 const handlers = new Map<GroupKind, KindHandler>();
 for (const m of modules) for (const [gk, h] of Object.entries(m.handlers)) handlers.set(gk, h);
 
@@ -58,8 +60,11 @@ function engineError(message: string): Decision {
  */
 export function evaluate(input: AdmissionInput, state: ClusterState, config: TenancyConfig): Decision {
   const handler = handlers.get(groupKind(input.kind.group, input.kind.kind));
-  // Subresources (status, scale) are written by controllers; rules judge the main resource.
-  if (!handler || input.subResource) return notIntercepted();
+  // Subresources (status, scale) are written by controllers; rules judge the
+  // main resource. `kubectl debug` adds containers through pods/ephemeralcontainers,
+  // which is judged like the Pod itself (a debug container running as UID 1337
+  // would escape the sidecar's capture).
+  if (!handler || (input.subResource && !JUDGED_SUBRESOURCES.has(`${input.kind.kind}/${input.subResource}`))) return notIntercepted();
   const subject = input.operation === 'DELETE' ? input.oldObject ?? input.object : input.object;
   if (input.operation !== 'DELETE' && (!subject || typeof subject !== 'object' || typeof subject.metadata !== 'object' || subject.metadata === null)) {
     return engineError(`the ${input.kind.kind} in the request has no metadata; cannot judge it, so it is denied`);

@@ -1,4 +1,57 @@
-import type { RuleModule } from './context.js';
+// Istio networking and extension kinds besides DestinationRule: Sidecar,
+// EnvoyFilter, Gateway, VirtualService, ServiceEntry (networking.istio.io)
+// and WasmPlugin (extensions.istio.io). Every version of a kind is judged
+// alike: the dispatcher routes by group/kind.
+//
+// RequestAuthentication (security.istio.io) is intercepted for two checks
+// only: TG-SYSTEM-NAMESPACE-WRITE (src/engine/common.ts) and the istio.io/rev
+// label. In the mesh root namespace it applies to every workload, so a tenant
+// adding a jwtRule with its own JWKS there could mint tokens that other
+// tenants' requestPrincipals rules accept; in the tenant's own namespace it
+// only adds JWT checks to the tenant's own workloads.
+//
+// Telemetry (telemetry.istio.io) is not intercepted: it selects among
+// providers the platform defined in meshConfig, so it cannot send another
+// tenant's data anywhere the platform did not choose.
 
-// Placeholder until this kind's rules land: routes nothing.
-export const istioNetworkingModule: RuleModule = { handlers: {}, rules: [] };
+import { GK } from '../cluster/state.js';
+import type { RuleContext, RuleModule } from './context.js';
+import { DecisionBuilder } from './decision.js';
+import { gatewayRules, handleGateway } from './istio-gateway.js';
+import { handleEnvoyFilter, handleSidecar, handleWasmPlugin, proxyExtensionRules } from './istio-proxy-extensions.js';
+import { checkExportTo, checkRevisionLabel, sharedIstioRules } from './istio-shared.js';
+import { handleVirtualService, virtualServiceRules } from './istio-virtual-service.js';
+import type { Decision } from './types.js';
+
+/**
+ * ServiceEntry: a tenant may add hosts (external APIs, or its own
+ * mesh-internal workloads) for its own namespace only; exported further, an
+ * entry could shadow another tenant's hostname for that tenant's callers.
+ */
+function handleServiceEntry(ctx: RuleContext): Decision {
+  const b = new DecisionBuilder();
+  if (ctx.input.operation === 'DELETE') return b.build();
+  checkExportTo(ctx, b);
+  checkRevisionLabel(ctx, b);
+  return b.build();
+}
+
+/** RequestAuthentication: see the header; the content itself needs no tenant rule. */
+function handleRequestAuthentication(ctx: RuleContext): Decision {
+  const b = new DecisionBuilder();
+  if (ctx.input.operation !== 'DELETE') checkRevisionLabel(ctx, b);
+  return b.build();
+}
+
+export const istioNetworkingModule: RuleModule = {
+  handlers: {
+    [GK.Sidecar]: handleSidecar,
+    [GK.EnvoyFilter]: handleEnvoyFilter,
+    [GK.WasmPlugin]: handleWasmPlugin,
+    [GK.Gateway]: handleGateway,
+    [GK.VirtualService]: handleVirtualService,
+    [GK.ServiceEntry]: handleServiceEntry,
+    [GK.RequestAuthentication]: handleRequestAuthentication,
+  },
+  rules: [...gatewayRules, ...virtualServiceRules, ...proxyExtensionRules, ...sharedIstioRules],
+};

@@ -1,4 +1,119 @@
-import type { RuleModule } from './context.js';
+// Knative Serving's Service, Configuration and Revision (serving.knative.dev,
+// any version). Service and Configuration carry the pod template at
+// spec.template; a Revision has none: its own metadata and spec become the
+// pod's (Knative copies Revision labels and annotations onto the Deployment's
+// pod template, pkg/reconciler/revision/resources/deploy.go).
+//
+// Mutation: the tenant label on the object and on the template, and the
+// LABEL `sidecar.istio.io/inject: "true"` on the template. Istio reads the
+// label in preference to the (deprecated) annotation, and only the label is
+// seen by the injector webhook's objectSelector, so it keeps injection on
+// even if the namespace label were lost. The reference setup's OpenShift
+// manifests carry the annotation 'true'; both agree and both stay.
+// https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#controlling-the-injection-policy
+//
+// Knative creates a new Revision whenever spec.template changes, so the first
+// UPDATE of a Service created before tenant-guard also rolls out a Revision
+// (carrying the added labels). Objects written by Knative's controllers (a
+// Configuration from a Service, Revisions) are not mutated: their templates
+// come from the object the tenant wrote, already labelled.
 
-// Placeholder until this kind's rules land: routes nothing.
-export const knativeModule: RuleModule = { handlers: {}, rules: [] };
+import { GK } from '../cluster/state.js';
+import type { KindHandler, RuleContext, RuleDoc, RuleModule } from './context.js';
+import { DecisionBuilder } from './decision.js';
+import { checkInjectOptOut, INJECT_KEY, readMetadata } from './sidecar-metadata-checks.js';
+import type { Decision } from './types.js';
+import { mapEntryPath, reportFindings, workloadScope, type Finding } from './workload-findings.js';
+import { mapValue } from './workload-labels.js';
+import { addLabels, podFindings, POD_AT_ROOT, templateAt, type PodLocation } from './workload-template-checks.js';
+
+const INGRESS_CLASS_KEY = 'networking.knative.dev/ingress.class';
+/** net-istio's class; Knative routes a Service through the KIngress implementation its class names. */
+const ISTIO_INGRESS_CLASS = 'istio.ingress.networking.knative.dev';
+const INGRESS_CLASS_RULE = 'TG-KNATIVE-INGRESS-CLASS';
+
+/**
+ * A Service's annotations are copied onto its Route, whose ingress class picks
+ * the KIngress implementation (knative.dev/networking IngressClassAnnotationKey).
+ * Any class but Istio's routes the Service through an ingress outside the mesh
+ * policies set up for the tenants (knative-local-gateway, the activator rules).
+ */
+function checkIngressClass(ctx: RuleContext): Finding[] {
+  const value = ctx.input.object!.metadata.annotations?.[INGRESS_CLASS_KEY];
+  if (value === undefined || value === ISTIO_INGRESS_CLASS) return [];
+  return [
+    {
+      rule: INGRESS_CLASS_RULE,
+      path: mapEntryPath('metadata', 'annotations', INGRESS_CLASS_KEY),
+      message:
+        `${INGRESS_CLASS_KEY}: "${value}" routes this Service through an ingress other than Istio's; that ingress is not the mesh gateway the tenants' ` +
+        `AuthorizationPolicies and PeerAuthentication trust, so its traffic is not bound to tenant identities. Remove the annotation or set it to "${ISTIO_INGRESS_CLASS}".`,
+    },
+  ];
+}
+
+interface KnativeKind {
+  /** Where the pod's metadata and spec are. */
+  pod: PodLocation;
+  /** The object's own metadata differs from the pod's (Service, Configuration). */
+  hasTemplate: boolean;
+  ingressClass: boolean;
+}
+
+function knativeHandler(kind: KnativeKind): KindHandler {
+  return (ctx): Decision => {
+    const b = new DecisionBuilder();
+    if (ctx.input.operation !== 'CREATE' && ctx.input.operation !== 'UPDATE') return b.build();
+    const scope = workloadScope(ctx);
+    if (scope.mode === 'skip') return b.build();
+    const obj = ctx.input.object!;
+    const findings = podFindings(ctx, obj, kind.pod, { tenant: scope.tenant, userWrittenOnly: true });
+    // An opt-out on the Service/Configuration itself states the intent as
+    // clearly as one on the template: refuse it too.
+    if (kind.hasTemplate) findings.unshift(...checkInjectOptOut(readMetadata(obj.metadata, 'metadata'), 'metadata'));
+    if (kind.ingressClass) findings.push(...checkIngressClass(ctx));
+    reportFindings(b, scope, findings);
+    if (scope.mode === 'enforce') {
+      const tenant = { [ctx.config.tenantLabel]: scope.tenant };
+      // Keep any true value the user chose (y, yes, on); add "true" when absent.
+      const inject: Record<string, string> = mapValue(obj, [...kind.pod.meta, 'labels'], INJECT_KEY) === undefined ? { [INJECT_KEY]: 'true' } : {};
+      if (kind.hasTemplate) {
+        addLabels(b, obj, ['metadata'], tenant);
+        addLabels(b, obj, kind.pod.meta, { ...tenant, ...inject });
+      } else addLabels(b, obj, ['metadata'], { ...tenant, ...inject });
+    }
+    return b.build();
+  };
+}
+
+const knativeRules: RuleDoc[] = [
+  {
+    id: INGRESS_CLASS_RULE,
+    kinds: ['serving.knative.dev/Service'],
+    stops: `A Knative Service annotated ${INGRESS_CLASS_KEY} with a class other than Istio's (${ISTIO_INGRESS_CLASS}).`,
+    why:
+      'The ingress class picks the KIngress implementation that exposes the Service. The tenant isolation of the reference setup is built on the Istio gateways ' +
+      '(knative-local-gateway with ISTIO_MUTUAL, AuthorizationPolicies allowing istio-system); another ingress reaches the workloads outside those policies. ' +
+      'Judged in tenant namespaces for everyone but platform controllers.',
+    cite: 'https://knative.dev/docs/serving/services/ingress-class/',
+    example: `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: other-ingress
+  namespace: tenant-1
+  annotations: {networking.knative.dev/ingress.class: kourier.ingress.networking.knative.dev}
+spec:
+  template:
+    spec:
+      containers: [{image: kennethreitz/httpbin}]`,
+  },
+];
+
+export const knativeModule: RuleModule = {
+  handlers: {
+    [GK.KnativeService]: knativeHandler({ pod: templateAt('spec', 'template'), hasTemplate: true, ingressClass: true }),
+    [GK.KnativeConfiguration]: knativeHandler({ pod: templateAt('spec', 'template'), hasTemplate: true, ingressClass: false }),
+    [GK.KnativeRevision]: knativeHandler({ pod: POD_AT_ROOT, hasTemplate: false, ingressClass: false }),
+  },
+  rules: knativeRules,
+};

@@ -74,3 +74,50 @@ t.test('status subresource writes are not judged', async (t) => {
   t.equal(d.allowed, true);
   t.equal(d.intercepted, false);
 });
+
+t.test('kubectl debug containers (pods/ephemeralcontainers) are judged like the pod', async (t) => {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'tenant-1' },
+    spec: {
+      containers: [{ name: 'app', image: 'app' }],
+      ephemeralContainers: [{ name: 'debug', image: 'busybox', securityContext: { runAsUser: 1337 } }],
+    },
+  };
+  const d = evaluate(
+    {
+      operation: 'UPDATE',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      subResource: 'ephemeralcontainers',
+      namespace: 'tenant-1',
+      name: 'p',
+      object: pod,
+      oldObject: { ...pod, spec: { containers: pod.spec.containers } },
+      userInfo: alice,
+      dryRun: false,
+    },
+    new MemoryStore(),
+    config,
+  );
+  t.equal(d.allowed, false);
+  t.ok(d.violations.some((v) => v.rule === 'TG-WORKLOAD-PROXY-UID'), JSON.stringify(d.violations));
+});
+
+t.test('users the config does not know may not write into system namespaces', async (t) => {
+  const d = evaluate(
+    {
+      operation: 'CREATE',
+      kind: { group: 'security.istio.io', version: 'v1', kind: 'RequestAuthentication' },
+      namespace: 'istio-system',
+      name: 'r',
+      object: { apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication', metadata: { name: 'r', namespace: 'istio-system' }, spec: {} },
+      userInfo: { username: 'mallory', groups: ['system:authenticated'] },
+      dryRun: false,
+    },
+    new MemoryStore(),
+    config,
+  );
+  t.equal(d.allowed, false);
+  t.ok(d.violations.some((v) => v.rule === 'TG-SYSTEM-NAMESPACE-WRITE'));
+});

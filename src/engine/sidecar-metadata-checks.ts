@@ -1,0 +1,326 @@
+// Checks on the labels and annotations of a pod (or of what becomes a pod's
+// metadata: a pod template, a Knative template, a Revision). These are the
+// knobs Istio's sidecar injector and istio-iptables read when the pod is
+// created; every one that can leave traffic outside the sidecar is refused.
+//
+// Sources (Istio 1.2x):
+// - injection decision: pkg/kube/inject/inject.go `injectRequired`
+// - iptables arguments: manifests/charts/istio-control/istio-discovery/files/injection-template.yaml
+// - annotation reference: https://istio.io/latest/docs/reference/config/annotations/
+
+import { parse as parseYaml } from 'yaml';
+import type { Tenancy } from './tenancy.js';
+import { mapEntryPath, WORKLOAD_RULE, type Finding } from './workload-findings.js';
+
+export const INJECT_KEY = 'sidecar.istio.io/inject';
+export const REVISION_LABEL = 'istio.io/rev';
+
+/**
+ * Values of `sidecar.istio.io/inject` that Istio reads as "inject" (or as
+ * "no opinion, the namespace decides", for the empty value). Istio lowercases
+ * the value and injects for y/yes/true/on; anything else is an opt-out.
+ */
+const INJECT_VALUES = new Set(['', 'y', 'yes', 'true', 'on']);
+
+export function isInjectOptOut(value: string): boolean {
+  return !INJECT_VALUES.has(value.toLowerCase());
+}
+
+/** Ports Istio itself excludes from inbound capture: its status, health and Prometheus ports. */
+const ISTIO_OWN_INBOUND_PORTS = new Set(['15020', '15021', '15090']);
+
+function items(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+interface CaptureKnob {
+  key: string;
+  /** True when the value captures at least as much as Istio's default. */
+  safe: (value: string) => boolean;
+  /** What the safe values are, for the message. */
+  allowed: string;
+  /** What an unsafe value does. */
+  effect: string;
+}
+
+const INBOUND_BYPASS =
+  'inbound connections to those ports reach the application directly, without mTLS: PeerAuthentication STRICT and the AuthorizationPolicies that keep other tenants out are not applied';
+const OUTBOUND_BYPASS =
+  'outbound traffic to those destinations leaves the pod in plaintext, without the workload identity and past any egress policy';
+
+/**
+ * Annotations that shape traffic capture. With istio-cni the injector writes
+ * several of them onto the pod itself, with the mesh defaults, so a value is
+ * judged rather than the mere presence: the defaults (capture everything) are
+ * accepted, anything that captures less is refused.
+ */
+const CAPTURE_KNOBS: CaptureKnob[] = [
+  {
+    key: 'traffic.sidecar.istio.io/includeInboundPorts',
+    safe: (v) => v.trim() === '*',
+    allowed: '"*" (the default)',
+    effect: `ports left out of the list are not redirected to the sidecar; ${INBOUND_BYPASS}`,
+  },
+  {
+    key: 'traffic.sidecar.istio.io/excludeInboundPorts',
+    safe: (v) => items(v).every((p) => ISTIO_OWN_INBOUND_PORTS.has(p)),
+    allowed: "only Istio's own ports 15020, 15021, 15090",
+    effect: INBOUND_BYPASS,
+  },
+  {
+    key: 'traffic.sidecar.istio.io/includeOutboundIPRanges',
+    safe: (v) => v.trim() === '*',
+    allowed: '"*" (the default)',
+    effect: `ranges left out of the list are not captured; ${OUTBOUND_BYPASS}`,
+  },
+  {
+    key: 'traffic.sidecar.istio.io/excludeOutboundIPRanges',
+    safe: (v) => items(v).length === 0,
+    allowed: 'an empty value',
+    effect: OUTBOUND_BYPASS,
+  },
+  {
+    key: 'traffic.sidecar.istio.io/excludeOutboundPorts',
+    safe: (v) => items(v).length === 0,
+    allowed: 'an empty value',
+    effect: OUTBOUND_BYPASS,
+  },
+  // Only widens capture (istio-iptables -q): ports listed are redirected even
+  // when their IP range is not.
+  { key: 'traffic.sidecar.istio.io/includeOutboundPorts', safe: () => true, allowed: 'any value', effect: '' },
+  {
+    key: 'traffic.sidecar.istio.io/excludeInterfaces',
+    safe: (v) => items(v).length === 0,
+    allowed: 'an empty value',
+    effect: `traffic on those interfaces is not captured; ${OUTBOUND_BYPASS}`,
+  },
+  // Both reroute traffic of extra (virtual machine) interfaces through the
+  // proxy: they rewrite the pod's iptables beyond the single-workload model
+  // the tenant policies assume, and no tenant workload here needs them.
+  {
+    key: 'traffic.sidecar.istio.io/kubevirtInterfaces',
+    safe: (v) => items(v).length === 0,
+    allowed: 'an empty value',
+    effect: 'extra interfaces are wired into the capture rules outside the tenant policy model',
+  },
+  {
+    key: 'istio.io/reroute-virtual-interfaces',
+    safe: (v) => items(v).length === 0,
+    allowed: 'an empty value',
+    effect: 'extra interfaces are wired into the capture rules outside the tenant policy model',
+  },
+  {
+    key: 'sidecar.istio.io/interceptionMode',
+    safe: (v) => v === 'REDIRECT' || v === 'TPROXY',
+    allowed: 'REDIRECT or TPROXY',
+    effect: 'NONE installs no capture rules at all: every connection in and out bypasses the sidecar',
+  },
+  // The status port is added to the excluded inbound ports by the injection
+  // template (`excludeInboundPort`), so pointing it at an application port
+  // exempts that port from capture.
+  {
+    key: 'status.sidecar.istio.io/port',
+    safe: (v) => v.trim() === '15020',
+    allowed: '15020 (the default)',
+    effect: `the status port is excluded from inbound capture; ${INBOUND_BYPASS}`,
+  },
+  {
+    key: 'ambient.istio.io/bypass-inbound-capture',
+    safe: () => false,
+    allowed: 'no value (remove it)',
+    effect: INBOUND_BYPASS,
+  },
+];
+
+const CAPTURE_BY_KEY = new Map(CAPTURE_KNOBS.map((k) => [k.key, k]));
+const TRAFFIC_PREFIX = 'traffic.sidecar.istio.io/';
+
+/**
+ * Annotations that replace parts of the injected proxy. Any of them lets the
+ * workload run a proxy (or proxy configuration) of its choosing in place of
+ * the one the mesh trusts to enforce mTLS and authorization.
+ */
+const PROXY_OVERRIDES: Record<string, string> = {
+  'sidecar.istio.io/proxyImage': 'runs an image of your choosing as the sidecar',
+  'sidecar.istio.io/bootstrapOverride': 'replaces the Envoy bootstrap of the sidecar with a ConfigMap of your choosing',
+  'sidecar.istio.io/userVolume': 'mounts volumes of your choosing into the sidecar',
+  'sidecar.istio.io/userVolumeMount': 'mounts volumes of your choosing into the sidecar',
+  'sidecar.istio.io/discoveryAddress': 'points the sidecar at a control plane of your choosing',
+  'proxy.istio.io/overrides': 'overrides fields of the injected istio-proxy container (Istio writes it when a pod customizes istio-proxy)',
+};
+
+/**
+ * ProxyConfig fields a workload may set through `proxy.istio.io/config`:
+ * lifecycle and sizing only. Everything else (discoveryAddress,
+ * interceptionMode, proxyMetadata, custom bootstrap, ...) can change where the
+ * proxy gets its configuration or what it captures.
+ */
+const SAFE_PROXY_CONFIG_FIELDS = new Set(['holdApplicationUntilProxyStarts', 'terminationDrainDuration', 'drainDuration', 'concurrency', 'proxyStatsMatcher']);
+
+const PROXY_CONFIG_KEY = 'proxy.istio.io/config';
+const TEMPLATES_KEY = 'inject.istio.io/templates';
+/** Istio's default injection template; the others (gateway, grpc-agent, custom ones) do not install a capturing sidecar. */
+const SIDECAR_TEMPLATE = 'sidecar';
+export const STATUS_KEY = 'sidecar.istio.io/status';
+
+function stringMap(v: unknown, path: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`${path} is not a map`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) out[k] = typeof val === 'string' ? val : String(val);
+  return out;
+}
+
+export interface MetadataView {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** Labels and annotations of a metadata object, validated as string maps. */
+export function readMetadata(meta: unknown, path: string): MetadataView {
+  if (meta === undefined || meta === null) return { labels: {}, annotations: {} };
+  if (typeof meta !== 'object') throw new Error(`${path} is not an object`);
+  const m = meta as Record<string, unknown>;
+  return { labels: stringMap(m.labels, `${path}.labels`), annotations: stringMap(m.annotations, `${path}.annotations`) };
+}
+
+/** `sidecar.istio.io/inject` opting out, as a label or an annotation. */
+export function checkInjectOptOut(meta: MetadataView, metaPath: string): Finding[] {
+  const out: Finding[] = [];
+  for (const map of ['labels', 'annotations'] as const) {
+    const v = meta[map][INJECT_KEY];
+    if (v === undefined || !isInjectOptOut(v)) continue;
+    out.push({
+      rule: WORKLOAD_RULE.injectOptOut,
+      path: mapEntryPath(metaPath, map, INJECT_KEY),
+      message:
+        `${INJECT_KEY}: "${v}" opts the pod out of Istio sidecar injection. A pod without a sidecar has no mesh identity and no capture: ` +
+        `its inbound ports take plaintext from any tenant, bypassing PeerAuthentication STRICT and the tenant's AuthorizationPolicies. ` +
+        `Remove the ${map === 'labels' ? 'label' : 'annotation'} or set it to "true".`,
+    });
+  }
+  return out;
+}
+
+/** Capture bypasses and proxy replacements in the annotations of pod metadata. */
+export function checkSidecarAnnotations(meta: MetadataView, metaPath: string): Finding[] {
+  const out: Finding[] = [];
+  for (const [key, value] of Object.entries(meta.annotations)) {
+    const path = mapEntryPath(metaPath, 'annotations', key);
+    const knob = CAPTURE_BY_KEY.get(key);
+    if (knob) {
+      if (!knob.safe(value))
+        out.push({
+          rule: WORKLOAD_RULE.captureBypass,
+          path,
+          message: `${key}: "${value}" narrows Istio's traffic capture: ${knob.effect}. Remove the annotation (allowed: ${knob.allowed}).`,
+        });
+      continue;
+    }
+    if (key.startsWith(TRAFFIC_PREFIX)) {
+      out.push({
+        rule: WORKLOAD_RULE.captureBypass,
+        path,
+        message: `${key} is a traffic-capture annotation tenant-guard does not know to be safe; capture knobs can leave connections outside the sidecar (no mTLS, no AuthorizationPolicy). Remove it.`,
+      });
+      continue;
+    }
+    const override = PROXY_OVERRIDES[key];
+    if (override) {
+      out.push({
+        rule: WORKLOAD_RULE.proxyOverride,
+        path,
+        message:
+          `${key} ${override}; the sidecar is what enforces mTLS and the tenant's AuthorizationPolicies, so a replaced one can accept or send traffic the mesh would refuse. ` +
+          `Remove the annotation.`,
+      });
+      continue;
+    }
+    if (key === PROXY_CONFIG_KEY) out.push(...checkProxyConfig(value, path));
+    else if (key === TEMPLATES_KEY) {
+      const bad = items(value).filter((t) => t !== SIDECAR_TEMPLATE);
+      if (bad.length > 0)
+        out.push({
+          rule: WORKLOAD_RULE.proxyOverride,
+          path,
+          message:
+            `${key}: "${value}" selects injection template(s) ${bad.join(', ')} instead of "${SIDECAR_TEMPLATE}"; other templates (gateway, grpc-agent, custom ones) ` +
+            `do not install the capturing sidecar the tenant policies rely on. Remove the annotation.`,
+        });
+    }
+  }
+  return out;
+}
+
+function checkProxyConfig(value: string, path: string): Finding[] {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(value);
+  } catch {
+    parsed = undefined;
+  }
+  const allowed = [...SAFE_PROXY_CONFIG_FIELDS].join(', ');
+  if (parsed === null || parsed === undefined || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return [
+      {
+        rule: WORKLOAD_RULE.proxyOverride,
+        path,
+        message: `${PROXY_CONFIG_KEY} is not a YAML/JSON object, so tenant-guard cannot tell what it changes in the sidecar; write it as an object using only ${allowed}.`,
+      },
+    ];
+  }
+  const bad = Object.keys(parsed).filter((k) => !SAFE_PROXY_CONFIG_FIELDS.has(k));
+  if (bad.length === 0) return [];
+  return [
+    {
+      rule: WORKLOAD_RULE.proxyOverride,
+      path,
+      message:
+        `${PROXY_CONFIG_KEY} sets ${bad.join(', ')}: ProxyConfig fields beyond lifecycle and sizing can change what the sidecar captures or where it takes its configuration from ` +
+        `(interceptionMode, discoveryAddress, proxyMetadata, ...), letting traffic skip mTLS or the tenant's AuthorizationPolicies. Only ${allowed} may be set per workload.`,
+    },
+  ];
+}
+
+/** A user-written `sidecar.istio.io/status` (on templates it never comes from Istio, which injects Pods only). */
+export function checkNoInjectionStatus(meta: MetadataView, metaPath: string): Finding[] {
+  if (meta.annotations[STATUS_KEY] === undefined) return [];
+  return [
+    {
+      rule: WORKLOAD_RULE.proxyOverride,
+      path: mapEntryPath(metaPath, 'annotations', STATUS_KEY),
+      message:
+        `${STATUS_KEY} is written by Istio's injector on the Pod it injects, never by users: it names the containers Istio treats as its own (the proxy, running as UID 1337, ` +
+        `whose traffic is not captured). Remove the annotation.`,
+    },
+  ];
+}
+
+/**
+ * `istio.io/rev` on a pod selects the control plane that injects it (when the
+ * namespace carries no injection label of its own). In the per-tenant
+ * control-plane model another tenant's revision would give the pod that
+ * tenant's proxy configuration and CA; only the namespace tenant's own
+ * revision (or none: the namespace decides) is accepted.
+ */
+export function checkRevisionLabel(meta: MetadataView, metaPath: string, tenant: string, tenancy: Tenancy): Finding[] {
+  const rev = meta.labels[REVISION_LABEL];
+  if (rev === undefined) return [];
+  const own = tenancy.revisionOf(tenant);
+  const owner = tenancy.tenantOfRevision(rev);
+  const foreign = own !== undefined ? rev !== own : owner !== undefined && owner !== tenant;
+  if (!foreign) return [];
+  const whose = owner ? `tenant ${owner}'s control plane` : 'a control plane that is not tenant ' + tenant + "'s";
+  return [
+    {
+      rule: WORKLOAD_RULE.foreignRevision,
+      path: mapEntryPath(metaPath, 'labels', REVISION_LABEL),
+      message:
+        `${REVISION_LABEL}: "${rev}" selects ${whose}; its sidecar would take configuration and certificates from outside tenant ${tenant}'s mesh. ` +
+        (own ? `Remove the label or set it to "${own}".` : 'Remove the label: the namespace decides the control plane.'),
+    },
+  ];
+}

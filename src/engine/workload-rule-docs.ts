@@ -1,0 +1,193 @@
+import type { RuleDoc } from './context.js';
+import { POD_RULE } from './sidecar-injection-status.js';
+import { WORKLOAD_RULE } from './workload-findings.js';
+
+const KNATIVE = ['serving.knative.dev/Service', 'serving.knative.dev/Configuration', 'serving.knative.dev/Revision'];
+const TEMPLATES = ['apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job', 'batch/CronJob'];
+export const WORKLOAD_KINDS = ['Pod', ...TEMPLATES, ...KNATIVE];
+
+const SCOPE =
+  ' Judged in tenant namespaces for everyone but platform controllers (platform admins included); controllers and tenants writing into namespaces no tenant owns get a warning instead.';
+
+/** Rules shared by Pods, pod-template workloads and Knative Service/Configuration/Revision. */
+export const workloadRules: RuleDoc[] = [
+  {
+    id: WORKLOAD_RULE.injectOptOut,
+    kinds: WORKLOAD_KINDS,
+    stops: 'Opting a workload out of Istio sidecar injection with sidecar.istio.io/inject (label or annotation) set to anything but a true value.',
+    why:
+      'Tenant isolation is enforced by the sidecar of the called pod (PeerAuthentication STRICT, AuthorizationPolicy). A pod without a sidecar accepts plaintext from every tenant and has no mesh identity. ' +
+      'Istio lowercases the value and injects only for y/yes/true/on (or no value: the namespace decides); the label wins over the annotation.' +
+      SCOPE,
+    cite: 'https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#controlling-the-injection-policy (pkg/kube/inject/inject.go injectRequired)',
+    example: `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: no-mesh, namespace: tenant-1}
+spec:
+  template:
+    metadata:
+      annotations: {sidecar.istio.io/inject: "false"}
+    spec:
+      containers: [{image: kennethreitz/httpbin}]`,
+  },
+  {
+    id: WORKLOAD_RULE.captureBypass,
+    kinds: WORKLOAD_KINDS,
+    stops:
+      'Annotations that narrow traffic capture: traffic.sidecar.istio.io/* (include/exclude ports, IP ranges, interfaces), sidecar.istio.io/interceptionMode NONE, status.sidecar.istio.io/port, istio.io/reroute-virtual-interfaces, ambient.istio.io/bypass-inbound-capture.',
+    why:
+      'istio-iptables builds the pod\'s capture rules from these annotations. Excluded inbound ports reach the application without mTLS or AuthorizationPolicy, so another tenant can call them directly; ' +
+      'excluded outbound traffic leaves in plaintext without the workload identity. The status port is excluded from inbound capture too. Values that capture everything (the defaults, which istio-cni writes onto injected pods) are accepted.' +
+      SCOPE,
+    cite: 'https://istio.io/latest/docs/reference/config/annotations/ (injection-template.yaml istio-iptables arguments)',
+    example: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: curl, namespace: tenant-1}
+spec:
+  selector: {matchLabels: {app: curl}}
+  template:
+    metadata:
+      labels: {app: curl}
+      annotations: {traffic.sidecar.istio.io/excludeInboundPorts: "8080"}
+    spec:
+      containers: [{name: curl, image: curlimages/curl}]`,
+  },
+  {
+    id: WORKLOAD_RULE.proxyOverride,
+    kinds: WORKLOAD_KINDS,
+    stops:
+      'Replacing parts of the injected proxy: sidecar.istio.io/proxyImage, bootstrapOverride, userVolume, userVolumeMount, discoveryAddress, proxy.istio.io/overrides, proxy.istio.io/config beyond lifecycle and sizing fields, inject.istio.io/templates other than "sidecar", and a user-written sidecar.istio.io/status on templates.',
+    why:
+      'The sidecar is the enforcement point of mTLS and the tenant\'s AuthorizationPolicies. A proxy image, bootstrap or ProxyConfig of the workload\'s choosing can accept or send traffic the mesh would refuse; ' +
+      'other injection templates (gateway, grpc-agent) install no capturing sidecar.' +
+      SCOPE,
+    cite: 'https://istio.io/latest/docs/reference/config/annotations/',
+    example: `apiVersion: v1
+kind: Pod
+metadata:
+  name: custom-proxy
+  namespace: tenant-1
+  annotations: {sidecar.istio.io/proxyImage: "example.com/my-envoy:1"}
+spec:
+  containers: [{name: app, image: kennethreitz/httpbin}]`,
+  },
+  {
+    id: WORKLOAD_RULE.reservedContainer,
+    kinds: WORKLOAD_KINDS,
+    stops: 'User containers named istio-proxy, istio-init or istio-validation (outside the containers Istio\'s injector verifiably added to a Pod).',
+    why:
+      'Istio merges a user-supplied container of that name into the injected one ("customizing injection"), image and securityContext included, so the workload would choose what runs as the proxy (UID 1337, uncaptured) or sets up capture. ' +
+      'Pod templates of Deployments and the like are never injected by Istio, so these names there are always user-written.' +
+      SCOPE,
+    cite: 'https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#customizing-injection',
+    example: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: curl, namespace: tenant-1}
+spec:
+  selector: {matchLabels: {app: curl}}
+  template:
+    metadata: {labels: {app: curl}}
+    spec:
+      containers:
+        - {name: curl, image: curlimages/curl}
+        - {name: istio-proxy, image: example.com/my-envoy:1}`,
+  },
+  {
+    id: WORKLOAD_RULE.proxyIdentity,
+    kinds: WORKLOAD_KINDS,
+    stops: 'runAsUser: 1337 or runAsGroup: 1337 in the pod securityContext or any user container securityContext.',
+    why:
+      "1337 is Istio's proxy UID/GID; istio-iptables exempts its traffic from capture so the proxy does not capture itself. Any other process running as 1337 connects out without the sidecar: plaintext, no workload identity, no egress policy." +
+      SCOPE,
+    cite: 'https://istio.io/latest/docs/ops/deployment/application-requirements/#pod-requirements (UID 1337)',
+    example: `apiVersion: v1
+kind: Pod
+metadata: {name: sneaky, namespace: tenant-1}
+spec:
+  containers:
+    - name: app
+      image: curlimages/curl
+      securityContext: {runAsUser: 1337}`,
+  },
+  {
+    id: WORKLOAD_RULE.hostNetwork,
+    kinds: WORKLOAD_KINDS,
+    stops: 'hostNetwork: true on a tenant workload.',
+    why:
+      "Istio never injects host-network pods (injectRequired returns false), so such a pod has no sidecar, no mTLS identity and no capture; its traffic carries the node's address." +
+      SCOPE,
+    cite: 'pkg/kube/inject/inject.go injectRequired (HostNetwork)',
+    example: `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-agent, namespace: tenant-1}
+spec:
+  selector: {matchLabels: {app: node-agent}}
+  template:
+    metadata: {labels: {app: node-agent}}
+    spec:
+      hostNetwork: true
+      containers: [{name: agent, image: busybox}]`,
+  },
+  {
+    id: WORKLOAD_RULE.foreignRevision,
+    kinds: WORKLOAD_KINDS,
+    stops: "An istio.io/rev label on a workload naming another tenant's control plane (with per-tenant control planes: anything but the tenant's own revision).",
+    why:
+      "istio.io/rev on a pod selects the control plane that injects it when the namespace has no injection label. Another tenant's revision would give the pod that tenant's proxy configuration and certificates. " +
+      'No example here: the bundled config has no per-tenant control planes.' +
+      SCOPE,
+    cite: 'https://istio.io/latest/docs/setup/upgrade/canary/#data-plane',
+  },
+  {
+    id: POD_RULE.injectionStatus,
+    kinds: ['Pod'],
+    stops: 'A sidecar.istio.io/status annotation on a Pod that Istio cannot have written: not its JSON shape, claiming containers other than Istio\'s, or naming containers the pod does not have.',
+    why:
+      'The status annotation names the containers Istio injected; tenant-guard exempts exactly those from the reserved-name and UID 1337 checks. A forged status would exempt a user container whose traffic then skips capture.' +
+      SCOPE,
+    cite: 'pkg/kube/inject/webhook.go (applyMetadata, parseStatus)',
+    example: `apiVersion: v1
+kind: Pod
+metadata:
+  name: forged
+  namespace: tenant-1
+  annotations: {sidecar.istio.io/status: '{"containers":["app"],"initContainers":[]}'}
+spec:
+  containers:
+    - name: app
+      image: curlimages/curl
+      securityContext: {runAsUser: 1337}`,
+  },
+  {
+    id: POD_RULE.sidecarTamper,
+    kinds: ['Pod'],
+    stops: "Changing the image of an Istio-injected container, or the sidecar.istio.io/status annotation, on a running Pod.",
+    why:
+      'Container images are mutable on a Pod (kubectl set image). The capture rules stay in place and route all traffic through whatever now runs as the proxy, with its capture exemption.' +
+      SCOPE,
+    cite: 'https://kubernetes.io/docs/concepts/workloads/pods/#pod-update-and-replacement',
+    example: `apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+  namespace: tenant-1
+  annotations: {sidecar.istio.io/status: '{"containers":["istio-proxy"],"initContainers":["istio-init"]}'}
+spec:
+  initContainers: [{name: istio-init, image: docker.io/istio/proxyv2:1.22.0}]
+  containers:
+    - {name: app, image: curlimages/curl}
+    - {name: istio-proxy, image: docker.io/istio/proxyv2:1.22.0, securityContext: {runAsUser: 1337}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+  namespace: tenant-1
+  annotations: {sidecar.istio.io/status: '{"containers":["istio-proxy"],"initContainers":["istio-init"]}'}
+spec:
+  initContainers: [{name: istio-init, image: docker.io/istio/proxyv2:1.22.0}]
+  containers:
+    - {name: app, image: curlimages/curl}
+    - {name: istio-proxy, image: example.com/my-envoy:1, securityContext: {runAsUser: 1337}}`,
+  },
+];

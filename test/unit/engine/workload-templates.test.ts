@@ -1,0 +1,117 @@
+import t from 'tap';
+import type { KubeObject } from '../../../src/engine/types.js';
+import { alice, bob, fixture, knativeController, platformAdmin, replicaSetController, submit, TENANT_LABEL, yamlDocs } from './workload-harness.js';
+
+const T = TENANT_LABEL;
+
+const curls = [
+  ...fixture('reference/kind/services/tenant-1/curl.yaml'),
+  ...fixture('reference/kind/services/tenant-2/curl.yaml'),
+  ...fixture('reference/openshift/services/tenant-1/curl.yaml'),
+  ...fixture('reference/openshift/services/tenant-2/curl.yaml'),
+];
+
+t.test('reference curl Deployments are admitted, labelled on object and template', async (t) => {
+  t.equal(curls.length, 4);
+  for (const dep of curls) {
+    const ns = dep.metadata.namespace!;
+    for (const user of [ns === 'tenant-1' ? alice : bob, platformAdmin]) {
+      const { d, result } = submit(dep, user);
+      const name = `${ns}/${dep.metadata.name} as ${user.username}`;
+      t.same(d.violations, [], name);
+      const expected = structuredClone(dep);
+      expected.metadata.labels = { app: 'curl', [T]: ns };
+      expected.spec.template.metadata.labels = { app: 'curl', [T]: ns };
+      t.same(result, expected, `${name}: only the tenant label is added`);
+      t.same(d.patch, [
+        { op: 'add', path: '/metadata/labels/tenant-guard.dev~1tenant', value: ns },
+        { op: 'add', path: '/spec/template/metadata/labels/tenant-guard.dev~1tenant', value: ns },
+      ]);
+    }
+  }
+});
+
+function workload(kind: string, apiVersion: string, templateSpec: Record<string, unknown>, templateMeta: Record<string, unknown> = {}): KubeObject {
+  const template = { metadata: { labels: { app: 'w' }, ...templateMeta }, spec: { containers: [{ name: 'w', image: 'busybox' }], ...templateSpec } };
+  const spec =
+    kind === 'CronJob'
+      ? { schedule: '* * * * *', jobTemplate: { spec: { template } } }
+      : { selector: { matchLabels: { app: 'w' } }, template };
+  return { apiVersion, kind, metadata: { name: 'w', namespace: 'tenant-1' }, spec };
+}
+
+const kinds: Array<[string, string, string]> = [
+  ['Deployment', 'apps/v1', 'spec.template'],
+  ['StatefulSet', 'apps/v1', 'spec.template'],
+  ['DaemonSet', 'apps/v1', 'spec.template'],
+  ['ReplicaSet', 'apps/v1', 'spec.template'],
+  ['Job', 'batch/v1', 'spec.template'],
+  ['CronJob', 'batch/v1', 'spec.jobTemplate.spec.template'],
+];
+
+t.test('every template kind: rejected bypasses with template paths, clean ones labelled', async (t) => {
+  for (const [kind, apiVersion, tpl] of kinds) {
+    const clean = submit(workload(kind, apiVersion, {}), alice);
+    t.equal(clean.d.allowed, true, `${kind} clean`);
+    const labels = tpl.split('.').reduce((o: any, k) => o[k], clean.result).metadata.labels;
+    t.same(labels, { app: 'w', [T]: 'tenant-1' }, `${kind} template labelled`);
+    t.equal(clean.result.metadata.labels?.[T], 'tenant-1');
+
+    const host = submit(workload(kind, apiVersion, { hostNetwork: true }), alice);
+    t.same(host.d.violations.map((v) => [v.rule, v.path]), [['TG-WORKLOAD-HOST-NETWORK', `${tpl}.spec.hostNetwork`]], `${kind} hostNetwork`);
+    const optOut = submit(workload(kind, apiVersion, {}, { labels: { app: 'w', 'sidecar.istio.io/inject': 'false' } }), platformAdmin);
+    t.same(optOut.d.violations.map((v) => [v.rule, v.path]), [['TG-WORKLOAD-INJECT-OPTOUT', `${tpl}.metadata.labels["sidecar.istio.io/inject"]`]], `${kind} opt-out`);
+    const proxy = submit(workload(kind, apiVersion, { containers: [{ name: 'w', image: 'b' }, { name: 'istio-proxy', image: 'auto', securityContext: { runAsUser: 1337 } }] }), alice);
+    t.same(
+      proxy.d.violations.map((v) => [v.rule, v.path]),
+      [
+        ['TG-WORKLOAD-RESERVED-CONTAINER', `${tpl}.spec.containers[1].name`],
+        ['TG-WORKLOAD-PROXY-UID', `${tpl}.spec.containers[1].securityContext.runAsUser`],
+      ],
+      `${kind} istio-proxy in a template`,
+    );
+    const status = submit(workload(kind, apiVersion, {}, { annotations: { 'sidecar.istio.io/status': '{"containers":["istio-proxy"]}' } }), alice);
+    t.same(status.rules, ['TG-WORKLOAD-PROXY-OVERRIDE'], `${kind}: templates are never injected, a status there is user-written`);
+  }
+});
+
+t.test('Job: template is immutable, so UPDATE does not touch it', async (t) => {
+  const job = workload('Job', 'batch/v1', {});
+  const { d } = submit(job, alice, { old: job });
+  t.equal(d.allowed, true);
+  t.same(d.patch, [{ op: 'add', path: '/metadata/labels', value: { [T]: 'tenant-1' } }]);
+  const cron = workload('CronJob', 'batch/v1', {});
+  const c = submit(cron, alice, { old: cron });
+  t.equal(c.d.patch.length, 2, 'CronJob jobTemplate is mutable and gets the label');
+});
+
+t.test('controller-created ReplicaSets and Knative Deployments: never blocked, never mutated', async (t) => {
+  const rs = workload('ReplicaSet', 'apps/v1', { hostNetwork: true });
+  const byRs = submit(rs, replicaSetController);
+  t.equal(byRs.d.allowed, true);
+  t.same(byRs.d.patch, []);
+  t.equal(byRs.d.warnings.length, 1);
+  const dep = yamlDocs(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: hello-00001-deployment, namespace: tenant-1}
+spec:
+  selector: {matchLabels: {serving.knative.dev/revision: hello-00001}}
+  template:
+    metadata:
+      labels: {serving.knative.dev/revision: hello-00001, tenant-guard.dev/tenant: tenant-1, sidecar.istio.io/inject: "true"}
+    spec:
+      containers: [{name: user-container, image: kennethreitz/httpbin}, {name: queue-proxy, image: queue}]
+`)[0]!;
+  const byKnative = submit(dep, knativeController);
+  t.equal(byKnative.d.allowed, true);
+  t.same(byKnative.d.patch, []);
+  t.same(byKnative.d.warnings, []);
+});
+
+t.test('DELETE of workloads is not judged', async (t) => {
+  const bad = workload('Deployment', 'apps/v1', { hostNetwork: true });
+  const { d } = submit(bad, alice, { op: 'DELETE', old: bad });
+  t.equal(d.allowed, true);
+  t.same(d.patch, []);
+});
