@@ -4,6 +4,7 @@
 export const ErrorCodes = {
   TG_ERR_CONFIG_INVALID: 'the tenancy config does not match its schema',
   TG_ERR_CONFIG_READ: 'the tenancy config file cannot be read or parsed',
+  TG_ERR_INPUT_READ: 'an input file or directory cannot be read',
   TG_ERR_INPUT_PARSE: 'an input document is not valid YAML or JSON',
   TG_ERR_INPUT_INVALID: 'an input document is not a Kubernetes object',
   TG_ERR_USAGE: 'the command line is not valid',

@@ -1,7 +1,108 @@
-import { EXIT_USAGE, type CliIO } from './io.js';
+import { resolve } from 'node:path';
+import { loadManifests, onceStdin } from '../cluster/manifests.js';
+import type { ManifestOperation } from '../cluster/manifest-admission.js';
+import { MemoryStore } from '../cluster/memory-store.js';
+import { loadDefaultTenancyConfig } from '../config/default.js';
+import { loadTenancyConfig } from '../config/load.js';
+import type { TenancyConfig } from '../config/types.js';
+import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
+import { computeMatrix, formatMatrixText, type ReachabilityMatrix } from '../mesh/matrix.js';
+import { namespaceFlag, oneOf, parseFlags } from './args.js';
+import { impersonate } from './check-identity.js';
+import { formatJson, formatText } from './check-output.js';
+import { checkManifests, seedState } from './check-run.js';
+import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
-// Placeholder until the `check` command lands.
-export async function runCheck(_argv: string[], io: CliIO): Promise<number> {
-  io.stderr.write('TG_ERR_USAGE: `check` is not available in this build\n');
-  return EXIT_USAGE;
+const HELP = `usage: tenant-guard check -f PATH... [--state PATH...] [--config FILE] [--as USER] [--as-group GROUP...]
+                          [--operation CREATE|UPDATE|DELETE] [-o text|json] [--matrix] [-n NAMESPACE]
+
+Dry-run manifests through the admission rules, offline. Objects are submitted in
+order; each admitted object joins the state the next ones are judged against.
+
+flags:
+  -f, --filename PATH    file or directory (recursive *.yaml, *.yml, *.json) or - for stdin; repeatable
+      --state PATH       objects already in the cluster, same forms as -f; repeatable
+      --config FILE      tenancy config (default: the bundled examples/tenancy.yaml)
+      --as USER          submit as USER (default: kubernetes-admin in system:masters, a platform admin)
+      --as-group GROUP   groups of --as USER (system:authenticated is added); repeatable
+      --operation OP     CREATE, UPDATE or DELETE (default: UPDATE when the object is in the state, else CREATE)
+  -o, --output FORMAT    text (default) or json
+      --matrix           print the tenant-to-tenant reachability over Knative's four paths after the run
+  -n, --namespace NS     namespace of namespaced objects that name none (default: default)
+  -h, --help             this help
+
+exit status: 0 all allowed, 1 something denied, 2 usage, config or input error
+`;
+
+const FLAGS = {
+  filename: { type: 'string', short: 'f', multiple: true },
+  state: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  as: { type: 'string' },
+  'as-group': { type: 'string', multiple: true },
+  operation: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  matrix: { type: 'boolean' },
+  namespace: { type: 'string', short: 'n' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const OPERATIONS: readonly ManifestOperation[] = ['CREATE', 'UPDATE', 'DELETE'];
+const OUTPUTS = ['text', 'json'] as const;
+
+function loadConfig(file: string | undefined, cwd: string): TenancyConfig {
+  return file === undefined ? loadDefaultTenancyConfig() : loadTenancyConfig(resolve(cwd, file));
+}
+
+/** The reachability model is a separate component; its failure is reported, never a stack trace. */
+function matrixStep<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (e) {
+    throw new TenantGuardError('TG_ERR_ENGINE', `cannot compute the reachability matrix: ${describeError(e)}`, { cause: e });
+  }
+}
+
+/** `tenant-guard check`: see HELP and docs/check.md. */
+export async function runCheck(argv: string[], io: CliIO): Promise<number> {
+  try {
+    const flags = parseFlags(argv, FLAGS);
+    if (flags.help) {
+      io.stdout.write(HELP);
+      return EXIT_OK;
+    }
+    if (flags.filename.length === 0) throw new TenantGuardError('TG_ERR_USAGE', 'missing -f: name the manifests to check (a file, a directory, or - for stdin)');
+    const output = oneOf('-o', flags.output ?? 'text', OUTPUTS);
+    const operation = flags.operation === undefined ? undefined : oneOf('--operation', flags.operation, OPERATIONS);
+    const defaultNamespace = namespaceFlag('-n', flags.namespace ?? 'default');
+    const userInfo = impersonate(flags.as, flags['as-group']);
+    const config = loadConfig(flags.config, io.cwd);
+
+    const stdin = onceStdin(io.stdin);
+    const stateManifests = await loadManifests(flags.state, { cwd: io.cwd, stdin });
+    const manifests = await loadManifests(flags.filename, { cwd: io.cwd, stdin });
+    if (manifests.length === 0) {
+      // Like `kubectl apply`: checking nothing is a mistake (an empty render, a wrong directory), not a pass.
+      throw new TenantGuardError('TG_ERR_INPUT_INVALID', `no Kubernetes objects found in ${flags.filename.join(', ')}`);
+    }
+
+    const store = new MemoryStore();
+    seedState(store, stateManifests, defaultNamespace);
+    const results = checkManifests(manifests, store, config, { userInfo, operation, defaultNamespace });
+    // Computed before printing anything, so a failure leaves no half report on stdout.
+    const matrix: ReachabilityMatrix | undefined = flags.matrix ? matrixStep(() => computeMatrix(store, config)) : undefined;
+    const matrixText = matrix && output === 'text' ? matrixStep(() => formatMatrixText(matrix)) : undefined;
+
+    if (output === 'json') {
+      io.stdout.write(formatJson(results, matrix));
+    } else {
+      io.stdout.write(formatText(results));
+      if (matrixText !== undefined) io.stdout.write(`\nReachability after this run:\n${matrixText.endsWith('\n') ? matrixText : matrixText + '\n'}`);
+    }
+    return results.some((r) => !r.decision.allowed) ? EXIT_DENIED : EXIT_OK;
+  } catch (e) {
+    const hint = isTenantGuardError(e) && e.code === 'TG_ERR_USAGE' ? "\nRun 'tenant-guard check --help' for usage." : '';
+    io.stderr.write(`${describeError(e)}${hint}\n`);
+    return EXIT_USAGE;
+  }
 }

@@ -86,7 +86,7 @@ function isList(value: unknown): value is { kind: string; items: unknown[] } {
  */
 export function parseManifests(text: string, file: string): Manifest[] {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: false });
+  const docs = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: true });
   const out: Manifest[] = [];
   docs.forEach((doc, i) => {
     const document = i + 1;
@@ -96,7 +96,9 @@ export function parseManifests(text: string, file: string): Manifest[] {
     if (err) {
       const pos = err.linePos?.[0];
       const where = pos ? `line ${pos.line}, column ${pos.col}` : `line ${source.line}`;
-      throw new TenantGuardError('TG_ERR_INPUT_PARSE', `${file} document ${document} (${where}): ${err.message.split('\n')[0]}`);
+      // prettyErrors appends " at line L, column C:" and a code frame; the position is reported once, up front.
+      const message = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      throw new TenantGuardError('TG_ERR_INPUT_PARSE', `${file} document ${document} (${where}): ${message}`);
     }
     let value: unknown;
     try {
@@ -133,8 +135,8 @@ export function manifestFiles(path: string, cwd: string): string[] {
       st = statSync(abs);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new TenantGuardError('TG_ERR_USAGE', `${shown}: no such file or directory`);
-      throw new TenantGuardError('TG_ERR_INPUT_PARSE', `${shown}: cannot read: ${code ?? String(e)}`);
+      if (code === 'ENOENT') throw new TenantGuardError('TG_ERR_INPUT_READ', `${shown}: no such file or directory`);
+      throw new TenantGuardError('TG_ERR_INPUT_READ', `${shown}: cannot read: ${code ?? String(e)}`);
     }
     if (!st.isDirectory()) return [shown];
     const real = realpathSync(abs);
@@ -179,7 +181,7 @@ export async function loadManifests(paths: string[], opts: LoadOptions): Promise
       try {
         text = readFileSync(resolve(opts.cwd, file), 'utf8');
       } catch (e) {
-        throw new TenantGuardError('TG_ERR_INPUT_PARSE', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+        throw new TenantGuardError('TG_ERR_INPUT_READ', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
       }
       out.push(...parseManifests(text, file));
     }
