@@ -1,7 +1,132 @@
-import { EXIT_USAGE, type CliIO } from './io.js';
+import type { Level } from 'pino';
+import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
+import { DEFAULT_SHUTDOWN_DELAY_MS } from '../server/limits.js';
+import { createLogger, LOG_LEVELS } from '../server/logger.js';
+import { startWebhookServer, type ServeOptions } from '../server/run.js';
+import { oneOf, parseFlags } from './args.js';
+import { EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
-// Placeholder until the `serve` command lands.
-export async function runServe(_argv: string[], io: CliIO): Promise<number> {
-  io.stderr.write('TG_ERR_USAGE: `serve` is not available in this build\n');
-  return EXIT_USAGE;
+const USAGE = `usage: tenant-guard serve [flags]
+
+Run the admission webhook over HTTPS: POST /mutate and /validate take
+admission.k8s.io/v1 AdmissionReviews; GET /healthz, /readyz and /metrics.
+With no flags: development certificates in ./certs (created if missing), the
+bundled examples/tenancy.yaml, an empty cluster state, https://127.0.0.1:8443.
+
+flags:
+  --host ADDR            address to listen on (default 127.0.0.1; 0.0.0.0 in a pod)
+  --port N               port (default 8443; 0 picks a free one)
+  --tls-cert FILE        serving certificate (PEM), reloaded when it changes
+  --tls-key FILE         its private key (PEM)
+  --certs-dir DIR        without --tls-cert: where development certificates
+                         are used or generated (default certs)
+  --config FILE          tenancy config, reloaded when it changes (a bad new
+                         file is refused and the previous config kept)
+  --state PATH           manifests (file, directory or - for stdin) seeding
+                         the in-memory cluster state (repeatable)
+  --kubeconfig FILE      watch a live cluster's state through this kubeconfig
+  --in-cluster           watch the cluster the pod runs in
+  --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)
+  --shutdown-delay DUR   on SIGTERM, how long /readyz fails before the
+                         listener closes, e.g. 5s, 500ms (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
+  -h, --help             show this help
+`;
+
+/** `5s`, `500ms`, `1m` or a bare number of seconds. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (!m) throw new TenantGuardError('TG_ERR_USAGE', `${flag} must be a duration such as 5s, 500ms or 1m, not "${value}"`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return 8443;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new TenantGuardError('TG_ERR_USAGE', `--port must be a number from 0 to 65535, not "${value}"`);
+  return n;
+}
+
+/** The flags, checked, as server options; throws TG_ERR_USAGE. */
+export function serveOptions(argv: string[]): { options: ServeOptions; logLevel: Level } | 'help' {
+  const f = parseFlags(argv, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'certs-dir': { type: 'string' },
+    config: { type: 'string' },
+    state: { type: 'string', multiple: true },
+    kubeconfig: { type: 'string' },
+    'in-cluster': { type: 'boolean' },
+    'log-level': { type: 'string' },
+    'shutdown-delay': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (f.help) return 'help';
+  const usage = (m: string) => new TenantGuardError('TG_ERR_USAGE', m);
+  if (!!f['tls-cert'] !== !!f['tls-key']) throw usage('--tls-cert and --tls-key go together');
+  if (f['tls-cert'] && f['certs-dir']) throw usage('--certs-dir is for generated development certificates; it cannot be combined with --tls-cert');
+  if (f.kubeconfig && f['in-cluster']) throw usage('--kubeconfig and --in-cluster are exclusive');
+  const live = !!f.kubeconfig || f['in-cluster'];
+  // A live cluster's relist replaces whole kinds: seeded objects would vanish at the first sync.
+  if (live && f.state.length > 0) throw usage('--state seeds an offline state; it cannot be combined with --kubeconfig or --in-cluster');
+  const options: ServeOptions = {
+    host: f.host ?? '127.0.0.1',
+    port: parsePort(f.port),
+    tls: f['tls-cert'] && f['tls-key'] ? { certFile: f['tls-cert'], keyFile: f['tls-key'] } : { certsDir: f['certs-dir'] ?? 'certs' },
+    statePaths: f.state,
+    shutdownDelayMs: f['shutdown-delay'] !== undefined ? parseDuration('--shutdown-delay', f['shutdown-delay']) : DEFAULT_SHUTDOWN_DELAY_MS,
+  };
+  if (f.config) options.configFile = f.config;
+  if (live) options.cluster = f['in-cluster'] ? { inCluster: true } : { inCluster: false, kubeconfig: f.kubeconfig! };
+  const logLevel = f['log-level'] ? oneOf('--log-level', f['log-level'], LOG_LEVELS) : 'info';
+  return { options, logLevel };
+}
+
+export async function runServe(argv: string[], io: CliIO): Promise<number> {
+  let parsed: ReturnType<typeof serveOptions>;
+  try {
+    parsed = serveOptions(argv);
+  } catch (e) {
+    io.stderr.write(`${describeError(e)}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (parsed === 'help') {
+    io.stdout.write(USAGE);
+    return EXIT_OK;
+  }
+  const logger = createLogger(parsed.logLevel, io.stdout);
+  let running;
+  try {
+    running = await startWebhookServer(parsed.options, { logger, cwd: io.cwd, stdin: io.stdin });
+  } catch (e) {
+    const line = isTenantGuardError(e) ? e.toString() : `TG_ERR_USAGE: cannot start the server: ${describeError(e)}`;
+    logger.fatal({ err: line }, 'tenant-guard could not start');
+    io.stderr.write(`${line}\n`);
+    return EXIT_USAGE;
+  }
+  const server = running;
+  await new Promise<void>((done) => {
+    // Handlers stay installed for the whole drain: a repeated signal (a
+    // supervisor and a wrapper both forwarding SIGTERM) must not kill the
+    // process halfway through it. SIGKILL remains the way to force an exit.
+    const onSignal = (signal: NodeJS.Signals) => {
+      server.shutdown(signal).then(
+        () => finish(),
+        (e: unknown) => {
+          logger.error({ err: describeError(e) }, 'shutdown failed');
+          finish();
+        },
+      );
+    };
+    const finish = () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      done();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return EXIT_OK;
 }

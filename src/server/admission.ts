@@ -1,0 +1,120 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { ClusterState } from '../cluster/state.js';
+import type { TenancyConfig } from '../config/types.js';
+import { isIntercepted } from '../engine/index.js';
+import type { AdmissionInput, Decision } from '../engine/types.js';
+import { describeError, isTenantGuardError } from '../errors.js';
+import type { ConfigProvider } from './config-provider.js';
+import { LOG, MSG } from './log-keys.js';
+import type { Endpoint, ServerMetrics } from './metrics.js';
+import { allowed, AUDIT_KEYS, denied, errored, outcomeOf, patched, review, type AdmissionResponse, type AdmissionReviewResponse } from './responses.js';
+import { isReadable, readEnvelope, readRequest } from './review.js';
+
+export type Evaluate = (input: AdmissionInput, state: ClusterState, config: TenancyConfig) => Decision;
+
+/** What an admission route reads; everything is passed in, nothing is module state. */
+export interface AdmissionDeps {
+  config: ConfigProvider;
+  state: ClusterState;
+  evaluate: Evaluate;
+  metrics: ServerMetrics;
+  /** False while the cluster state is still loading: requests are then refused, not judged on a partial state. */
+  stateReady: () => boolean;
+}
+
+/** An HTTP answer: a review (200) or a coded error for a body that is no review (4xx). */
+export type AdmissionReply =
+  | { statusCode: 200; body: AdmissionReviewResponse }
+  | { statusCode: 400; body: { statusCode: 400; code: 'TG_ERR_REVIEW_INVALID'; error: 'Bad Request'; message: string } };
+
+/** A bounded label: kinds no rule looks at are folded into "other" so a client cannot blow up the series count. */
+function kindLabel(input: AdmissionInput | undefined): string {
+  if (!input) return 'unknown';
+  const { group, kind } = input.kind;
+  return isIntercepted(group, kind) ? `${group || 'core'}/${kind}` : 'other';
+}
+
+function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: AdmissionDeps): AdmissionResponse {
+  if (!deps.stateReady())
+    return errored(uid, 500, 'TG_ERR_CLUSTER: tenant-guard has not finished loading the cluster state; the request is refused until it has (fail closed)');
+  let d: Decision;
+  try {
+    // evaluate() never throws by contract; this guard keeps a broken engine from crashing a request or allowing it.
+    d = deps.evaluate(input, deps.state, deps.config.current());
+  } catch (e) {
+    return errored(uid, 500, `TG_ERR_ENGINE: ${describeError(e)}; the request is denied (fail closed)`);
+  }
+  if (!d.allowed) return denied(uid, d.violations, d.warnings);
+  // /validate runs after every mutating webhook and judges the final object: patches there would be ignored by the API server.
+  return endpoint === 'mutate' ? patched(uid, d.patch, d.warnings) : allowed(uid, d.warnings);
+}
+
+/**
+ * Answer one admission request. Never throws: every failure becomes either a
+ * 400 (the body is no AdmissionReview, so there is no uid to answer) or a
+ * review with allowed=false and the reason.
+ */
+export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, log: FastifyBaseLogger): AdmissionReply {
+  const started = process.hrtime.bigint();
+  let envelope: ReturnType<typeof readEnvelope>;
+  try {
+    envelope = readEnvelope(body);
+  } catch (e) {
+    const message = isTenantGuardError(e) ? e.toString() : `TG_ERR_REVIEW_INVALID: ${describeError(e)}`;
+    deps.metrics.requests.inc({ endpoint, kind: 'unknown', operation: 'unknown', decision: 'invalid' });
+    log.warn({ [LOG.endpoint]: endpoint, [LOG.errorCode]: 'TG_ERR_REVIEW_INVALID', [LOG.error]: message }, MSG.reviewInvalid);
+    return { statusCode: 400, body: { statusCode: 400, code: 'TG_ERR_REVIEW_INVALID', error: 'Bad Request', message } };
+  }
+  const { uid } = envelope;
+  const reqLog = log.child({ [LOG.uid]: uid });
+  const read = readRequest(uid, envelope.request);
+  let input: AdmissionInput | undefined;
+  let response: AdmissionResponse;
+  try {
+    if (isReadable(read)) {
+      input = read.input;
+      response = judge(endpoint, uid, input, deps);
+    } else {
+      response = errored(uid, 400, `TG_ERR_REVIEW_INVALID: ${read.problem}; the request is denied (fail closed)`);
+    }
+  } catch (e) {
+    // Last line of defence: building the response failed (e.g. a patch that cannot be serialised).
+    response = errored(uid, 500, `TG_ERR_ENGINE: ${describeError(e)}; the request is denied (fail closed)`);
+  }
+
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const decision = outcomeOf(response);
+  const labels = { endpoint, kind: kindLabel(input), operation: input?.operation ?? 'unknown', decision };
+  deps.metrics.requests.inc(labels);
+  deps.metrics.latency.observe(labels, seconds);
+  const rules = deniedRules(response);
+  for (const rule of rules) deps.metrics.denials.inc({ endpoint, rule });
+
+  const line = {
+    [LOG.endpoint]: endpoint,
+    [LOG.kind]: input ? `${input.kind.group ? input.kind.group + '/' : ''}${input.kind.version}/${input.kind.kind}` : undefined,
+    [LOG.namespace]: input?.namespace,
+    [LOG.name]: input?.name ?? input?.object?.metadata?.name ?? input?.object?.metadata?.generateName,
+    [LOG.operation]: input?.operation,
+    [LOG.subResource]: input?.subResource,
+    [LOG.user]: input?.userInfo.username,
+    [LOG.dryRun]: input?.dryRun,
+    [LOG.decision]: decision,
+    [LOG.rules]: rules,
+    [LOG.latencyMs]: Math.round(seconds * 1e6) / 1e3,
+  };
+  if (decision === 'error') reqLog.error({ ...line, [LOG.errorCode]: errorCodeOf(response), [LOG.error]: response.status?.message }, MSG.decision);
+  else reqLog.info(line, MSG.decision);
+  return { statusCode: 200, body: review(response) };
+}
+
+/** Rule ids of a denial, from its audit annotation (the violations themselves are not kept). */
+function deniedRules(response: AdmissionResponse): string[] {
+  const ids = response.auditAnnotations?.[AUDIT_KEYS.rules];
+  return ids ? ids.split(',') : [];
+}
+
+/** The coded error an errored response starts with (`TG_ERR_X: ...`). */
+function errorCodeOf(response: AdmissionResponse): string | undefined {
+  return /^(TG_ERR_[A-Z_]+):/.exec(response.status?.message ?? '')?.[1];
+}

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { parseTenancyConfigText } from '../config/load.js';
+import type { TenancyConfig } from '../config/types.js';
+import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
+import { watchFiles, type FileWatch, type FileWatchOptions } from './file-watch.js';
+import { LOG, MSG } from './log-keys.js';
+import type { ServerMetrics } from './metrics.js';
+
+/** Where the app reads the tenancy config from, on every request (so a reload applies to the next one). */
+export interface ConfigProvider {
+  current(): TenancyConfig;
+}
+
+export function staticConfig(config: TenancyConfig): ConfigProvider {
+  return { current: () => config };
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new TenantGuardError('TG_ERR_CONFIG_READ', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * A config file, reloaded when it changes. A new file that does not parse or
+ * validate is refused: the previous config stays in force (a typo in a
+ * ConfigMap must not open or close the cluster), the error is logged with its
+ * code and counted in tenant_guard_config_reloads_total{result="error"}.
+ */
+export class FileConfigProvider implements ConfigProvider {
+  private config: TenancyConfig;
+  private digest: string;
+  /** Digest of the last refused file: a spurious file event does not log the same error again. */
+  private refused: string | undefined;
+  private watcher: FileWatch | undefined;
+
+  /** Throws TG_ERR_CONFIG_READ / TG_ERR_CONFIG_INVALID when the initial file is not usable. */
+  constructor(
+    readonly file: string,
+    private readonly logger: Logger,
+    private readonly metrics?: Pick<ServerMetrics, 'configReloads'>,
+  ) {
+    const text = readText(file);
+    this.config = parseTenancyConfigText(text, file);
+    this.digest = digest(text);
+  }
+
+  current(): TenancyConfig {
+    return this.config;
+  }
+
+  /** Re-read the file; true when a new config is now in force. */
+  reload(): boolean {
+    let d: string | undefined;
+    try {
+      const text = readText(this.file);
+      d = digest(text);
+      if (d === this.digest || d === this.refused) return false;
+      this.config = parseTenancyConfigText(text, this.file);
+      this.digest = d;
+      this.refused = undefined;
+    } catch (e) {
+      this.refused = d;
+      const code = isTenantGuardError(e) ? e.code : 'TG_ERR_CONFIG_INVALID';
+      this.metrics?.configReloads.inc({ result: 'error' });
+      this.logger.error({ [LOG.errorCode]: code, [LOG.file]: this.file, [LOG.error]: describeError(e) }, MSG.configReloadFailed);
+      return false;
+    }
+    this.metrics?.configReloads.inc({ result: 'success' });
+    this.logger.info({ [LOG.file]: this.file, tenants: this.config.tenants.length }, MSG.configReloaded);
+    return true;
+  }
+
+  watch(opts: FileWatchOptions = {}): this {
+    this.watcher ??= watchFiles([this.file], () => this.reload(), {
+      ...opts,
+      onWatchError: (e) => this.logger.warn({ [LOG.file]: this.file, [LOG.error]: e.message }, 'config file watch failed; polling'),
+    });
+    return this;
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}

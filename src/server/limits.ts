@@ -1,0 +1,52 @@
+// Limits of the HTTPS server, each next to the behaviour of the Kubernetes
+// API server (the only client in production) that it is sized for.
+
+/**
+ * The API server refuses object bodies above 3 MiB
+ * (k8s.io/apiserver: MaxRequestBodyBytes = 3 * 1024 * 1024). An UPDATE review
+ * carries the object and oldObject, each up to that size, plus the envelope
+ * (userInfo, kind, options): 7 MiB covers it. Bigger bodies get a 413.
+ */
+export const BODY_LIMIT_BYTES = 7 * 1024 * 1024;
+
+/**
+ * The API server's webhook client keeps idle connections for 90 s (Go's
+ * http.DefaultTransport IdleConnTimeout, kept for webhook clients by
+ * kubernetes/kubernetes#82090). If the server closed them first, the client could send a review on a
+ * connection the server is closing and see "EOF"/"connection reset", which a
+ * failurePolicy Fail webhook turns into a rejected write. Stay above 90 s.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 95_000;
+
+/**
+ * A webhook call is cut by the API server after timeoutSeconds, at most 30 s
+ * (admissionregistration.k8s.io/v1 ValidatingWebhook.timeoutSeconds). A body
+ * that takes longer to arrive is from no API server.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * TLS 1.2 minimum: the API server speaks TLS 1.2 and 1.3; older versions have
+ * known weaknesses. HTTP/1.1 only: since Kubernetes 1.16 the API server calls
+ * admission webhooks over HTTP/1.1 so that concurrent reviews spread over
+ * several connections and pods (kubernetes/kubernetes#82090); serving no
+ * HTTP/2 also avoids the rapid-reset class of attacks (CVE-2023-44487).
+ */
+export const TLS_MIN_VERSION = 'TLSv1.2';
+export const ALPN_PROTOCOLS = ['http/1.1'];
+
+/**
+ * Default wait between failing /readyz and closing the listener on SIGTERM:
+ * the endpoints controller and kube-proxy need a few seconds to stop sending
+ * new connections to a terminating pod.
+ */
+export const DEFAULT_SHUTDOWN_DELAY_MS = 5_000;
+
+/** After the delay, in-flight reviews get this long to finish (the API server waits at most 30 s). */
+export const SHUTDOWN_GRACE_MS = 30_000;
+
+/** Fallback poll for certificate and config files, for filesystems where fs.watch misses events. */
+export const FILE_POLL_INTERVAL_MS = 10_000;
+
+/** Wait for a burst of file events (a Secret volume's symlink swap is several) to settle. */
+export const FILE_EVENT_DEBOUNCE_MS = 200;

@@ -1,0 +1,61 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+/** The endpoint labels: one per admission route. */
+export type Endpoint = 'mutate' | 'validate';
+
+/**
+ * Every metric of one app instance (the cluster watcher adds its own,
+ * tenant_guard_watch_* and tenant_guard_state_objects, to the same registry), registered on the registry it is given
+ * (never prom-client's global one), so several apps can live in one process.
+ */
+export interface ServerMetrics {
+  registry: Registry;
+  /** decision: allowed | patched | denied | error | invalid (HTTP 4xx, no review answered). */
+  requests: Counter<'endpoint' | 'kind' | 'operation' | 'decision'>;
+  latency: Histogram<'endpoint' | 'kind' | 'operation' | 'decision'>;
+  denials: Counter<'endpoint' | 'rule'>;
+  configReloads: Counter<'result'>;
+  tlsReloads: Counter<'result'>;
+}
+
+// Webhook calls are cut at timeoutSeconds (10 s by default); the buckets
+// resolve the sub-millisecond engine and still show a slow request.
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createServerMetrics(registry: Registry): ServerMetrics {
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({
+      name: 'tenant_guard_admission_requests_total',
+      help: 'Admission reviews answered, by endpoint, kind, operation and decision.',
+      labelNames: ['endpoint', 'kind', 'operation', 'decision'],
+      registers,
+    }),
+    latency: new Histogram({
+      name: 'tenant_guard_admission_duration_seconds',
+      help: 'Time from the request body parsed to the response built, by endpoint, kind, operation and decision.',
+      labelNames: ['endpoint', 'kind', 'operation', 'decision'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    denials: new Counter({
+      name: 'tenant_guard_admission_denials_total',
+      help: 'Violations in denied reviews, by endpoint and rule id.',
+      labelNames: ['endpoint', 'rule'],
+      registers,
+    }),
+    configReloads: new Counter({
+      name: 'tenant_guard_config_reloads_total',
+      help: 'Tenancy config reloads; result="error" means the new file was refused and the previous config kept.',
+      labelNames: ['result'],
+      registers,
+    }),
+    tlsReloads: new Counter({
+      name: 'tenant_guard_tls_reloads_total',
+      help: 'TLS certificate reloads; result="error" means the new pair was refused and the previous one kept.',
+      labelNames: ['result'],
+      registers,
+    }),
+  };
+}

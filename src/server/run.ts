@@ -1,0 +1,121 @@
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ensureDevCertificates } from '../certs/dev.js';
+import { DEFAULT_CONFIG_PATH } from '../config/default.js';
+import { buildApp } from './app.js';
+import { liveState, manifestState, type ClusterConnection, type StateSource } from './cluster-state.js';
+import { FileConfigProvider } from './config-provider.js';
+import { DEFAULT_SHUTDOWN_DELAY_MS, SHUTDOWN_GRACE_MS } from './limits.js';
+import { LOG, MSG } from './log-keys.js';
+import { createServerMetrics } from './metrics.js';
+import { Readiness } from './readiness.js';
+import { shutdownSequence } from './shutdown.js';
+import { loadTlsPair, TlsReloader, type TlsFiles } from './tls.js';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  /** Explicit serving pair, or a directory where development certificates are used or created. */
+  tls: TlsFiles | { certsDir: string };
+  /** A tenancy config file, reloaded on change; the bundled examples/tenancy.yaml when absent. */
+  configFile?: string;
+  /** Manifests seeding the in-memory state (exclusive with `cluster`). */
+  statePaths: string[];
+  cluster?: ClusterConnection;
+  shutdownDelayMs?: number;
+  shutdownGraceMs?: number;
+  /** Poll interval of the certificate and config watchers (tests shorten it). */
+  filePollMs?: number;
+}
+
+export interface ServeEnv {
+  logger: Logger;
+  cwd: string;
+  stdin?: Readable;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  address: AddressInfo;
+  /** Run the shutdown sequence (idempotent); resolves when the process may exit. */
+  shutdown(reason: string): Promise<void>;
+}
+
+function resolveTls(tls: ServeOptions['tls'], cwd: string, logger: Logger): TlsFiles {
+  if ('certFile' in tls) return { certFile: resolve(cwd, tls.certFile), keyFile: resolve(cwd, tls.keyFile) };
+  const dev = ensureDevCertificates(resolve(cwd, tls.certsDir));
+  if (dev.generated) logger.info({ [LOG.file]: dev.certFile, ca: dev.caFile }, 'generated development certificates for localhost, 127.0.0.1 and ::1');
+  return { certFile: dev.certFile, keyFile: dev.keyFile };
+}
+
+/**
+ * Start the webhook: certificates, config, cluster state, HTTPS listener and
+ * the reloaders. Throws a coded error (TG_ERR_TLS, TG_ERR_CONFIG_*,
+ * TG_ERR_INPUT_*, TG_ERR_CLUSTER) when something it needs is not usable.
+ */
+export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Promise<RunningServer> {
+  const { logger, cwd } = env;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createServerMetrics(registry);
+
+  const tlsFiles = resolveTls(opts.tls, cwd, logger);
+  const pair = loadTlsPair(tlsFiles);
+  const configFile = opts.configFile ? resolve(cwd, opts.configFile) : DEFAULT_CONFIG_PATH;
+  const config = new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics);
+  const cluster = opts.cluster && (opts.cluster.kubeconfig ? { ...opts.cluster, kubeconfig: resolve(cwd, opts.cluster.kubeconfig) } : opts.cluster);
+  const state: StateSource = cluster
+    ? await liveState(cluster, logger.child({ component: 'cluster' }), registry)
+    : await manifestState(opts.statePaths, cwd, env.stdin);
+
+  let stopping = false;
+  const readiness = new Readiness()
+    .require('config', () => config.current() !== undefined)
+    .require('state', () => state.isSynced())
+    .require('serving', () => !stopping);
+  const app = buildApp({ config, state: state.store, logger, metrics, readiness, stateReady: () => state.isSynced(), tls: pair });
+  await app.listen({ host: opts.host, port: opts.port });
+  const server = app.server as unknown as HttpsServer;
+  const address = server.address() as AddressInfo;
+  const watchOpts = opts.filePollMs !== undefined ? { pollMs: opts.filePollMs } : {};
+  const tls = new TlsReloader(server, tlsFiles, pair, logger.child({ component: 'tls' }), metrics).watch(watchOpts);
+  // The bundled default is part of the install, not operator config: only a --config file is watched.
+  if (opts.configFile) config.watch(watchOpts);
+
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `https://${host}:${address.port}`;
+  logger.info(
+    { [LOG.address]: url, config: configFile, tlsCert: tlsFiles.certFile, certSubject: pair.subject, certValidTo: pair.validTo, state: state.describe },
+    MSG.listening,
+  );
+  state.start().then(
+    () => logger.info({ state: state.describe, [LOG.objects]: state.store.size() }, 'cluster state ready'),
+    (e: unknown) => logger.warn({ [LOG.error]: String(e) }, 'cluster state did not sync before the watcher stopped'),
+  );
+
+  const shutdown = shutdownSequence(
+    {
+      stopReadiness: () => {
+        stopping = true;
+      },
+      closeListener: () => app.close(),
+      forceClose: () => server.closeAllConnections(),
+      release: async () => {
+        tls.close();
+        config.close();
+        await state.stop();
+      },
+      log: (event, detail) =>
+        logger.info(detail ?? {}, event === 'draining' ? MSG.shutdownStarted : event === 'closing' ? MSG.shutdownClosing : MSG.shutdownDone),
+    },
+    opts.shutdownDelayMs ?? DEFAULT_SHUTDOWN_DELAY_MS,
+    opts.shutdownGraceMs ?? SHUTDOWN_GRACE_MS,
+  );
+  return { app, url, address, shutdown };
+}

@@ -1,0 +1,43 @@
+import type { KubeObject } from '../../src/engine/types.js';
+import { ALICE, inputFor, knativeService, reviewOf } from '../unit/server/reviews.js';
+
+export interface Scenario {
+  name: string;
+  path: '/mutate' | '/validate';
+  body: string;
+  /** What the server must answer, checked once before the load. */
+  expect: 'patched' | 'denied' | 'allowed';
+}
+
+// The reference setup's tenant-1 policy (test/fixtures/reference/kind/config/authentication-policy-tenant-1.yaml),
+// updated by its tenant: judged against every other policy of the reference state.
+const tenantPolicy: KubeObject = {
+  apiVersion: 'security.istio.io/v1beta1',
+  kind: 'AuthorizationPolicy',
+  metadata: { name: 'allow-traffic-to-tenant-1', namespace: 'tenant-1' },
+  spec: { action: 'ALLOW', rules: [{ from: [{ source: { namespaces: ['tenant-1', 'knative-serving', 'istio-system'] } }] }] },
+};
+
+/** Representative reviews: the common case (a tenant deploys a service), a refusal, and a policy change. */
+export function scenarios(): Scenario[] {
+  return [
+    {
+      name: 'mutate: allowed Knative Service (patched)',
+      path: '/mutate',
+      body: JSON.stringify(reviewOf(inputFor(knativeService('tenant-1', 'hello', { 'autoscaling.knative.dev/min-scale': '1' }), ALICE))),
+      expect: 'patched',
+    },
+    {
+      name: 'validate: denied Knative Service (sidecar opt-out)',
+      path: '/validate',
+      body: JSON.stringify(reviewOf(inputFor(knativeService('tenant-1', 'hello', { 'sidecar.istio.io/inject': 'false' }), ALICE))),
+      expect: 'denied',
+    },
+    {
+      name: 'validate: AuthorizationPolicy update, reference state',
+      path: '/validate',
+      body: JSON.stringify(reviewOf(inputFor(tenantPolicy, ALICE, 'UPDATE', tenantPolicy))),
+      expect: 'allowed',
+    },
+  ];
+}

@@ -1,0 +1,50 @@
+import t from 'tap';
+import { parseDuration, runServe, serveOptions } from '../../../src/cli/serve.js';
+import { fakeIO } from './fake-io.js';
+
+t.test('defaults: loopback 8443, development certs in ./certs, bundled config, empty state', async (t) => {
+  t.same(serveOptions([]), {
+    options: { host: '127.0.0.1', port: 8443, tls: { certsDir: 'certs' }, statePaths: [], shutdownDelayMs: 5000 },
+    logLevel: 'info',
+  });
+});
+
+t.test('flags', async (t) => {
+  const r = serveOptions([
+    '--host', '0.0.0.0', '--port', '9443', '--tls-cert', 'a.crt', '--tls-key', 'a.key', '--config', 'c.yaml',
+    '--state', 'a', '--state', 'b', '--log-level', 'DEBUG', '--shutdown-delay', '500ms',
+  ]);
+  t.same(r, {
+    options: { host: '0.0.0.0', port: 9443, tls: { certFile: 'a.crt', keyFile: 'a.key' }, statePaths: ['a', 'b'], shutdownDelayMs: 500, configFile: 'c.yaml' },
+    logLevel: 'debug',
+  });
+  t.same(serveOptions(['--in-cluster']) !== 'help' && (serveOptions(['--in-cluster']) as { options: { cluster: unknown } }).options.cluster, { inCluster: true });
+  t.equal(serveOptions(['-h']), 'help');
+});
+
+t.test('durations', async (t) => {
+  t.equal(parseDuration('--d', '5s'), 5000);
+  t.equal(parseDuration('--d', '1.5'), 1500);
+  t.equal(parseDuration('--d', '250ms'), 250);
+  t.equal(parseDuration('--d', '1m'), 60000);
+  t.throws(() => parseDuration('--d', '-1s'), { code: 'TG_ERR_USAGE' });
+});
+
+t.test('invalid combinations are usage errors', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['--tls-cert', 'a'], /--tls-cert and --tls-key go together/],
+    [['--tls-cert', 'a', '--tls-key', 'b', '--certs-dir', 'c'], /cannot be combined with --tls-cert/],
+    [['--kubeconfig', 'k', '--in-cluster'], /exclusive/],
+    [['--in-cluster', '--state', 'x'], /--state seeds an offline state/],
+    [['--port', '70000'], /--port must be a number from 0 to 65535/],
+    [['--log-level', 'loud'], /--log-level must be one of fatal, error, warn, info, debug, trace/],
+    [['--shutdown-delay', 'soon'], /--shutdown-delay must be a duration/],
+    [['positional'], /Unexpected argument 'positional'/],
+  ];
+  for (const [argv, re] of cases) {
+    t.throws(() => serveOptions(argv), { code: 'TG_ERR_USAGE', message: re }, argv.join(' '));
+    const io = fakeIO(t.testdirName);
+    t.equal(await runServe(argv, io), 2);
+    t.match(io.err(), /usage: tenant-guard serve/);
+  }
+});
