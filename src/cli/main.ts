@@ -2,17 +2,15 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../errors.js';
-import { runAudit } from './audit.js';
-import { runCerts } from './certs.js';
-import { runCheck } from './check.js';
 import { EXIT_USAGE, processIO, type CliIO, type Command } from './io.js';
-import { runServe } from './serve.js';
 
-const commands: Record<string, { run: Command; summary: string }> = {
-  serve: { run: runServe, summary: 'run the admission webhook over HTTPS' },
-  check: { run: runCheck, summary: 'dry-run manifests through the engine, offline' },
-  audit: { run: runAudit, summary: 'judge every relevant object of a live cluster' },
-  certs: { run: runCerts, summary: 'generate a CA and a serving certificate' },
+// Loaded on demand: `audit` pulls in @kubernetes/client-node (seconds of start-up
+// and tens of MiB), which offline `check` and `certs` never need.
+const commands: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  serve: { load: async () => (await import('./serve.js')).runServe, summary: 'run the admission webhook over HTTPS' },
+  check: { load: async () => (await import('./check.js')).runCheck, summary: 'dry-run manifests through the engine, offline' },
+  audit: { load: async () => (await import('./audit.js')).runAudit, summary: 'judge every relevant object of a live cluster' },
+  certs: { load: async () => (await import('./certs.js')).runCerts, summary: 'generate a CA and a serving certificate' },
 };
 
 function usage(): string {
@@ -32,7 +30,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    return await cmd.run(rest, io);
+    const run = await cmd.load();
+    return await run(rest, io);
   } catch (e) {
     // Commands report their own errors; this is the last line of defence against a stack trace.
     io.stderr.write(`${describeError(e)}\n`);

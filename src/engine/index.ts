@@ -3,7 +3,7 @@ import { groupKind } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import { authorizationPolicyModule } from './authorization-policy.js';
-import { checkSystemNamespaceWrite, commonRules } from './common.js';
+import { checkForeignNamespaceWrite, checkSystemNamespaceWrite, commonRules } from './common.js';
 import type { KindHandler, RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder, notIntercepted } from './decision.js';
 import { destinationRuleModule } from './destination-rule.js';
@@ -74,6 +74,7 @@ export function evaluate(input: AdmissionInput, state: ClusterState, config: Ten
     const ctx: RuleContext = { input, state, config, tenancy, actor: tenancy.actor(input.userInfo) };
     const pre = new DecisionBuilder();
     checkSystemNamespaceWrite(ctx, pre);
+    checkForeignNamespaceWrite(ctx, pre);
     const d = handler(ctx);
     const common = pre.build();
     if (common.allowed) return d;

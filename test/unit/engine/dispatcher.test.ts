@@ -121,3 +121,24 @@ t.test('users the config does not know may not write into system namespaces', as
   t.equal(d.allowed, false);
   t.ok(d.violations.some((v) => v.rule === 'TG-SYSTEM-NAMESPACE-WRITE'));
 });
+
+t.test("a tenant may not write into another tenant's namespace", async (t) => {
+  const input = (user: { username: string; groups: string[] }, namespace: string): AdmissionInput => ({
+    operation: 'CREATE',
+    kind: { group: 'security.istio.io', version: 'v1', kind: 'PeerAuthentication' },
+    namespace,
+    name: 'default',
+    object: { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace }, spec: { mtls: { mode: 'STRICT' } } },
+    userInfo: user,
+    dryRun: false,
+  });
+  const bob = { username: 'bob', groups: ['tenant-2-admins'] };
+  const denied = evaluate(input(bob, 'tenant-1'), new MemoryStore(), config);
+  t.equal(denied.allowed, false);
+  t.match(denied.violations[0], { rule: 'TG-TENANT-FOREIGN-NAMESPACE', path: 'metadata.namespace', message: /belongs to tenant tenant-1/ });
+  t.equal(evaluate(input(bob, 'tenant-2'), new MemoryStore(), config).allowed, true);
+  const sa = { username: 'system:serviceaccount:tenant-2:deployer', groups: ['system:serviceaccounts'] };
+  t.equal(evaluate(input(sa, 'tenant-1'), new MemoryStore(), config).allowed, false);
+  const admin = { username: 'platform-admin', groups: [] };
+  t.equal(evaluate(input(admin, 'tenant-1'), new MemoryStore(), config).allowed, true);
+});
