@@ -1,4 +1,165 @@
-import type { RuleModule } from './context.js';
+import { GK, groupKind } from '../cluster/state.js';
+import { reviewAuthorizationPolicy } from '../mesh/admission.js';
+import type { RuleContext, RuleDoc, RuleModule } from './context.js';
+import { DecisionBuilder } from './decision.js';
+import type { Decision, KubeObject } from './types.js';
 
-// Placeholder until this kind's rules land: routes nothing.
-export const authorizationPolicyModule: RuleModule = { handlers: {}, rules: [] };
+// Admission of security.istio.io AuthorizationPolicy (v1 and v1beta1: one
+// stored object) against the mesh reachability model in src/mesh. Applies to
+// every identity, platform admins included: no identity may open a
+// cross-tenant path; wanted ones are declared as config `peerings`.
+
+const KIND = ['security.istio.io/AuthorizationPolicy'];
+const ISTIO_AP = 'https://istio.io/latest/docs/reference/config/security/authorization-policy/';
+
+const TENANT_1_ALLOW = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-own, namespace: tenant-1}
+spec:
+  rules: [{from: [{source: {namespaces: [tenant-1, knative-serving, istio-system]}}]}]
+---
+`;
+
+export const authorizationPolicyRules: RuleDoc[] = [
+  {
+    id: 'TG-AUTHZ-MALFORMED',
+    kinds: KIND,
+    stops: 'An AuthorizationPolicy whose fields the model cannot read (unknown action, a non-list where Istio expects a list, a when condition without key).',
+    why: 'The guardrail proves reachability from what it can read; a policy it cannot read could open anything, so it is denied (fail closed).',
+    cite: ISTIO_AP,
+    example: `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: odd, namespace: tenant-1}
+spec:
+  action: ALLOW_ALL`,
+  },
+  {
+    id: 'TG-AUTHZ-OPENS-PATH',
+    kinds: KIND,
+    stops: 'A CREATE, UPDATE or DELETE of an AuthorizationPolicy after which a caller of one tenant can reach a Knative Service of another (directly, via the activator, via knative-local-gateway) where it could not before.',
+    why:
+      'Istio evaluates CUSTOM, then DENY, then ALLOW policies of the receiving workload, its namespace and the mesh root namespace; rules are ORed and from/to/when ANDed. ' +
+      'The model searches every request an attacker can craft (any service account of its namespaces or plaintext where PeerAuthentication permits, any Host of the target, port, path, method and headers) ' +
+      'along each hop of each data path; the activator and gateway forward with their own identity, which tenant policies trust. Any cell that turns from denied to allowed is named with the rule that opened it.',
+    cite: `${ISTIO_AP} ; https://istio.io/latest/docs/concepts/security/#authorization-policy-precedence`,
+    example: `${TENANT_1_ALLOW}apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-tenant-2, namespace: tenant-1}
+spec:
+  rules: [{from: [{source: {namespaces: [tenant-2]}}]}]`,
+  },
+  {
+    id: 'TG-AUTHZ-LAST-ALLOW',
+    kinds: KIND,
+    stops: 'Deleting (or marking `istio.io/dry-run`, or turning into DENY/AUDIT/CUSTOM) the last enforced ALLOW policy of a tenant workload or of the activator.',
+    why:
+      'A workload with no ALLOW policy allows every request that no DENY policy stops: removing the last ALLOW of tenant-1 lets every other tenant in. ' +
+      'A dry-run policy is only logged, never enforced, so annotating it is the same as deleting it.',
+    cite: `${ISTIO_AP} (action, "istio.io/dry-run" annotation)`,
+    exampleOperation: 'DELETE',
+    example: `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-own, namespace: tenant-1}
+spec:
+  rules: [{from: [{source: {namespaces: [tenant-1, knative-serving, istio-system]}}]}]`,
+  },
+  {
+    id: 'TG-AUTHZ-FOREIGN-SOURCE',
+    kinds: KIND,
+    stops:
+      "An ALLOW rule that on its own admits a caller of another tenant (not a declared peering) into a tenant's workloads or through the activator to its hosts: " +
+      'another tenant\'s namespace, principal or service account, a wildcard (`tenant-*`, `*`), `not*` sources, no `from` at all (except on drain ports), ipBlocks, requestPrincipals or header conditions as the only identity, ' +
+      'in the tenant namespace or the mesh root namespace.',
+    why:
+      'Judged per rule, ignoring other policies: such a rule opens a cross-tenant path as soon as the policies around it change, and keeps it open after another opening is fixed. ' +
+      'Istio\'s namespace values are regexes (`*` -> `.*`), negative source fields match every other caller and plaintext, and ipBlocks/request principals/headers are chosen or forgeable by the caller.',
+    cite: `${ISTIO_AP}#Source ; https://istio.io/latest/docs/reference/config/security/conditions/`,
+    example: `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-tenants, namespace: tenant-1}
+spec:
+  rules: [{from: [{source: {namespaces: ["tenant-*"]}}]}]`,
+  },
+  {
+    id: 'TG-AUTHZ-ACTIVATOR-HEADER',
+    kinds: KIND,
+    warningOnly: true,
+    stops: 'An activator ALLOW rule that admits a tenant by Host without pinning `request.headers[knative-serving-namespace]` to that tenant.',
+    why:
+      'The activator picks the revision from the knative-serving-namespace/-revision headers, not from Host; the Host check alone can be paired with another tenant\'s header. ' +
+      'The reachability model treats the activator as routing by Host (so the reference setup keeps its expected matrix) and reports this as hardening advice.',
+    cite: 'https://github.com/knative/serving/blob/main/pkg/activator/handler/handler.go (RevisionHeaderNamespace)',
+  },
+  {
+    id: 'TG-AUTHZ-DRAIN-PATH',
+    kinds: KIND,
+    warningOnly: true,
+    stops: 'An ALLOW rule with no `from` that is limited to the drain ports (config.drainPorts) but not to the path /wait-for-drain.',
+    why: "The kubelet's pre-stop hook calls queue-proxy's admin port (8022) without a mesh identity, so a no-`from` rule is tolerated there; every other admin path on that port is then open to any caller.",
+    cite: 'https://github.com/knative/serving/blob/main/pkg/queue/constants.go (RequestQueueDrainPath)',
+  },
+];
+
+function withNamespace(obj: KubeObject | undefined, ns: string | undefined): KubeObject | undefined {
+  if (!obj || obj.metadata.namespace || !ns) return obj;
+  return { ...obj, metadata: { ...obj.metadata, namespace: ns } };
+}
+
+function handle(ctx: RuleContext): Decision {
+  const { input, state, config } = ctx;
+  const b = new DecisionBuilder();
+  const ns = input.namespace;
+  let written: KubeObject | undefined;
+  let deleted: KubeObject | undefined;
+  if (input.operation === 'DELETE') {
+    deleted = withNamespace(input.oldObject ?? input.object ?? (ns && input.name ? state.get(GK.AuthorizationPolicy, ns, input.name) : undefined), ns);
+    if (!deleted) return b.build(); // nothing known to delete: nothing changes
+  } else if (input.operation === 'CREATE' || input.operation === 'UPDATE') {
+    written = withNamespace(input.object, ns);
+  } else {
+    return b.build();
+  }
+  const review = reviewAuthorizationPolicy(state, config, written, deleted);
+  if (review.malformed) {
+    b.violate(
+      'TG-AUTHZ-MALFORMED',
+      review.malformed.path,
+      `${review.malformed.message}. The tenant guard cannot tell which paths this policy opens, so it is denied; fix the field to the AuthorizationPolicy schema (${ISTIO_AP}).`,
+    );
+    return b.build();
+  }
+  const verb = input.operation === 'DELETE' ? 'deleting' : input.operation === 'UPDATE' ? 'this update of' : 'creating';
+  for (const o of review.opened) {
+    const cell = `${o.from} -> ${o.to} via ${o.path}`;
+    if (o.lastAllowRemoved) {
+      b.violate(
+        'TG-AUTHZ-LAST-ALLOW',
+        input.operation === 'DELETE' ? 'metadata.name' : 'spec',
+        `${cell}: ${verb} AuthorizationPolicy ${ns}/${input.name ?? written?.metadata.name}: ${o.detail}, so ${o.from} could call ${o.to} (${o.request}). ` +
+          `Keep an ALLOW policy that admits only ${o.to}'s own namespaces plus knative-serving and istio-system before removing this one.`,
+      );
+    } else {
+      b.violate(
+        'TG-AUTHZ-OPENS-PATH',
+        o.rule !== undefined ? `spec.rules[${o.rule}]` : 'spec',
+        `${cell}: ${o.detail}. ${verb[0]!.toUpperCase()}${verb.slice(1)} this AuthorizationPolicy would let a workload of ${o.from} reach a Knative Service of ${o.to} ` +
+          `(${o.request}). Admit only ${o.to}'s own namespaces and the platform namespaces, or declare the path as a peering in the tenancy config.`,
+      );
+    }
+  }
+  for (const f of review.foreign) {
+    b.violate(
+      'TG-AUTHZ-FOREIGN-SOURCE',
+      `spec.rules[${f.rule}]`,
+      `${f.from} -> ${f.to} via ${f.via === 'pod' ? 'direct calls' : 'the activator'}: ${f.detail} (${f.request}). This rule on its own admits a caller of ${f.from} ` +
+        `into ${f.to}; list only ${f.to}'s own namespaces (plus knative-serving and istio-system on tenant workloads), or declare a peering in the tenancy config.`,
+    );
+  }
+  for (const w of review.warnings) b.warn(w);
+  return b.build();
+}
+
+export const authorizationPolicyModule: RuleModule = {
+  handlers: { [groupKind('security.istio.io', 'AuthorizationPolicy')]: handle },
+  rules: authorizationPolicyRules,
+};

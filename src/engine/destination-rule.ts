@@ -11,9 +11,15 @@
 // identity. Toward hosts outside the mesh (ServiceEntry targets such as
 // api.example.com) TLS origination is the normal use and stays allowed.
 //
-// The tls rule applies to every identity (neither Istio nor Knative
-// controllers write DestinationRules); exportTo and the istio.io/rev label
-// are judged as for the other networking kinds.
+// The tls rule applies to tenants and platform admins. Platform controllers
+// get a warning instead: Knative's net-istio creates a DestinationRule with
+// tls SIMPLE (credentialName routing-serving-certs, SANs pinned to Knative's
+// own data-plane certificates) toward every cluster-local host in the
+// tenant's namespace when system-internal-tls is enabled
+// (knative-extensions/net-istio pkg/reconciler/ingress/resources/destinationrule.go
+// MakeInternalEncryptionDestinationRule); blocking it would stop the Knative
+// route from reconciling. exportTo and the istio.io/rev label are judged as
+// for the other networking kinds.
 
 import { GK } from '../cluster/state.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
@@ -66,13 +72,13 @@ function checkTls(ctx: RuleContext, b: DecisionBuilder): void {
       mode === 'DISABLE'
         ? 'sends plaintext without the caller\'s mesh identity'
         : `originates ${mode} TLS with certificates of the writer\'s choosing instead of the workload\'s SPIFFE certificate, so the server cannot attribute the call to the caller\'s namespace`;
-    b.violate(
-      'TG-DESTRULE-TLS-MODE',
-      `${site.path}.mode`,
+    const path = `${site.path}.mode`;
+    const message =
       `${who(ctx)}: ${describeObject(ctx)} sets tls mode ${mode}${raw === undefined ? ' (the default of a tls block without mode)' : ''} toward ` +
-        `${host ?? '(no host)'}, a host inside the mesh; traffic to it ${effect}, which bypasses the mTLS identity the tenant AuthorizationPolicies rely on. ` +
-        `Use mode ISTIO_MUTUAL or drop the tls block (Istio's auto mTLS).`,
-    );
+      `${host ?? '(no host)'}, a host inside the mesh; traffic to it ${effect}, which bypasses the mTLS identity the tenant AuthorizationPolicies rely on. ` +
+      `Use mode ISTIO_MUTUAL or drop the tls block (Istio's auto mTLS).`;
+    if (ctx.actor.role === 'platform-controller') b.warn(`TG-DESTRULE-TLS-MODE at ${path} (not enforced on platform controller ${ctx.actor.username}): ${message}`);
+    else b.violate('TG-DESTRULE-TLS-MODE', path, message);
   }
 }
 
@@ -91,13 +97,16 @@ const rules: RuleDoc[] = [
     kinds: [KIND],
     stops:
       'A DestinationRule toward an in-mesh host (short name, *.svc.cluster.local, *.<ns>.svc..., *) with tls mode DISABLE, SIMPLE or MUTUAL, ' +
-      'at the top level, in portLevelSettings, or in a subset (every identity).',
+      'at the top level, in portLevelSettings, or in a subset (tenants and platform admins; a warning for platform controllers).',
     why:
       'DISABLE sends plaintext: refused by STRICT servers, but it reaches any PERMISSIVE port without identity. SIMPLE and MUTUAL originate TLS ' +
       'with certificates the writer chooses instead of the workload\'s SPIFFE certificate, so the callee cannot tell which namespace calls and a ' +
       'certificate issued to another identity would be accepted as that identity. ISTIO_MUTUAL (or no tls block: auto mTLS) keeps the mesh identity. ' +
-      'Hosts outside the mesh (ServiceEntry targets) are not judged.',
-    cite: 'https://istio.io/latest/docs/reference/config/networking/destination-rule/#ClientTLSSettings-TLSmode; https://istio.io/latest/docs/concepts/security/#mutual-tls-authentication',
+      'Hosts outside the mesh (ServiceEntry targets) are not judged. Platform controllers only get a warning: Knative\'s net-istio writes SIMPLE DestinationRules ' +
+      'pinned to Knative\'s own data-plane certificates when system-internal-tls is enabled.',
+    cite:
+      'https://istio.io/latest/docs/reference/config/networking/destination-rule/#ClientTLSSettings-TLSmode; https://istio.io/latest/docs/concepts/security/#mutual-tls-authentication; ' +
+      'knative-extensions/net-istio pkg/reconciler/ingress/resources/destinationrule.go',
     example: `apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: plain, namespace: tenant-1}

@@ -68,14 +68,21 @@ export function checkExportTo(ctx: RuleContext, b: DecisionBuilder): void {
     b.violate('TG-ISTIO-EXPORT-TO', 'spec.exportTo', `${describeObject(ctx)}: spec.exportTo must be a list; set it to ["."].`);
     return;
   }
+  const ownTenant = ctx.tenancy.tenantOf(ns);
   exportTo.forEach((entry: unknown, i) => {
-    if (entry === '.' || entry === ns) return;
+    // "." and the own namespace keep the object here; "~" exports it to no
+    // namespace at all (Istio accepts it on ServiceEntries and on
+    // DestinationRules with a workloadSelector: istio/istio
+    // pkg/config/validation validateExportTo, visibility.None). Another
+    // namespace of the same tenant only reroutes that tenant's own calls.
+    if (entry === '.' || entry === '~' || entry === ns) return;
+    if (typeof entry === 'string' && ownTenant !== undefined && ctx.tenancy.tenantOf(entry) === ownTenant) return;
     b.violate(
       'TG-ISTIO-EXPORT-TO',
       `spec.exportTo[${i}]`,
       `${who(ctx)} may not export ${describeObject(ctx)} to ${JSON.stringify(entry)}: the sidecars of ` +
         `${entry === '*' ? 'every namespace' : `namespace ${String(entry)}`} would apply it to their own traffic, so this ${ctx.input.kind.kind} could reroute or reconfigure ` +
-        `calls made by other tenants. Use exportTo: ["."] (this namespace only).`,
+        `calls made by other tenants. Use exportTo: ["."] (this namespace only) or name namespaces of your own tenant.`,
     );
   });
 }
@@ -131,11 +138,11 @@ export const sharedIstioRules: RuleDoc[] = [
   {
     id: 'TG-ISTIO-EXPORT-TO',
     kinds: EXPORT_KINDS,
-    stops: 'A tenant exporting a VirtualService, DestinationRule or ServiceEntry beyond its own namespace (exportTo "*" or another namespace).',
+    stops: 'A tenant exporting a VirtualService, DestinationRule or ServiceEntry beyond its own tenant (exportTo "*" or a namespace of another tenant or of none).',
     why:
       'Sidecars apply every VirtualService, DestinationRule and ServiceEntry exported to their namespace. Exported to "*", a tenant-1 VirtualService ' +
       'for reviews.tenant-2.svc.cluster.local reroutes tenant-2\'s own calls into tenant-1, and a ServiceEntry can shadow another tenant\'s host. ' +
-      'Only "." or the own namespace name are accepted; a missing or empty exportTo (which Istio reads as "*") is patched to ["."].',
+      'Only ".", "~" (no namespace), the own namespace and other namespaces of the same tenant are accepted; a missing or empty exportTo (which Istio reads as "*") is patched to ["."].',
     cite: 'https://istio.io/latest/docs/reference/config/networking/virtual-service/#VirtualService (exportTo); https://istio.io/latest/docs/ops/best-practices/traffic-management/#cross-namespace-configuration',
     example: `apiVersion: networking.istio.io/v1
 kind: VirtualService

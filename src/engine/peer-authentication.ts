@@ -16,7 +16,7 @@ import { GK, type ClusterState } from '../cluster/state.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { checkRevisionLabel, describeObject, namespaceOf, subjectOf, who } from './istio-shared.js';
-import { isNamespaceWide, meshIsStrict, mtlsMode, namespaceIsStrict } from './istio-mtls-state.js';
+import { isHonored, isNamespaceWide, meshIsStrict, mtlsMode, namespaceIsStrict, type ServingRevisions } from './istio-mtls-state.js';
 import type { Decision, KubeObject } from './types.js';
 
 const KIND = 'security.istio.io/PeerAuthentication';
@@ -31,6 +31,25 @@ function guardedNamespaces(ctx: RuleContext): string[] {
   const all = new Set<string>([ctx.config.meshRootNamespace, ...ctx.config.systemNamespaces, ...ctx.tenancy.allTenantNamespaces().keys()]);
   return [...all].sort();
 }
+
+/**
+ * Revisions whose istiod configures the proxies of a namespace: the tenant's
+ * own control plane (config) and the namespace's istio.io/rev label. A
+ * PeerAuthentication labelled with any other revision is skipped by those
+ * control planes (see istio-mtls-state.ts).
+ */
+function servingRevisions(ctx: RuleContext): ServingRevisions {
+  return (ns) => {
+    const out = new Set<string>();
+    const own = ctx.tenancy.revisionOf(ctx.tenancy.tenantOf(ns));
+    if (own) out.add(own);
+    const label = ctx.state.get(GK.Namespace, undefined, ns)?.metadata.labels?.[REVISION_LABEL];
+    if (label) out.add(label);
+    return out;
+  };
+}
+
+const REVISION_LABEL = 'istio.io/rev';
 
 function isTerminating(state: ClusterState, ns: string): boolean {
   const nsObj = state.get(GK.Namespace, undefined, ns);
@@ -83,7 +102,7 @@ function checkNamespacePolicy(ctx: RuleContext, pa: KubeObject, b: DecisionBuild
         `so the AuthorizationPolicies that admit only the tenant's own namespace and the platform cannot tell other tenants apart. ` +
         `Use STRICT (or UNSET to inherit STRICT).`,
     );
-  } else if (mode === 'UNSET' && isNamespaceWide(pa) && !meshIsStrict(ctx.state, ctx.config.meshRootNamespace)) {
+  } else if (mode === 'UNSET' && isNamespaceWide(pa) && !meshIsStrict(ctx.state, ctx.config.meshRootNamespace, 'certainly', servingRevisions(ctx), ns)) {
     b.violate(
       'TG-PEERAUTHN-UNSET-NO-STRICT-MESH',
       'spec.mtls.mode',
@@ -124,17 +143,32 @@ function checkWeakening(ctx: RuleContext, b: DecisionBuilder): void {
   const after = new OverlayState(ctx.state, deleting ? undefined : ctx.input.object, deleting ? subjectOf(ctx) : undefined);
   // Compared at both certainties: a namespace loses STRICT when Istio might
   // have enforced it before and cannot after, or surely did and might not.
+  const serving = servingRevisions(ctx);
   const lost = affected.filter((n) =>
-    (['possibly', 'certainly'] as const).some((how) => namespaceIsStrict(ctx.state, n, root, how) && !namespaceIsStrict(after, n, root, how)),
+    (['possibly', 'certainly'] as const).some((how) => namespaceIsStrict(ctx.state, n, root, how, serving) && !namespaceIsStrict(after, n, root, how, serving)),
   );
   if (lost.length === 0) return;
   const verb = deleting ? 'deleting' : 'this change to';
+  const pa = ctx.input.object;
+  // Which part of the change weakens: the revision label (the serving istiod
+  // would skip the policy), a selector narrowing it, or its mode.
+  const ignored = !deleting && pa !== undefined && lost.some((n) => !isHonored(pa, n, serving));
+  const path = deleting
+    ? 'metadata.name'
+    : ignored
+      ? `metadata.labels["${REVISION_LABEL}"]`
+      : !isNamespaceWide(pa)
+        ? 'spec.selector'
+        : 'spec.mtls.mode';
+  const why = ignored
+    ? ` (${REVISION_LABEL}=${pa?.metadata.labels?.[REVISION_LABEL] ?? ''} names a control plane that does not configure ${lost.length > 1 ? 'them' : 'it'}, so the istiod that does skips this policy)`
+    : '';
   b.violate(
     'TG-PEERAUTHN-WEAKEN',
-    deleting ? 'metadata.name' : 'spec.selector',
-    `${who(ctx)}: ${verb} ${describeObject(ctx)} would leave namespace${lost.length > 1 ? 's' : ''} ${lost.join(', ')} without STRICT mTLS ` +
+    path,
+    `${who(ctx)}: ${verb} ${describeObject(ctx)} would leave namespace${lost.length > 1 ? 's' : ''} ${lost.join(', ')} without STRICT mTLS${why} ` +
       `(no STRICT namespace-wide policy and no STRICT mesh-wide policy in ${root} would remain), so plaintext callers without a mesh identity ` +
-      `would be accepted there. Keep a STRICT PeerAuthentication without selector in ${lost.length > 1 ? 'each of them' : 'it'}, or create a STRICT ` +
+      `would be accepted there. Keep a STRICT PeerAuthentication without selector${ignored ? ` and without a foreign ${REVISION_LABEL} label` : ''} in ${lost.length > 1 ? 'each of them' : 'it'}, or create a STRICT ` +
       `mesh-wide policy in ${root} first.`,
   );
 }
@@ -222,8 +256,9 @@ spec:
     why:
       'The namespace-wide STRICT policy (the reference setup\'s `default` in knative-serving, tenant-1, tenant-2) is what refuses plaintext ' +
       'callers. Deleting it, or adding a selector to it, falls back to the mesh-wide mode, PERMISSIVE unless a STRICT mesh-wide policy exists. ' +
-      'Deleting the STRICT mesh-wide policy weakens every namespace relying on it. Namespaces being deleted are exempt.',
-    cite: 'istio/istio pilot/pkg/security/authn/policy_applier.go ComposePeerAuthentication',
+      'Deleting the STRICT mesh-wide policy weakens every namespace relying on it. Labelling the policy istio.io/rev with a revision that does not serve the namespace weakens it too: ' +
+      'each istiod reads only unlabelled config and config labelled with its own revision. Namespaces being deleted are exempt.',
+    cite: 'istio/istio pilot/pkg/security/authn/policy_applier.go ComposePeerAuthentication; pkg/config/model.go LabelsInRevision',
     example: `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default, namespace: tenant-1}

@@ -1,5 +1,13 @@
-// Pods and the workloads that stamp out Pods from a template (apps/v1
-// Deployment, StatefulSet, DaemonSet, ReplicaSet; batch/v1 Job, CronJob).
+// Pods and the workloads that stamp out Pods from a template (v1
+// ReplicationController; apps/v1 Deployment, StatefulSet, DaemonSet,
+// ReplicaSet; batch/v1 Job, CronJob).
+//
+// Every kind here whose pods kube-controller-manager creates must be judged at
+// the template: the controller's own Pod writes are only warned about (it is a
+// platform controller), so a template left unjudged would be a way to get pods
+// without a sidecar. ReplicationController is the legacy core/v1 one; its
+// controller (system:serviceaccount:kube-system:replication-controller)
+// creates pods from spec.template like a ReplicaSet's.
 //
 // Templates are judged so a tenant is refused at `kubectl apply` instead of
 // being left with a controller that cannot create its pods. Pods are judged
@@ -71,6 +79,7 @@ function templateHandler(template: string[], templateImmutable = false): KindHan
 export const podModule: RuleModule = {
   handlers: {
     [GK.Pod]: podHandler,
+    [groupKind('', 'ReplicationController')]: templateHandler(['spec', 'template']),
     [groupKind('apps', 'Deployment')]: templateHandler(['spec', 'template']),
     [groupKind('apps', 'StatefulSet')]: templateHandler(['spec', 'template']),
     [groupKind('apps', 'DaemonSet')]: templateHandler(['spec', 'template']),

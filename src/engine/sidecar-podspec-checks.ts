@@ -1,6 +1,7 @@
 // Checks on a pod spec (a Pod's spec, a template's spec, a Revision's spec)
 // for the ways a container can step outside the sidecar's capture.
 
+import { DEFAULT_PROXY_IDS, type ProxyIds } from './sidecar-proxy-ids.js';
 import { WORKLOAD_RULE, type Finding } from './workload-findings.js';
 
 /**
@@ -8,6 +9,7 @@ import { WORKLOAD_RULE, type Finding } from './workload-findings.js';
  * 1337 -j RETURN` and `--gid-owner 1337` so the proxy's own connections are
  * not captured again (tools/istio-iptables, injection template `-u 1337`):
  * any other process running as 1337 sends traffic that skips the sidecar.
+ * On OpenShift the ids come from the namespace (see sidecar-proxy-ids.ts).
  */
 export const PROXY_ID = 1337;
 
@@ -22,16 +24,54 @@ function asObject(v: unknown, path: string): Record<string, unknown> | undefined
   return v as Record<string, unknown>;
 }
 
-function proxyIdFindings(sc: Record<string, unknown> | undefined, path: string, who: string): Finding[] {
+function proxyIdFindings(sc: Record<string, unknown> | undefined, path: string, who: string, ids: ProxyIds): Finding[] {
   const out: Finding[] = [];
   for (const field of ['runAsUser', 'runAsGroup'] as const) {
-    if (sc?.[field] !== PROXY_ID) continue;
+    const value = sc?.[field];
+    const kind = field === 'runAsUser' ? 'UID' : 'GID';
+    if (typeof value !== 'number' || !(field === 'runAsUser' ? ids.uids : ids.gids).has(value)) continue;
     out.push({
       rule: WORKLOAD_RULE.proxyIdentity,
       path: `${path}.${field}`,
       message:
-        `${who} sets ${field}: ${PROXY_ID}, Istio's proxy ${field === 'runAsUser' ? 'UID' : 'GID'}. istio-iptables exempts traffic of ${field === 'runAsUser' ? 'UID' : 'GID'} ${PROXY_ID} from capture, ` +
-        `so this process would connect out in plaintext, without the workload's mTLS identity and past the sidecar's policy. Use any other ${field === 'runAsUser' ? 'UID' : 'GID'}.`,
+        `${who} sets ${field}: ${value}, Istio's proxy ${kind}${value === PROXY_ID ? '' : ' in this namespace (the last id of its OpenShift range)'}. ` +
+        `istio-iptables exempts traffic of ${kind} ${value} from capture, ` +
+        `so this process would connect out in plaintext, without the workload's mTLS identity and past the sidecar's policy. Use any other ${kind}.`,
+    });
+  }
+  return out;
+}
+
+/** Capabilities that let a container rewrite the pod's iptables, i.e. remove the capture rules. */
+const NET_ADMIN_CAPS = new Set(['NET_ADMIN', 'ALL']);
+
+/** Container runtimes accept "NET_ADMIN", "CAP_NET_ADMIN" and any case (containerd upper-cases and prefixes CAP_). */
+function capabilityName(c: unknown): string {
+  return String(c).toUpperCase().replace(/^CAP_/, '');
+}
+
+function netAdminFindings(sc: Record<string, unknown> | undefined, path: string, who: string): Finding[] {
+  if (!sc) return [];
+  const out: Finding[] = [];
+  const effect =
+    'the pod\'s capture rules live in its own network namespace, and a process holding CAP_NET_ADMIN can flush them (iptables -t nat -F): ' +
+    'inbound connections then reach the application without mTLS, PeerAuthentication STRICT or the tenant\'s AuthorizationPolicies, and outbound ones leave in plaintext';
+  if (sc.privileged === true) {
+    out.push({
+      rule: WORKLOAD_RULE.netAdmin,
+      path: `${path}.privileged`,
+      message: `${who} is privileged, which grants every capability including NET_ADMIN; ${effect}. Remove privileged.`,
+    });
+  }
+  const add = (sc.capabilities as { add?: unknown } | undefined)?.add;
+  if (Array.isArray(add)) {
+    add.forEach((c: unknown, i: number) => {
+      if (!NET_ADMIN_CAPS.has(capabilityName(c))) return;
+      out.push({
+        rule: WORKLOAD_RULE.netAdmin,
+        path: `${path}.capabilities.add[${i}]`,
+        message: `${who} adds the capability ${String(c)}; ${effect}. Remove it.`,
+      });
     });
   }
   return out;
@@ -40,9 +80,10 @@ function proxyIdFindings(sc: Record<string, unknown> | undefined, path: string, 
 /**
  * Findings on `spec` at `specPath`. `injected` names the containers Istio's
  * injector added (from a Pod's verified `sidecar.istio.io/status`): those may
- * carry Istio's names and run as 1337. Templates pass an empty set.
+ * carry Istio's names, run as the proxy ids and hold NET_ADMIN (istio-init).
+ * Templates pass an empty set. `ids`: the proxy UIDs/GIDs of the namespace.
  */
-export function checkPodSpec(spec: unknown, specPath: string, injected: ReadonlySet<string>): Finding[] {
+export function checkPodSpec(spec: unknown, specPath: string, injected: ReadonlySet<string>, ids: ProxyIds = DEFAULT_PROXY_IDS): Finding[] {
   const s = asObject(spec, specPath);
   if (!s) return [];
   const out: Finding[] = [];
@@ -55,7 +96,7 @@ export function checkPodSpec(spec: unknown, specPath: string, injected: Readonly
         "no mTLS identity and no capture, and its traffic carries the node's address. Remove hostNetwork.",
     });
   }
-  out.push(...proxyIdFindings(asObject(s.securityContext, `${specPath}.securityContext`), `${specPath}.securityContext`, 'The pod securityContext'));
+  out.push(...proxyIdFindings(asObject(s.securityContext, `${specPath}.securityContext`), `${specPath}.securityContext`, 'The pod securityContext', ids));
   for (const list of CONTAINER_LISTS) {
     const containers = s[list];
     if (containers === undefined || containers === null) continue;
@@ -74,7 +115,9 @@ export function checkPodSpec(spec: unknown, specPath: string, injected: Readonly
             'so the workload would choose what runs as the proxy or sets up capture. Rename the container; tune the sidecar with the sidecar.istio.io/proxyCPU/proxyMemory annotations instead.',
         });
       }
-      out.push(...proxyIdFindings(asObject(container.securityContext, `${cPath}.securityContext`), `${cPath}.securityContext`, `Container "${name}"`));
+      const sc = asObject(container.securityContext, `${cPath}.securityContext`);
+      out.push(...proxyIdFindings(sc, `${cPath}.securityContext`, `Container "${name}"`, ids));
+      out.push(...netAdminFindings(sc, `${cPath}.securityContext`, `Container "${name}"`));
     });
   }
   return out;

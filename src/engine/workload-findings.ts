@@ -16,6 +16,7 @@ export const WORKLOAD_RULE = {
   proxyOverride: 'TG-WORKLOAD-PROXY-OVERRIDE',
   reservedContainer: 'TG-WORKLOAD-RESERVED-CONTAINER',
   proxyIdentity: 'TG-WORKLOAD-PROXY-UID',
+  netAdmin: 'TG-WORKLOAD-NET-ADMIN',
   hostNetwork: 'TG-WORKLOAD-HOST-NETWORK',
   foreignRevision: 'TG-WORKLOAD-FOREIGN-REVISION',
 } as const;

@@ -3,7 +3,7 @@ import { POD_RULE } from './sidecar-injection-status.js';
 import { WORKLOAD_RULE } from './workload-findings.js';
 
 const KNATIVE = ['serving.knative.dev/Service', 'serving.knative.dev/Configuration', 'serving.knative.dev/Revision'];
-const TEMPLATES = ['apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job', 'batch/CronJob'];
+const TEMPLATES = ['ReplicationController', 'apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job', 'batch/CronJob'];
 export const WORKLOAD_KINDS = ['Pod', ...TEMPLATES, ...KNATIVE];
 
 const SCOPE =
@@ -95,11 +95,13 @@ spec:
   {
     id: WORKLOAD_RULE.proxyIdentity,
     kinds: WORKLOAD_KINDS,
-    stops: 'runAsUser: 1337 or runAsGroup: 1337 in the pod securityContext or any user container securityContext.',
+    stops:
+      "runAsUser or runAsGroup set to Istio's proxy UID/GID (1337; on OpenShift also the last id of the namespace's openshift.io/sa.scc.uid-range and supplemental-groups) in the pod securityContext or any user container securityContext.",
     why:
-      "1337 is Istio's proxy UID/GID; istio-iptables exempts its traffic from capture so the proxy does not capture itself. Any other process running as 1337 connects out without the sidecar: plaintext, no workload identity, no egress policy." +
+      "istio-iptables exempts the proxy's UID/GID from capture so the proxy does not capture itself. Any other process running as that id connects out without the sidecar: plaintext, no workload identity, no egress policy. " +
+      "On OpenShift Istio's injector gives the proxy the last UID of the namespace's preallocated range instead of 1337 (GetProxyIDs), and tenant containers may pick any UID of that range." +
       SCOPE,
-    cite: 'https://istio.io/latest/docs/ops/deployment/application-requirements/#pod-requirements (UID 1337)',
+    cite: 'https://istio.io/latest/docs/ops/deployment/application-requirements/#pod-requirements (UID 1337); istio/istio pkg/kube/inject/openshift.go (getPreallocatedUIDRange)',
     example: `apiVersion: v1
 kind: Pod
 metadata: {name: sneaky, namespace: tenant-1}
@@ -108,6 +110,28 @@ spec:
     - name: app
       image: curlimages/curl
       securityContext: {runAsUser: 1337}`,
+  },
+  {
+    id: WORKLOAD_RULE.netAdmin,
+    kinds: WORKLOAD_KINDS,
+    stops: 'A user container that is privileged or adds the NET_ADMIN (or ALL) capability.',
+    why:
+      "The sidecar's capture is a set of iptables rules in the pod's network namespace, which every container of the pod shares. A process with CAP_NET_ADMIN can delete them: inbound connections then reach the application " +
+      "without mTLS or AuthorizationPolicy, so another tenant can call it directly, and outbound ones leave in plaintext. Istio's own istio-init (which needs NET_ADMIN to install the rules) is exempt on Pods where the injector verifiably added it; with istio-cni no container of the pod needs it." +
+      SCOPE,
+    cite: 'https://istio.io/latest/docs/setup/additional-setup/cni/ (NET_ADMIN, traffic redirection); https://istio.io/latest/docs/ops/best-practices/security/#understand-traffic-capture-limitations',
+    example: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: netadmin, namespace: tenant-1}
+spec:
+  selector: {matchLabels: {app: netadmin}}
+  template:
+    metadata: {labels: {app: netadmin}}
+    spec:
+      containers:
+        - name: app
+          image: curlimages/curl
+          securityContext: {capabilities: {add: [NET_ADMIN]}}`,
   },
   {
     id: WORKLOAD_RULE.hostNetwork,

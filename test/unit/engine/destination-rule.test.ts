@@ -45,11 +45,36 @@ t.test('TG-DESTRULE-TLS-MODE: host forms that resolve to mesh services', async (
   }
 });
 
-t.test('TG-DESTRULE-TLS-MODE applies to every identity, everywhere', async (t) => {
+t.test('TG-DESTRULE-TLS-MODE applies to tenants and platform admins, everywhere; controllers get a warning', async (t) => {
   const spec = '{host: "*.svc.cluster.local", trafficPolicy: {tls: {mode: DISABLE}}}';
   t.same(ruleIds(judge('CREATE', dr(spec, 'istio-system'), admin)), ['TG-DESTRULE-TLS-MODE'], 'platform admin in the root namespace');
-  t.same(ruleIds(judge('CREATE', dr(spec, 'legacy'), netIstio)), ['TG-DESTRULE-TLS-MODE'], 'platform controller');
+  const controller = judge('CREATE', dr(spec, 'legacy'), netIstio);
+  t.ok(controller.allowed, 'platform controller is never blocked');
+  t.match(controller.warnings.join('\n'), /TG-DESTRULE-TLS-MODE at spec\.trafficPolicy\.tls\.mode \(not enforced on platform controller/);
   t.ok(judge('DELETE', obj(dr(spec)), alice).allowed, 'deleting is never a weakening');
+});
+
+t.test("net-istio's system-internal-tls DestinationRule in a tenant namespace is admitted (regression)", async (t) => {
+  // As MakeInternalEncryptionDestinationRule writes it (knative-extensions/net-istio
+  // pkg/reconciler/ingress/resources/destinationrule.go).
+  const knativeDr = `apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata:
+  name: hello.tenant-1.svc.cluster.local
+  namespace: tenant-1
+  labels: {networking.internal.knative.dev/ingress: hello}
+spec:
+  host: hello.tenant-1.svc.cluster.local
+  trafficPolicy:
+    tls:
+      mode: SIMPLE
+      credentialName: routing-serving-certs
+      subjectAltNames: [kn-routing, kn-user-tenant-1]
+`;
+  const d = judge('CREATE', knativeDr, netIstio);
+  t.ok(d.allowed, JSON.stringify(d.violations));
+  t.same(d.patch, [], 'controllers are not patched');
+  t.same(ruleIds(judge('CREATE', knativeDr, alice)), ['TG-DESTRULE-TLS-MODE'], 'the same object from a tenant is refused');
 });
 
 t.test('TG-ISTIO-EXPORT-TO on DestinationRule', async (t) => {
@@ -58,6 +83,7 @@ t.test('TG-ISTIO-EXPORT-TO on DestinationRule', async (t) => {
     t.same(rulePaths(d), [['TG-ISTIO-EXPORT-TO', path]], exportTo);
   }
   t.ok(judge('CREATE', dr('{host: hello, exportTo: [tenant-1]}'), alice).allowed, 'own namespace by name');
+  t.ok(judge('CREATE', dr('{host: hello, workloadSelector: {matchLabels: {app: a}}, exportTo: ["~"]}'), alice).allowed, '"~" exports to no namespace (regression)');
   t.ok(judge('CREATE', dr('{host: hello, exportTo: ["*"]}', 'legacy'), admin).allowed, 'platform admins may export');
   t.same(ruleIds(judge('CREATE', dr('{host: hello, exportTo: ["*"]}', 'tenant-1'), mallory)), ['TG-ISTIO-EXPORT-TO'], 'unknown users are treated as tenants');
 });

@@ -240,3 +240,41 @@ t.test('namespaces owned by nobody: not enforced, tenants warned', async (t) => 
   t.same(byAdmin.d.warnings, []);
   t.same(byAdmin.d.patch, []);
 });
+
+t.test("a Service as Knative's defaulting webhook leaves it is admitted; only our labels are added", async (t) => {
+  // Knative's webhook runs before the validating webhooks: creator annotations,
+  // the default container name, readiness probe, enableServiceLinks and, with
+  // secure-pod-defaults, a restricted securityContext (NET_BIND_SERVICE only).
+  const svc = yamlDocs(`
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+  namespace: tenant-1
+  annotations: {serving.knative.dev/creator: alice, serving.knative.dev/lastModifier: alice}
+spec:
+  template:
+    metadata:
+      annotations: {autoscaling.knative.dev/min-scale: "1"}
+    spec:
+      containerConcurrency: 0
+      timeoutSeconds: 300
+      enableServiceLinks: false
+      containers:
+        - name: user-container
+          image: kennethreitz/httpbin
+          readinessProbe: {successThreshold: 1, tcpSocket: {port: 0}}
+          resources: {}
+          securityContext:
+            allowPrivilegeEscalation: false
+            runAsNonRoot: true
+            seccompProfile: {type: RuntimeDefault}
+            capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}
+  traffic: [{latestRevision: true, percent: 100}]
+`)[0]!;
+  const { d, result } = submit(svc, alice);
+  t.same(d.violations, []);
+  t.same(result.metadata.labels, { [T]: 'tenant-1' });
+  t.same(result.spec.template.metadata.labels, { [T]: 'tenant-1', [INJECT]: 'true' });
+  t.same(result.spec.template.spec, svc.spec.template.spec, 'the pod spec is untouched');
+});

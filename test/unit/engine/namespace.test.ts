@@ -210,3 +210,15 @@ t.test('reference state: namespaces already labelled pass UPDATE unchanged', asy
     t.same(d.patch, [], ns);
   }
 });
+
+t.test("OpenShift's namespace-security-allocation controller annotating a tenant namespace is admitted unchanged", async (t) => {
+  // It writes openshift.io/sa.scc.* annotations on every namespace; it is not a
+  // configured platform controller, so it is judged as "other": annotations pass.
+  const allocator = { username: 'system:serviceaccount:openshift-infra:namespace-security-allocation-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:openshift-infra'] };
+  const old = namespace('tenant-1', { [T]: 'tenant-1', 'istio-injection': 'enabled' });
+  const annotated = structuredClone(old);
+  annotated.metadata.annotations = { 'openshift.io/sa.scc.uid-range': '1000650000/10000', 'openshift.io/sa.scc.mcs': 's0:c26,c5' };
+  const { d } = submit(annotated, allocator, { old, state: referenceState() });
+  t.same(d.violations, []);
+  t.same(d.patch, []);
+});

@@ -152,3 +152,36 @@ t.test('TG-ISTIO-REVISION on PeerAuthentication', async (t) => {
   t.same(d.violations.map((v) => [v.rule, v.path]), [['TG-ISTIO-REVISION', 'metadata.labels["istio.io/rev"]']]);
   t.match(d.violations[0]!.message, /tenant tenant-2/);
 });
+
+t.test('TG-PEERAUTHN-WEAKEN: a STRICT policy relabelled for a control plane that skips it (regression)', async (t) => {
+  // istiod reads only unlabelled config and config labelled with its own
+  // revision (pkg/config/model.go LabelsInRevision): relabelled, the tenant's
+  // STRICT default is ignored and the namespace falls back to PERMISSIVE.
+  const strict = obj(pa('tenant-1', '{mtls: {mode: STRICT}}'));
+  const relabelled = obj(pa('tenant-1', '{mtls: {mode: STRICT}}', 'default', ', labels: {istio.io/rev: ignored}'));
+  const d = judge('UPDATE', relabelled, alice, { state: store(strict), oldObject: strict });
+  t.same(d.violations.map((v) => [v.rule, v.path]), [['TG-PEERAUTHN-WEAKEN', 'metadata.labels["istio.io/rev"]']]);
+  t.match(d.violations[0]!.message, /istio\.io\/rev=ignored names a control plane that does not configure it/);
+  t.same(d.patch, []);
+  t.same(ruleIds(judge('UPDATE', relabelled, admin, { state: store(strict), oldObject: strict })), ['TG-PEERAUTHN-WEAKEN'], 'platform admins too');
+
+  // The mesh-wide policy, relabelled, no longer covers namespaces that relied on it.
+  const meshRelabelled = obj(pa('istio-system', '{mtls: {mode: STRICT}}', 'default', ', labels: {istio.io/rev: canary}'));
+  const m = judge('UPDATE', meshRelabelled, admin, { state: store(meshStrict), oldObject: meshStrict });
+  t.same(ruleIds(m), ['TG-PEERAUTHN-WEAKEN']);
+
+  // The revision that serves the namespace keeps honouring it.
+  const own = obj(pa('tenant-1', '{mtls: {mode: STRICT}}', 'default', ', labels: {istio.io/rev: rev-t1}'));
+  t.ok(judge('UPDATE', own, alice, { state: store(strict), oldObject: strict, config: revisionConfig }).allowed, "the tenant's own revision");
+  const nsRev = store(strict, obj('apiVersion: v1\nkind: Namespace\nmetadata: {name: tenant-1, labels: {tenant-guard.dev/tenant: tenant-1, istio.io/rev: canary}}'));
+  const canary = obj(pa('tenant-1', '{mtls: {mode: STRICT}}', 'default', ', labels: {istio.io/rev: canary}'));
+  t.ok(judge('UPDATE', canary, admin, { state: nsRev, oldObject: strict }).allowed, "the namespace's istio.io/rev");
+  // An ignored policy next to an honoured STRICT one weakens nothing.
+  t.ok(judge('CREATE', obj(pa('tenant-1', '{mtls: {mode: STRICT}}', 'extra', ', labels: {istio.io/rev: ignored}')), alice, { state: store(strict) }).allowed);
+});
+
+t.test('TG-PEERAUTHN-UNSET-NO-STRICT-MESH: a mesh-wide policy the namespace does not honour does not count (regression)', async (t) => {
+  const meshIgnored = obj(pa('istio-system', '{mtls: {mode: STRICT}}', 'default', ', labels: {istio.io/rev: canary}'));
+  t.same(ruleIds(judge('CREATE', pa('tenant-1', '{mtls: {mode: UNSET}}'), alice, { state: store(meshIgnored) })), ['TG-PEERAUTHN-UNSET-NO-STRICT-MESH']);
+  t.ok(judge('CREATE', pa('tenant-1', '{mtls: {mode: UNSET}}'), alice, { state: store(meshStrict) }).allowed);
+});

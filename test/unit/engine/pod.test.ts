@@ -149,3 +149,33 @@ t.test('pods in system namespaces are not judged here', async (t) => {
   t.equal(d.allowed, true);
   t.same(d.patch, []);
 });
+
+t.test("TG-WORKLOAD-NET-ADMIN: Istio's own istio-init may hold NET_ADMIN, user containers may not (regression)", async (t) => {
+  const p = injectedPod();
+  t.same(p.spec.initContainers[0].securityContext.capabilities.add, ['NET_ADMIN', 'NET_RAW'], 'fixture: istio-init as injected');
+  t.equal(submit(p, alice).d.allowed, true);
+  const flusher = injectedPod();
+  flusher.spec.containers[0].securityContext = { capabilities: { add: ['NET_ADMIN'] } };
+  t.same(submit(flusher, alice).d.violations.map((v) => [v.rule, v.path]), [['TG-WORKLOAD-NET-ADMIN', 'spec.containers[0].securityContext.capabilities.add[0]']]);
+  const eph = injectedPod();
+  eph.spec.ephemeralContainers = [{ name: 'debug', image: 'nicolaka/netshoot', securityContext: { privileged: true } }];
+  t.same(submit(eph, alice, { old: injectedPod() }).rules, ['TG-WORKLOAD-NET-ADMIN'], 'kubectl debug with a privileged profile');
+  const forged = pod({ initContainers: [{ name: 'istio-init', image: 'evil', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }] });
+  t.same(submit(forged, alice).rules, ['TG-WORKLOAD-RESERVED-CONTAINER', 'TG-WORKLOAD-NET-ADMIN'], 'an istio-init Istio did not inject is not exempt');
+});
+
+t.test("sidecar.istio.io/inject is read as Istio reads it: lower-cased, only y/yes/true/on (or empty) inject", async (t) => {
+  // pkg/kube/inject/inject.go injectRequired: switch strings.ToLower(value) { case "y","yes","true","on": inject; case "": namespace default }
+  for (const v of ['FALSE', 'False', '0', 'no', 'n', 'off', 'disabled', ' true', 'true ', '1']) {
+    for (const map of ['labels', 'annotations'] as const) {
+      const p = pod();
+      p.metadata[map] = { 'sidecar.istio.io/inject': v };
+      t.same(submit(p, alice).rules, ['TG-WORKLOAD-INJECT-OPTOUT'], `${map} ${JSON.stringify(v)}`);
+    }
+  }
+  for (const v of ['TRUE', 'Yes', 'on', 'Y', '']) {
+    const p = pod();
+    p.metadata.labels = { 'sidecar.istio.io/inject': v };
+    t.equal(submit(p, alice).d.allowed, true, JSON.stringify(v));
+  }
+});

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { KubeObject } from '../../../src/engine/types.js';
-import { alice, bob, fixture, knativeController, platformAdmin, replicaSetController, submit, TENANT_LABEL, yamlDocs } from './workload-harness.js';
+import { alice, bob, fixture, knativeController, platformAdmin, referenceState, replicaSetController, submit, TENANT_LABEL, yamlDocs } from './workload-harness.js';
 
 const T = TENANT_LABEL;
 
@@ -41,6 +41,9 @@ function workload(kind: string, apiVersion: string, templateSpec: Record<string,
 }
 
 const kinds: Array<[string, string, string]> = [
+  // Regression: the legacy core/v1 ReplicationController was not intercepted,
+  // and its pods are created by kube-controller-manager, which is only warned.
+  ['ReplicationController', 'v1', 'spec.template'],
   ['Deployment', 'apps/v1', 'spec.template'],
   ['StatefulSet', 'apps/v1', 'spec.template'],
   ['DaemonSet', 'apps/v1', 'spec.template'],
@@ -69,6 +72,21 @@ t.test('every template kind: rejected bypasses with template paths, clean ones l
         ['TG-WORKLOAD-PROXY-UID', `${tpl}.spec.containers[1].securityContext.runAsUser`],
       ],
       `${kind} istio-proxy in a template`,
+    );
+    const netAdmin = submit(
+      workload(kind, apiVersion, {
+        initContainers: [{ name: 'setup', image: 'b', securityContext: { privileged: true } }],
+        containers: [{ name: 'w', image: 'b', securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'CAP_NET_ADMIN'] } } }],
+      }),
+      alice,
+    );
+    t.same(
+      netAdmin.d.violations.map((v) => [v.rule, v.path]),
+      [
+        ['TG-WORKLOAD-NET-ADMIN', `${tpl}.spec.initContainers[0].securityContext.privileged`],
+        ['TG-WORKLOAD-NET-ADMIN', `${tpl}.spec.containers[0].securityContext.capabilities.add[1]`],
+      ],
+      `${kind} NET_ADMIN`,
     );
     const status = submit(workload(kind, apiVersion, {}, { annotations: { 'sidecar.istio.io/status': '{"containers":["istio-proxy"]}' } }), alice);
     t.same(status.rules, ['TG-WORKLOAD-PROXY-OVERRIDE'], `${kind}: templates are never injected, a status there is user-written`);
@@ -114,4 +132,40 @@ t.test('DELETE of workloads is not judged', async (t) => {
   const { d } = submit(bad, alice, { op: 'DELETE', old: bad });
   t.equal(d.allowed, true);
   t.same(d.patch, []);
+});
+
+t.test('TG-WORKLOAD-NET-ADMIN: capability spellings; harmless capabilities pass (regression)', async (t) => {
+  for (const cap of ['NET_ADMIN', 'net_admin', 'CAP_NET_ADMIN', 'ALL']) {
+    const r = submit(workload('Deployment', 'apps/v1', { containers: [{ name: 'w', image: 'b', securityContext: { capabilities: { add: [cap] } } }] }), alice);
+    t.same(r.rules, ['TG-WORKLOAD-NET-ADMIN'], cap);
+    t.match(r.d.violations[0]!.message, /flush them/);
+  }
+  const ok = submit(workload('Deployment', 'apps/v1', { containers: [{ name: 'w', image: 'b', securityContext: { privileged: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] } } }] }), alice);
+  t.equal(ok.d.allowed, true, 'NET_BIND_SERVICE and drop ALL are fine');
+});
+
+t.test('OpenShift: the proxy UID/GID of the namespace is refused like 1337 (regression)', async (t) => {
+  // Istio's injector runs the proxy as the last UID of openshift.io/sa.scc.uid-range
+  // (pkg/kube/inject/inject.go GetProxyIDs), which istio-iptables exempts from capture.
+  const state = referenceState();
+  state.upsert({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: 'tenant-1',
+      labels: { [T]: 'tenant-1', 'istio-injection': 'enabled' },
+      annotations: { 'openshift.io/sa.scc.uid-range': '1000650000/10000', 'openshift.io/sa.scc.supplemental-groups': '1000650000/10000,2000/5' },
+    },
+  });
+  const proxyUid = submit(workload('Deployment', 'apps/v1', { containers: [{ name: 'w', image: 'b', securityContext: { runAsUser: 1000659999 } }] }), alice, { state });
+  t.same(proxyUid.d.violations.map((v) => [v.rule, v.path]), [['TG-WORKLOAD-PROXY-UID', 'spec.template.spec.containers[0].securityContext.runAsUser']]);
+  t.match(proxyUid.d.violations[0]!.message, /runAsUser: 1000659999, Istio's proxy UID in this namespace/);
+  const proxyGid = submit(workload('Deployment', 'apps/v1', { securityContext: { runAsGroup: 1000659999 } }), alice, { state });
+  t.same(proxyGid.rules, ['TG-WORKLOAD-PROXY-UID'], 'first supplemental-groups block');
+  const other = submit(workload('Deployment', 'apps/v1', { containers: [{ name: 'w', image: 'b', securityContext: { runAsUser: 1000650000 } }] }), alice, { state });
+  t.equal(other.d.allowed, true, 'the first UID of the range (the SCC default) is fine');
+  t.same(submit(workload('Deployment', 'apps/v1', { securityContext: { runAsUser: 1337 } }), alice, { state }).rules, ['TG-WORKLOAD-PROXY-UID'], '1337 stays refused');
+  const dashState = referenceState();
+  dashState.upsert({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-1', labels: { [T]: 'tenant-1' }, annotations: { 'openshift.io/sa.scc.uid-range': '5000-5999' } } });
+  t.same(submit(workload('Deployment', 'apps/v1', { securityContext: { runAsGroup: 5999 } }), alice, { state: dashState }).rules, ['TG-WORKLOAD-PROXY-UID'], '"start-end" form, GID falls back to the UID range');
 });
