@@ -29,6 +29,10 @@ import type { Decision } from './types.js';
 const INJECTION = 'istio-injection';
 const REV = 'istio.io/rev';
 const DATAPLANE = 'istio.io/dataplane-mode';
+// The chart's webhook configurations skip namespaces carrying this label
+// (charts/tenant-guard/templates/_webhook-routing.tpl): setting it is opting
+// out of tenant-guard, a platform admin's decision.
+const IGNORE = 'tenant-guard.dev/ignore';
 
 const RULE = {
   ownership: 'TG-NS-TENANT-OWNERSHIP',
@@ -160,6 +164,13 @@ function judgeWrite(ctx: RuleContext, v: Verdict): void {
     tenant = judgeTenantClaim(ctx, v, name, explicit, claimed, oldLabels);
     if (tenant === undefined) return;
     if (input.operation === 'UPDATE') protectLabels(ctx, v, labels, oldLabels, ensure);
+    else if (labels[IGNORE] !== undefined)
+      v.deny(
+        RULE.protectedLabel,
+        labelPath(IGNORE),
+        `${actor.username} may not create the tenant namespace "${name}" with the label ${IGNORE}: the webhook skips such namespaces, so its workloads and policies ` +
+          `would escape every rule. Remove the label, or ask a platform admin.`,
+      );
   }
   if (!tenant) return;
   if (labels[T] !== tenant) ensure[T] = tenant;
@@ -219,7 +230,7 @@ function judgeTenantClaim(ctx: RuleContext, v: Verdict, name: string, explicit: 
  * of a manifest without them should not fail); a change is refused.
  */
 function protectLabels(ctx: RuleContext, v: Verdict, labels: Labels, oldLabels: Labels, ensure: Labels): void {
-  for (const key of [ctx.config.tenantLabel, INJECTION, REV, DATAPLANE]) {
+  for (const key of [ctx.config.tenantLabel, INJECTION, REV, DATAPLANE, IGNORE]) {
     const before = oldLabels[key];
     const after = labels[key];
     if (before === after) continue;
@@ -345,7 +356,7 @@ metadata:
   {
     id: RULE.protectedLabel,
     kinds: ['Namespace'],
-    stops: 'Anyone but a platform admin adding or changing the tenant label, istio-injection, istio.io/rev or istio.io/dataplane-mode of an existing namespace (removals are undone by re-adding the label).',
+    stops: 'Anyone but a platform admin adding or changing the tenant label, istio-injection, istio.io/rev, istio.io/dataplane-mode or tenant-guard.dev/ignore of an existing tenant namespace (removals are undone by re-adding the label), or creating a tenant namespace with tenant-guard.dev/ignore.',
     why: 'These labels decide which tenant a namespace belongs to and whether and by which control plane its pods get a sidecar; each change can take pods out of sidecar enforcement or into another tenant\'s boundary.',
     exampleOperation: 'UPDATE',
     example: `apiVersion: v1

@@ -2,9 +2,9 @@
 What the API server sends to the webhook: rules (which resources) and
 namespaceSelectors (where). The kinds are exactly the engine's
 interceptedKinds() (src/engine/index.ts); test/integration/chart-webhooks.test.ts
-compares the two. Only main resources are listed: "pods" does not match
-"pods/status", and status/scale writes come from controllers, which the engine
-does not judge.
+compares the two. Only main resources are listed, and pods/ephemeralcontainers
+(judged like the pod): "pods" does not match "pods/status", and status/scale
+writes come from controllers, which the engine does not judge.
 */}}
 
 {{/* Namespace objects themselves. Call with (dict "ops" (list ...)). */}}
@@ -25,7 +25,10 @@ and a version left out would be a way around it.
 {{- define "tenant-guard.rules.workloads" -}}
 - apiGroups: [""]
   apiVersions: ["v1"]
-  resources: ["pods"]
+  # pods/ephemeralcontainers: `kubectl debug` adds containers to a running pod
+  # through this subresource; the engine judges them like the pod's own.
+  # replicationcontrollers: the oldest pod template kind, still served.
+  resources: ["pods", "pods/ephemeralcontainers", "replicationcontrollers"]
   operations: {{ .ops | toJson }}
   scope: Namespaced
 - apiGroups: ["apps"]

@@ -222,3 +222,30 @@ t.test("OpenShift's namespace-security-allocation controller annotating a tenant
   t.same(d.violations, []);
   t.same(d.patch, []);
 });
+
+t.test('tenants may not opt a namespace out of the webhook with tenant-guard.dev/ignore', async (t) => {
+  const { evaluate } = await import('../../../src/engine/index.js');
+  const { MemoryStore } = await import('../../../src/cluster/memory-store.js');
+  const { loadDefaultTenancyConfig } = await import('../../../src/config/default.js');
+  const config = loadDefaultTenancyConfig();
+  const alice = { username: 'alice', groups: ['tenant-1-admins'] };
+  const ns = (labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-1', labels } });
+  const base = { 'tenant-guard.dev/tenant': 'tenant-1', 'istio-injection': 'enabled' };
+  const kind = { group: '', version: 'v1', kind: 'Namespace' };
+  const created = evaluate({ operation: 'CREATE', kind, name: 'tenant-1', object: ns({ ...base, 'tenant-guard.dev/ignore': 'true' }), userInfo: alice, dryRun: false }, new MemoryStore(), config);
+  t.equal(created.allowed, false);
+  t.match(created.violations, [{ rule: 'TG-NS-PROTECTED-LABEL', path: 'metadata.labels["tenant-guard.dev/ignore"]' }]);
+  const updated = evaluate(
+    { operation: 'UPDATE', kind, name: 'tenant-1', object: ns({ ...base, 'tenant-guard.dev/ignore': 'true' }), oldObject: ns(base), userInfo: alice, dryRun: false },
+    new MemoryStore(),
+    config,
+  );
+  t.equal(updated.allowed, false);
+  t.match(updated.violations, [{ rule: 'TG-NS-PROTECTED-LABEL', path: 'metadata.labels["tenant-guard.dev/ignore"]' }]);
+  const byAdmin = evaluate(
+    { operation: 'UPDATE', kind, name: 'tenant-1', object: ns({ ...base, 'tenant-guard.dev/ignore': 'true' }), oldObject: ns(base), userInfo: { username: 'platform-admin', groups: [] }, dryRun: false },
+    new MemoryStore(),
+    config,
+  );
+  t.equal(byAdmin.allowed, true);
+});
