@@ -1,12 +1,15 @@
 import type { ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
+import { reach, type DataPath } from './reachability.js';
+import { buildView, tenantsOf, type MeshView } from './view.js';
+
+export type { DataPath } from './reachability.js';
 
 /**
  * Knative's four data paths into a service (see test/fixtures/reference/README.md):
  * direct (pod IP or <rev>-private), through the activator, through
  * knative-local-gateway then the activator, through the gateway alone.
  */
-export type DataPath = 'direct' | 'activator' | 'gateway-activator' | 'gateway';
 export const DATA_PATHS: DataPath[] = ['direct', 'activator', 'gateway-activator', 'gateway'];
 
 export interface MatrixCell {
@@ -14,21 +17,76 @@ export interface MatrixCell {
   to: string;
   path: DataPath;
   allowed: boolean;
-  /** Why: the hop that denies, or the policy rules that allow every hop. */
+  /** Why: the hop that denies, or the route, request and policy rules that allow every hop. */
   reason: string;
+  /** The platform declared this cross-tenant path wanted (config `peerings`). */
+  peered: boolean;
 }
 
 export interface ReachabilityMatrix {
   tenants: string[];
   paths: DataPath[];
   cells: MatrixCell[];
+  /** AuthorizationPolicies the model could not read (left out: fix them). */
+  unreadablePolicies: string[];
+  /** What the model assumed about knative-local-gateway. */
+  gateway: string;
 }
 
-// Placeholder until the reachability model lands.
-export function computeMatrix(_state: ClusterState, _config: TenancyConfig): ReachabilityMatrix {
-  throw new Error('reachability model not implemented yet');
+export function isPeered(config: TenancyConfig, from: string, to: string): boolean {
+  return config.peerings.some((p) => p.from === from && p.to === to);
 }
 
-export function formatMatrixText(_m: ReachabilityMatrix): string {
-  throw new Error('reachability model not implemented yet');
+/** One cell: can a workload of tenant `from` reach a Knative Service of tenant `to` along `path`? */
+export function computeCell(view: MeshView, from: string, to: string, path: DataPath, explainDenied = true): MatrixCell {
+  const r = reach(view, path, view.tenantNamespaces.get(from) ?? [], view.tenantNamespaces.get(to) ?? [], explainDenied);
+  return { from, to, path, allowed: r.allowed, reason: r.reason, peered: from !== to && isPeered(view.config, from, to) };
+}
+
+/** The tenant-by-tenant reachability matrix over the four data paths. */
+export function computeMatrix(state: ClusterState, config: TenancyConfig): ReachabilityMatrix {
+  const view = buildView(state, config);
+  const tenants = tenantsOf(view);
+  const cells: MatrixCell[] = [];
+  for (const path of DATA_PATHS) for (const from of tenants) for (const to of tenants) cells.push(computeCell(view, from, to, path));
+  return { tenants, paths: [...DATA_PATHS], cells, unreadablePolicies: view.unreadable, gateway: view.gateway.source };
+}
+
+function pad(s: string, n: number): string {
+  return s + ' '.repeat(Math.max(0, n - s.length));
+}
+
+/**
+ * Human-readable matrix: per data path a from x to table ("allow", "deny",
+ * "ALLOW!" for a cross-tenant cell that is open without a peering), then the
+ * reason of every open cross-tenant cell.
+ */
+export function formatMatrixText(m: ReachabilityMatrix): string {
+  const lines: string[] = [];
+  const width = Math.max(12, ...m.tenants.map((t) => t.length + 2));
+  const cell = (path: DataPath, from: string, to: string) => m.cells.find((c) => c.path === path && c.from === from && c.to === to);
+  for (const path of m.paths) {
+    lines.push(`path: ${path}`);
+    lines.push(pad('from \\ to', width) + m.tenants.map((t) => pad(t, width)).join(''));
+    for (const from of m.tenants) {
+      const row = m.tenants.map((to) => {
+        const c = cell(path, from, to);
+        if (!c) return pad('?', width);
+        const mark = c.allowed ? (from !== to && !c.peered ? 'ALLOW!' : c.peered ? 'allow (peered)' : 'allow') : 'deny';
+        return pad(mark, width);
+      });
+      lines.push(pad(from, width) + row.join(''));
+    }
+    lines.push('');
+  }
+  const open = m.cells.filter((c) => c.allowed && c.from !== c.to && !c.peered);
+  if (open.length > 0) {
+    lines.push(`open cross-tenant paths (${open.length}):`);
+    for (const c of open) lines.push(`  ${c.from} -> ${c.to} via ${c.path}: ${c.reason}`);
+  } else {
+    lines.push('no cross-tenant path is open (peerings aside).');
+  }
+  lines.push(`knative-local-gateway: ${m.gateway}`);
+  for (const u of m.unreadablePolicies) lines.push(`unreadable AuthorizationPolicy (not modelled): ${u}`);
+  return lines.join('\n') + '\n';
 }

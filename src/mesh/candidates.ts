@@ -1,0 +1,128 @@
+import type { Value } from './formula.js';
+import { cidrWitness, parsePrincipal } from './istio-match.js';
+
+// Finite sets of attacker choices that are enough to find a witness request
+// whenever one exists. Every pattern is exact, `prefix*`, `*suffix` or `*`,
+// so a value that satisfies some patterns and avoids others can always be
+// built from the patterns' own constants plus a "fresh" piece made of
+// characters none of the constants contain (it cannot accidentally complete
+// a pattern it should avoid).
+
+const FRESH_POOL = 'qjxzvkwyfgbhmpu0123456789';
+
+/** A 3-character token of characters absent from every constant (case-insensitively). */
+export function freshToken(constants: Iterable<string>): string {
+  const used = new Set<string>();
+  for (const c of constants) for (const ch of c.toLowerCase()) used.add(ch);
+  const free = [...FRESH_POOL].filter((ch) => !used.has(ch));
+  const pick = free.length >= 1 ? free : ['q', 'j', 'x'];
+  return [0, 1, 2].map((i) => pick[i % pick.length]).join('');
+}
+
+function parts(p: string): { kind: 'any' | 'prefix' | 'suffix' | 'exact'; s: string } {
+  if (p === '*') return { kind: 'any', s: '' };
+  if (p.length > 1 && p.startsWith('*')) return { kind: 'suffix', s: p.slice(1) };
+  if (p.length > 1 && p.endsWith('*')) return { kind: 'prefix', s: p.slice(0, -1) };
+  return { kind: 'exact', s: p };
+}
+
+/** Witness strings for Istio string patterns (plus `extra` values the domain needs). */
+export function stringCandidates(patterns: string[], extra: string[], fresh: string): string[] {
+  const out = new Set<string>(extra);
+  const prefixes: string[] = [];
+  const suffixes: string[] = [];
+  for (const p of patterns) {
+    const x = parts(p);
+    if (x.kind === 'exact') out.add(x.s);
+    if (x.kind === 'prefix') {
+      prefixes.push(x.s);
+      out.add(x.s);
+      out.add(x.s + fresh);
+    }
+    if (x.kind === 'suffix') {
+      suffixes.push(x.s);
+      out.add(x.s);
+      out.add(fresh + x.s);
+    }
+  }
+  for (const p of prefixes.slice(0, 8)) for (const s of suffixes.slice(0, 8)) out.add(p + fresh + s);
+  out.add(fresh);
+  return [...out];
+}
+
+/**
+ * Hosts that route to namespace `ns`: `<svc>.<ns>.svc.cluster.local`,
+ * `<svc>.<ns>.svc`, `<svc>.<ns>` (net-istio's cluster-local VirtualService
+ * hosts), each also with `:80` (routing ignores the port, policies may not).
+ * Service names come from the patterns' leading labels and a fresh name.
+ */
+export function routedHostCandidates(ns: string, patterns: string[], fresh: string): string[] {
+  const names = new Set<string>([fresh]);
+  for (const p of patterns) {
+    const x = parts(p);
+    const s = x.s.toLowerCase();
+    const cut = s.indexOf(`.${ns}`);
+    const label = (cut > 0 ? s.slice(0, cut) : s.split('.')[0] ?? '').replace(/[^a-z0-9-]/g, '');
+    if (!label) continue;
+    if (x.kind === 'exact' || x.kind === 'suffix') names.add(label);
+    if (x.kind === 'prefix') names.add(label + fresh);
+    if (x.kind === 'suffix') names.add(fresh + label);
+    if (x.kind === 'prefix' && cut > 0) names.add(label);
+  }
+  const out: string[] = [];
+  for (const n of names) {
+    for (const h of [`${n}.${ns}.svc.cluster.local`, `${n}.${ns}.svc`, `${n}.${ns}`]) out.push(h, `${h}:80`);
+  }
+  return out;
+}
+
+/** Any Host a caller may send to a pod directly: routed hosts plus every pattern's witnesses. */
+export function freeHostCandidates(ns: string, patterns: string[], fresh: string): string[] {
+  return [...new Set([...routedHostCandidates(ns, patterns, fresh), ...stringCandidates(patterns, [], fresh)])];
+}
+
+/** Service-account names a caller may use in its own namespaces (it can create any). */
+export function serviceAccountCandidates(principalPatterns: string[], saPatterns: string[], fresh: string): string[] {
+  const out = new Set<string>(['default', fresh]);
+  for (const p of principalPatterns) {
+    const x = parts(p);
+    const id = parsePrincipal(x.s);
+    if (id) out.add(id.serviceAccount);
+    const tail = x.s.slice(x.s.lastIndexOf('/') + 1);
+    if (!tail || tail.includes('*')) continue;
+    if (x.kind === 'prefix') out.add(tail + fresh);
+    if (x.kind === 'suffix') {
+      out.add(tail);
+      out.add(fresh + tail);
+    }
+    if (x.kind === 'exact' && !id) out.add(tail);
+  }
+  for (const p of saPatterns) {
+    const sa = p.slice(p.indexOf('/') + 1);
+    if (sa && !sa.includes('/')) out.add(sa);
+  }
+  return [...out];
+}
+
+/** Witness addresses: the first address of each block, plus addresses in none of the usual ranges. */
+export function ipCandidates(blocks: string[]): string[] {
+  const out = new Set<string>();
+  for (const b of blocks) {
+    const w = cidrWitness(b);
+    if (w) out.add(w);
+  }
+  out.add('198.51.100.23');
+  out.add('2001:db8::17');
+  return [...out];
+}
+
+/** Ports: the hop's own plus every port a pattern names, and one nobody names. */
+export function portCandidates(base: string[], patterns: string[], exclude: string[]): string[] {
+  const out = new Set<string>([...base, ...patterns.filter((p) => /^[0-9]+$/.test(p)), '31337']);
+  for (const e of exclude) out.delete(e);
+  return [...out];
+}
+
+export function withAbsent(values: string[]): Value[] {
+  return [undefined, ...values];
+}

@@ -1,0 +1,105 @@
+import { parsePrincipal } from './istio-match.js';
+import { isPeered } from './matrix.js';
+import { ACTIVATOR, REVISION_POD_PORTS } from './platform.js';
+import { policyApplies, type ParsedPolicy, type ParsedRule } from './policy.js';
+import { describeRequest, keysOf, solveRoute, type DataPath, type Hop, type Route } from './reachability.js';
+import { explainRuleMatch } from './explain.js';
+import { isTenantNamespace, tenantOfNamespace } from './scope.js';
+import { tenantsOf, type MeshView } from './view.js';
+
+export interface ForeignSourceFinding {
+  rule: number;
+  /** The tenant whose caller the rule admits (or "a caller without identity"). */
+  from: string;
+  to: string;
+  via: 'pod' | 'activator';
+  detail: string;
+  request: string;
+}
+
+/**
+ * Rule by rule, ignoring every other policy: does this ALLOW rule by itself
+ * admit a caller of another (non-peered) tenant into tenant T's pods, or
+ * through the activator to T's hosts? Only drain ports are exempt. This is
+ * the defence-in-depth half of the admission check: it holds even where
+ * another policy already opened the cell, so a second opening is not admitted
+ * silently and stays open once the first is fixed.
+ */
+export function foreignSourceFindings(view: MeshView, policy: ParsedPolicy): ForeignSourceFinding[] {
+  if (policy.action !== 'ALLOW' || policy.dryRun) return [];
+  const out: ForeignSourceFinding[] = [];
+  const tenants = tenantsOf(view);
+  const targets: { tenant: string; ns: string }[] = [];
+  if (!policy.targetRefs) {
+    if (policy.namespace === view.root) {
+      for (const t of tenants) for (const ns of view.tenantNamespaces.get(t) ?? []) targets.push({ tenant: t, ns });
+    } else if (isTenantNamespace(view, policy.namespace)) {
+      targets.push({ tenant: tenantOfNamespace(view, policy.namespace)!, ns: policy.namespace });
+    }
+  }
+  const onActivator = policyApplies(policy, ACTIVATOR, view.root);
+  for (const rule of policy.rules) {
+    const only: ParsedPolicy = { ...policy, rules: [rule] };
+    const seen = new Set<string>();
+    for (const { tenant, ns } of targets) {
+      const attackers = foreignNamespaces(view, tenants, tenant);
+      if (attackers.length === 0) continue;
+      const hop: Hop = {
+        label: `pod in ${ns}`,
+        workload: { namespace: ns, labels: policy.selector ?? {} },
+        sidecar: true,
+        caller: { kind: 'attacker', namespaces: attackers, noIdentityOnly: false },
+        ports: REVISION_POD_PORTS,
+        freePort: true,
+        headerOverrides: new Map(),
+        allow: [only],
+        deny: [],
+      };
+      const f = finding(view, rule, { hops: [hop], note: 'caller -> pod' }, tenant, 'pod');
+      if (f && !seen.has(`${f.from}>${tenant}`)) {
+        seen.add(`${f.from}>${tenant}`);
+        out.push(f);
+      }
+    }
+    if (onActivator) {
+      for (const t of tenants) {
+        const attackers = foreignNamespaces(view, tenants, t);
+        if (attackers.length === 0) continue;
+        for (const ns of view.tenantNamespaces.get(t) ?? []) {
+          const hop: Hop = {
+            label: 'activator',
+            workload: ACTIVATOR,
+            sidecar: true,
+            caller: { kind: 'attacker', namespaces: attackers, noIdentityOnly: false },
+            ports: ACTIVATOR.ports,
+            freePort: false,
+            headerOverrides: new Map(),
+            allow: [only],
+            deny: [],
+          };
+          const f = finding(view, rule, { hops: [hop], hostRoutedTo: ns, note: 'caller -> activator' }, t, 'activator');
+          if (f) {
+            out.push(f);
+            break;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function foreignNamespaces(view: MeshView, tenants: string[], target: string): string[] {
+  return tenants.filter((s) => s !== target && !isPeered(view.config, s, target)).flatMap((s) => view.tenantNamespaces.get(s) ?? []);
+}
+
+function finding(view: MeshView, rule: ParsedRule, route: Route, to: string, via: 'pod' | 'activator'): ForeignSourceFinding | undefined {
+  const w = solveRoute(view, route);
+  if (!w) return undefined;
+  const k = keysOf(route, 0);
+  const principal = w.get(k.principal);
+  const from = principal === undefined ? 'a caller without identity' : tenantOfNamespace(view, parsePrincipal(principal)?.namespace ?? '') ?? 'another tenant';
+  return { rule: rule.index, from, to, via, detail: explainRuleMatch(rule, k, w), request: describeRequest(route, w) };
+}
+
+export type { DataPath };
