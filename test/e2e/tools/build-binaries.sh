@@ -20,6 +20,7 @@ log() { printf '[e2e-build] %s\n' "$*" >&2; }
 # VERSION; `go build` inside it resolves dependencies by MVS from the proxy.
 wrapper_module() {
   local dir=$1 mod=$2 ver=$3
+  command -v go >/dev/null 2>&1 || { log "go is not installed: it is needed once, to build the e2e binaries"; exit 2; }
   rm -rf "$dir" && mkdir -p "$dir"
   printf 'module tgbuild\n\ngo 1.24\n\nrequire %s %s\n' "$mod" "$ver" >"$dir/go.mod"
 }
@@ -41,7 +42,11 @@ build_kube_apiserver() {
   log "building kube-apiserver $K8S_VERSION (first run: several minutes)"
   (cd "$dir"
    printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >tools.go
-   go mod tidy && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
+   # Stamp the version (as the release build does) so /version reports it.
+   local v=k8s.io/component-base/version minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+   go mod tidy && CGO_ENABLED=0 go build -trimpath \
+     -ldflags "-s -w -X $v.gitVersion=$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean" \
+     -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
   mv "$out.tmp" "$out"
 }
 
@@ -70,6 +75,12 @@ build_helm() {
 }
 
 start=$(date +%s)
+# Several e2e test files start at once on a fresh machine: one builds, the
+# others wait here and then find the cache.
+exec 9>"$CACHE_ROOT/.build.lock"
+if command -v flock >/dev/null 2>&1; then
+  flock -n 9 || { log "another build is running; waiting for it"; flock 9; }
+fi
 what="${*:-kube-apiserver etcd helm}"
 for b in $what; do
   case "$b" in
