@@ -8,11 +8,11 @@
 // (cached; the first run compiles them, hence the e2e timeout).
 import t from 'tap';
 import type { KubeObject } from '../../src/engine/types.js';
-import { ADMIN, type UserIdentity } from '../e2e/fixtures/cluster.js';
-import { E2E_TIMEOUT_MS, setupEnv } from '../e2e/fixtures/env.js';
-import { Kube, refusalOf } from '../e2e/fixtures/kube.js';
-import { freePort, waitFor } from '../e2e/fixtures/processes.js';
-import { parseDocs, template } from './chart-helm.js';
+import { ADMIN, type UserIdentity } from './fixtures/cluster.js';
+import { E2E_TIMEOUT_MS, setupEnv } from './fixtures/env.js';
+import { Kube, refusalOf } from './fixtures/kube.js';
+import { freePort, waitFor } from './fixtures/processes.js';
+import { parseDocs, template } from '../integration/chart-helm.js';
 
 t.setTimeout(E2E_TIMEOUT_MS);
 
