@@ -1,12 +1,10 @@
 // Shared builders for the Istio rule tests (not a test file itself).
 import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import { MemoryStore } from '../../../src/cluster/memory-store.js';
 import { groupOf } from '../../../src/cluster/state.js';
-import { loadDefaultTenancyConfig } from '../../../src/config/default.js';
-import { parseTenancyConfig } from '../../../src/config/load.js';
 import type { TenancyConfig } from '../../../src/config/types.js';
 import { evaluate } from '../../../src/engine/index.js';
+import { defaultConfig, revisionConfig, yamlDocs as docs } from './engine-test-config.js';
 import type { AdmissionInput, Decision, KubeObject, Operation, UserInfo } from '../../../src/engine/types.js';
 
 export const alice: UserInfo = { username: 'alice', groups: ['system:authenticated'] };
@@ -23,22 +21,8 @@ export const namespaceController: UserInfo = {
   groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
 };
 
-export const defaultConfig: TenancyConfig = loadDefaultTenancyConfig();
 
-/** The default config with tenant-1 on revision rev-t1 and tenant-2 on rev-t2 (per-tenant control planes). */
-export const revisionConfig: TenancyConfig = parseTenancyConfig(
-  {
-    ...structuredClone(defaultConfig),
-    tenants: defaultConfig.tenants.map((t) => ({ ...structuredClone(t), revision: t.name === 'tenant-1' ? 'rev-t1' : 'rev-t2' })),
-  },
-  'revision test config',
-);
 
-export function docs(yamlText: string): KubeObject[] {
-  return parseAllDocuments(yamlText)
-    .map((d) => d.toJS() as KubeObject | null)
-    .filter((d): d is KubeObject => d !== null && typeof d === 'object');
-}
 
 export function readDocs(path: string): KubeObject[] {
   return docs(readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8'));
@@ -84,3 +68,5 @@ export const judge: Judge = (operation, o, user = alice, opts = {}) => {
 export function ruleIds(d: Decision): string[] {
   return d.violations.map((v) => v.rule);
 }
+
+export { defaultConfig, revisionConfig, docs };

@@ -2,12 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fjp from 'fast-json-patch';
-import { parseAllDocuments } from 'yaml';
 import { MemoryStore } from '../../../src/cluster/memory-store.js';
-import { loadDefaultTenancyConfig } from '../../../src/config/default.js';
-import { parseTenancyConfig } from '../../../src/config/load.js';
 import type { TenancyConfig } from '../../../src/config/types.js';
 import { evaluate } from '../../../src/engine/index.js';
+import { defaultConfig, revisionConfig, yamlDocs } from './engine-test-config.js';
 import type { Decision, KubeObject, Operation, UserInfo } from '../../../src/engine/types.js';
 
 export const TENANT_LABEL = 'tenant-guard.dev/tenant';
@@ -29,16 +27,7 @@ export const replicaSetController: UserInfo = {
   groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
 };
 
-export const defaultConfig: TenancyConfig = loadDefaultTenancyConfig();
 
-/** Per-tenant control planes: tenant-1 on rev-t1, tenant-2 on rev-t2. */
-export const revisionConfig: TenancyConfig = parseTenancyConfig(
-  {
-    ...structuredClone(defaultConfig),
-    tenants: defaultConfig.tenants.map((t) => ({ ...structuredClone(t), revision: t.name === 'tenant-1' ? 'rev-t1' : 'rev-t2' })),
-  },
-  'revision test config',
-);
 
 export function namespace(name: string, labels: Record<string, string> = {}): KubeObject {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
@@ -53,11 +42,6 @@ export function referenceState(extra: KubeObject[] = []): MemoryStore {
   return s;
 }
 
-export function yamlDocs(text: string): KubeObject[] {
-  return parseAllDocuments(text)
-    .map((d) => d.toJS() as KubeObject | null)
-    .filter((d): d is KubeObject => d !== null && typeof d === 'object');
-}
 
 export function fixture(relative: string): KubeObject[] {
   return yamlDocs(readFileSync(fileURLToPath(new URL(`../../fixtures/${relative}`, import.meta.url)), 'utf8'));
@@ -105,3 +89,5 @@ export function submit(obj: KubeObject, user: UserInfo, opts: SubmitOptions = {}
   const result = fjp.applyPatch(structuredClone(obj), fjp.deepClone(d.patch), true, false).newDocument as KubeObject;
   return { d, result, rules: d.violations.map((v) => v.rule) };
 }
+
+export { defaultConfig, revisionConfig, yamlDocs };
