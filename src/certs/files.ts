@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TenantGuardError } from '../errors.js';
+import { TenantGuardError, describeFsError } from '../errors.js';
 import type { CertifiedKey } from './generate.js';
 
 /**
@@ -31,7 +31,7 @@ export function writeFileAtomic(path: string, data: string, mode: number): void 
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new TenantGuardError('TG_ERR_CERTS', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
+    throw new TenantGuardError('TG_ERR_CERTS', `cannot write ${path}: ${describeFsError(e)}`, { cause: e });
   }
 }
 
@@ -39,7 +39,7 @@ export function readPem(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new TenantGuardError('TG_ERR_CERTS', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new TenantGuardError('TG_ERR_CERTS', `cannot read ${what} ${path}: ${describeFsError(e)}`);
   }
 }
 
@@ -74,7 +74,7 @@ export function writeCertificateSet(dir: string, set: CertificateSet): string[] 
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw new TenantGuardError('TG_ERR_CERTS', `cannot create ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new TenantGuardError('TG_ERR_CERTS', `cannot create ${dir}: ${describeFsError(e)}`);
   }
   const p = certPaths(dir);
   const written: string[] = [];

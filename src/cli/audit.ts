@@ -63,7 +63,13 @@ function loadKubeConfig(file: string | undefined, context: string | undefined, i
   const kc = new KubeConfig();
   try {
     if (file !== undefined) kc.loadFromFile(resolve(io.cwd, file));
-    else kc.loadFromDefault();
+    else {
+      kc.loadFromDefault();
+      // client-node falls back to http://localhost:8080 when it finds nothing
+      // (no KUBECONFIG, no ~/.kube/config, not in a pod): say that instead.
+      if (kc.getCurrentCluster()?.server === 'http://localhost:8080' && kc.getCurrentContext() === 'loaded-context')
+        throw new Error('no kubeconfig found: pass --kubeconfig FILE, set KUBECONFIG, or run in a pod with a service account');
+    }
     if (context !== undefined) {
       if (!kc.getContextObject(context)) throw new Error(`no context "${context}" in the kubeconfig`);
       kc.setCurrentContext(context);

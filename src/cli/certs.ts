@@ -13,7 +13,7 @@ DIR/ca.key, DIR/tls.crt and DIR/tls.key (keys mode 0600).
 flags:
   --out DIR            directory to write into (created if missing)
   --dns NAME           DNS subject alternative name (repeatable), e.g.
-                       tenant-guard.tenant-guard-system.svc
+                       tenant-guard.tenant-guard.svc
   --ip ADDR            IP subject alternative name (repeatable)
   --days N             validity of the serving certificate (default 365)
   --ca-days N          validity of a new CA (default 3650)

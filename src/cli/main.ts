@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../errors.js';
 import { EXIT_USAGE, processIO, type CliIO, type Command } from './io.js';
@@ -15,11 +15,21 @@ const commands: Record<string, { load: () => Promise<Command>; summary: string }
 
 function usage(): string {
   const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(7)} ${c.summary}`);
-  return `usage: tenant-guard <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun 'tenant-guard <command> --help' for a command's flags.\n`;
+  return `usage: tenant-guard <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun 'tenant-guard <command> --help' for a command's flags, 'tenant-guard --version' for the version.\n`;
+}
+
+/** The package version, read from package.json (one level above src/ and dist/). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === 'version') {
+    io.stdout.write(`tenant-guard ${version()}\n`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     (name ? io.stdout : io.stderr).write(usage());
     return name ? 0 : EXIT_USAGE;
@@ -47,6 +57,14 @@ function invokedDirectly(): boolean {
   }
 }
 if (invokedDirectly()) {
+  // `tenant-guard check ... | head` closes the pipe early: stop quietly, as
+  // other command-line tools do, instead of dying with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   main(process.argv.slice(2), processIO()).then(
     (code) => {
       process.exitCode = code;

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../engine/types.js';
-import { TenantGuardError } from '../errors.js';
+import { TenantGuardError, describeFsError } from '../errors.js';
 
 /** Where a manifest came from, for error messages and reports. */
 export interface ManifestSource {
@@ -136,7 +136,7 @@ export function manifestFiles(path: string, cwd: string): string[] {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new TenantGuardError('TG_ERR_INPUT_READ', `${shown}: no such file or directory`);
-      throw new TenantGuardError('TG_ERR_INPUT_READ', `${shown}: cannot read: ${code ?? String(e)}`);
+      throw new TenantGuardError('TG_ERR_INPUT_READ', `${shown}: cannot read: ${describeFsError(e)}`);
     }
     if (!st.isDirectory()) return [shown];
     const real = realpathSync(abs);
@@ -181,7 +181,7 @@ export async function loadManifests(paths: string[], opts: LoadOptions): Promise
       try {
         text = readFileSync(resolve(opts.cwd, file), 'utf8');
       } catch (e) {
-        throw new TenantGuardError('TG_ERR_INPUT_READ', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+        throw new TenantGuardError('TG_ERR_INPUT_READ', `${file}: cannot read: ${describeFsError(e)}`);
       }
       out.push(...parseManifests(text, file));
     }

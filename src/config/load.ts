@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
-import { TenantGuardError } from '../errors.js';
+import { TenantGuardError, describeFsError } from '../errors.js';
 import { tenancyConfigSchema } from './schema.js';
 import type { TenancyConfig } from './types.js';
 
@@ -80,7 +80,7 @@ export function loadTenancyConfig(file: string): TenancyConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new TenantGuardError('TG_ERR_CONFIG_READ', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new TenantGuardError('TG_ERR_CONFIG_READ', `${file}: cannot read: ${describeFsError(e)}`);
   }
   return parseTenancyConfigText(text, file);
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { loadManifests, onceStdin } from '../cluster/manifests.js';
 import { MemoryStore } from '../cluster/memory-store.js';
-import { describeError, TenantGuardError } from '../errors.js';
+import { describeError, TenantGuardError, describeFsError } from '../errors.js';
 
 /** The cluster state the engine reads, and whether it is complete. */
 export interface StateSource {
@@ -52,7 +52,7 @@ export async function liveState(conn: ClusterConnection, logger: Logger, registr
     if (conn.inCluster) kubeConfig.loadFromCluster();
     else kubeConfig.loadFromFile(conn.kubeconfig!);
   } catch (e) {
-    throw new TenantGuardError('TG_ERR_CLUSTER', `cannot load ${conn.inCluster ? 'the in-cluster config' : conn.kubeconfig}: ${describeError(e)}`);
+    throw new TenantGuardError('TG_ERR_CLUSTER', `cannot load ${conn.inCluster ? 'the in-cluster config' : conn.kubeconfig}: ${describeFsError(e)}`);
   }
   const store = new MemoryStore();
   const watcher = new ClusterWatcher({ kubeConfig, store, logger, registry });

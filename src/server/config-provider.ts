@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { parseTenancyConfigText } from '../config/load.js';
 import type { TenancyConfig } from '../config/types.js';
-import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
+import { describeError, isTenantGuardError, TenantGuardError, describeFsError } from '../errors.js';
 import { watchFiles, type FileWatch, type FileWatchOptions } from './file-watch.js';
 import { LOG, MSG } from './log-keys.js';
 import type { ServerMetrics } from './metrics.js';
@@ -21,7 +21,7 @@ function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new TenantGuardError('TG_ERR_CONFIG_READ', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new TenantGuardError('TG_ERR_CONFIG_READ', `${file}: cannot read: ${describeFsError(e)}`);
   }
 }
 

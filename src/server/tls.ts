@@ -2,7 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import { describeError, TenantGuardError } from '../errors.js';
+import { describeError, TenantGuardError, describeFsError } from '../errors.js';
 import { watchFiles, type FileWatch, type FileWatchOptions } from './file-watch.js';
 import { ALPN_PROTOCOLS, TLS_MIN_VERSION } from './limits.js';
 import { LOG, MSG } from './log-keys.js';
@@ -31,7 +31,7 @@ function read(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new TenantGuardError('TG_ERR_TLS', `cannot read the TLS ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new TenantGuardError('TG_ERR_TLS', `cannot read the TLS ${what} ${file}: ${describeFsError(e)}`);
   }
 }
 

@@ -99,6 +99,6 @@ current-context: x
 
   await t.rejects(
     startWebhookServer({ host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, statePaths: [], cluster: { inCluster: false, kubeconfig: 'missing' } }, { logger: log.logger, cwd: dir }),
-    { code: 'TG_ERR_CLUSTER', message: /cannot load .*missing: ENOENT/ },
+    { code: 'TG_ERR_CLUSTER', message: /cannot load .*missing: no such file or directory/ },
   );
 });
