@@ -24,9 +24,13 @@ export const authorizationPolicyRules: RuleDoc[] = [
   {
     id: 'TG-AUTHZ-MALFORMED',
     kinds: KIND,
-    stops: 'An AuthorizationPolicy whose fields the model cannot read (unknown action, a non-list where Istio expects a list, a when condition without key).',
-    why: 'The guardrail proves reachability from what it can read; a policy it cannot read could open anything, so it is denied (fail closed).',
-    cite: ISTIO_AP,
+    stops:
+      'An AuthorizationPolicy whose fields the model cannot read (unknown action, a non-list where Istio expects a list, a when condition without key, a null rule), ' +
+      'or whose namespaces, principals (`*<rest>` form) or serviceAccounts values contain regex characters.',
+    why:
+      'The guardrail proves reachability from what it can read; a policy it cannot read could open anything, so it is denied (fail closed). ' +
+      'istiod pastes those values into regular expressions without escaping them (`.*/ns/<value>/.*`), so `tenant-.` or `(tenant-1|tenant-2)` would match other tenants.',
+    cite: `${ISTIO_AP} ; https://github.com/istio/istio/blob/master/pilot/pkg/security/authz/model/generator.go (srcNamespaceGenerator)`,
     example: `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: odd, namespace: tenant-1}
@@ -151,7 +155,7 @@ function handle(ctx: RuleContext): Decision {
     b.violate(
       'TG-AUTHZ-FOREIGN-SOURCE',
       `spec.rules[${f.rule}]`,
-      `${f.from} -> ${f.to} via ${f.via === 'pod' ? 'direct calls' : 'the activator'}: ${f.detail} (${f.request}). This rule on its own admits a caller of ${f.from} ` +
+      `${f.from} -> ${f.to} via ${f.via === 'pod' ? 'direct calls' : 'the activator'}: ${f.detail} (${f.request}). This rule on its own admits ${f.from.startsWith('a caller') ? f.from : `a caller of ${f.from}`} ` +
         `into ${f.to}; list only ${f.to}'s own namespaces (plus knative-serving and istio-system on tenant workloads), or declare a peering in the tenancy config.`,
     );
   }

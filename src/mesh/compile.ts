@@ -1,5 +1,5 @@
 import { and, not, or, TRUE, type Formula, type PatternKind, type Value } from './formula.js';
-import { cidrContains, hostMatch, istioStringMatch, namespaceMatch, serviceAccountMatch } from './istio-match.js';
+import { cidrContains, hostMatch, istioStringMatch, namespaceMatch, principalPatternFor, serviceAccountMatch } from './istio-match.js';
 import type { ParsedCondition, ParsedOperation, ParsedRule, ParsedSource } from './policy.js';
 
 /**
@@ -16,6 +16,8 @@ export interface HopKeys {
   sni: string;
   /** Key of a request header (lower-case name) as this hop sees it. */
   header: (name: string) => string;
+  /** Mesh trust domain: istiod rewrites `cluster.local` principals to it. */
+  trustDomain: string;
 }
 
 export const SHARED = {
@@ -25,8 +27,9 @@ export const SHARED = {
   requestPrincipal: 'request.auth.principal',
 };
 
-export function hopKeys(hop: number, headerOverrides: ReadonlySet<string> = new Set()): HopKeys {
+export function hopKeys(hop: number, headerOverrides: ReadonlySet<string> = new Set(), trustDomain = 'cluster.local'): HopKeys {
   return {
+    trustDomain,
     principal: `principal@${hop}`,
     port: `port@${hop}`,
     sourceIp: `source.ip@${hop}`,
@@ -39,6 +42,17 @@ export function hopKeys(hop: number, headerOverrides: ReadonlySet<string> = new 
 
 function leaf(key: string, kind: PatternKind, patterns: string[], match: (p: string, v: Value) => boolean): Formula {
   return { t: 'leaf', key, kind, patterns, pred: (v) => patterns.some((p) => match(p, v)) };
+}
+
+/** Principal patterns as istiod enforces them (trust domain substituted). */
+function principalLeaf(k: HopKeys, patterns: string[]): Formula {
+  return leaf(k.principal, 'principal', patterns.map((p) => principalPatternFor(p, k.trustDomain)), istioStringMatch);
+}
+
+function serviceAccountLeaf(k: HopKeys, patterns: string[], policyNamespace: string): Formula {
+  // Candidates read `<ns>/<sa>`: qualify the short form with the policy's namespace.
+  const qualified = patterns.map((p) => (p.includes('/') ? p : `${policyNamespace}/${p}`));
+  return leaf(k.principal, 'serviceAccount', qualified, (p, v) => serviceAccountMatch(p, v, policyNamespace));
 }
 
 function exactMatch(p: string, v: Value): boolean {
@@ -59,9 +73,9 @@ function field(pos: string[] | undefined, neg: string[] | undefined, mk: (patter
 export function compileSource(s: ParsedSource, k: HopKeys): Formula {
   const f = s.fields;
   return and([
-    field(f.principals, f.notPrincipals, (ps) => leaf(k.principal, 'principal', ps, istioStringMatch)),
+    field(f.principals, f.notPrincipals, (ps) => principalLeaf(k, ps)),
     field(f.namespaces, f.notNamespaces, (ps) => leaf(k.principal, 'namespace', ps, namespaceMatch)),
-    field(f.serviceAccounts, f.notServiceAccounts, (ps) => leaf(k.principal, 'serviceAccount', ps, serviceAccountMatch)),
+    field(f.serviceAccounts, f.notServiceAccounts, (ps) => serviceAccountLeaf(k, ps, s.policyNamespace)),
     field(f.requestPrincipals, f.notRequestPrincipals, (ps) => leaf(SHARED.requestPrincipal, 'string', ps, istioStringMatch)),
     field(f.ipBlocks, f.notIpBlocks, (ps) => leaf(k.sourceIp, 'ip', ps, cidrContains)),
     field(f.remoteIpBlocks, f.notRemoteIpBlocks, (ps) => leaf(k.remoteIp, 'ip', ps, cidrContains)),
@@ -110,6 +124,8 @@ export function conditionTarget(key: string, k: HopKeys): { key: string; kind: P
 }
 
 export function compileCondition(c: ParsedCondition, k: HopKeys): Formula {
+  if (c.key === 'source.principal') return field(c.values, c.notValues, (ps) => principalLeaf(k, ps));
+  if (c.key === 'source.serviceAccount') return field(c.values, c.notValues, (ps) => serviceAccountLeaf(k, ps, c.policyNamespace));
   const t = conditionTarget(c.key, k);
   return field(c.values, c.notValues, (ps) => leaf(t.key, t.kind, ps, t.match));
 }

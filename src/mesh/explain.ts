@@ -21,7 +21,7 @@ export function explainRuleMatch(rule: ParsedRule, k: HopKeys, a: Assignment): s
       for (const f of POSITIVE_SOURCE) {
         const vals = src.fields[f];
         if (!vals) continue;
-        const i = vals.findIndex((v) => evaluate(compileSource({ index: 0, fields: { [f]: [v] } }, k), a) === 1);
+        const i = vals.findIndex((v) => evaluate(compileSource({ ...src, fields: { [f]: [v] } }, k), a) === 1);
         if (i >= 0) {
           out.push(`${p}.${f}[${i}] = ${JSON.stringify(vals[i])}`);
           named = true;
@@ -48,7 +48,7 @@ export function explainRuleMatch(rule: ParsedRule, k: HopKeys, a: Assignment): s
   }
   for (const c of rule.when) {
     if (!c.values) continue;
-    const i = c.values.findIndex((v) => evaluate(compileCondition({ index: 0, key: c.key, values: [v] }, k), a) === 1);
+    const i = c.values.findIndex((v) => evaluate(compileCondition({ ...c, notValues: undefined, values: [v] }, k), a) === 1);
     if (i >= 0) out.push(`${base}.when[${c.index}] ${c.key} = ${JSON.stringify(c.values[i])}`);
   }
   return out.length > 0 ? out.join(', ') : base;

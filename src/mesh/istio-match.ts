@@ -6,8 +6,10 @@
 // - `namespaces` (and the `source.namespace` condition) become the regex
 //   `.*/ns/<value>/.*` over the principal, with every `*` in the value turned
 //   into `.*`: `tenant-*` names every namespace starting with `tenant-`;
-// - hosts match case-insensitively; an exact host also matches `host:port`
-//   (https://istio.io/latest/docs/reference/config/security/authorization-policy/#Operation).
+// - hosts match case-insensitively (matcher.HostMatcher sets IgnoreCase,
+//   CVE-2021-39155) and literally: `hello.ns` does not match `hello.ns:80`
+//   (no port is stripped; Istio's own upgrade note tells users to add `host:*`);
+// - principals get the mesh trust domain substituted (see principalPatternFor).
 
 /** Istio's plain string match: exact, `prefix*`, `*suffix`, `*` (present). */
 export function istioStringMatch(pattern: string, value: string | undefined): boolean {
@@ -18,16 +20,14 @@ export function istioStringMatch(pattern: string, value: string | undefined): bo
   return value === pattern;
 }
 
-/** Host match: case-insensitive; an exact host also matches with any `:port`. */
+/**
+ * Host match against `:authority`: Istio's string match, case-insensitive.
+ * The port is part of the value: a DENY of `hello.ns` does not stop
+ * `Host: hello.ns:80`, which routes all the same.
+ */
 export function hostMatch(pattern: string, value: string | undefined): boolean {
   if (value === undefined) return false;
-  const p = pattern.toLowerCase();
-  const v = value.toLowerCase();
-  if (p === '*') return true;
-  if (p.length > 1 && p.startsWith('*')) return v.endsWith(p.slice(1));
-  if (p.length > 1 && p.endsWith('*')) return v.startsWith(p.slice(0, -1));
-  if (v === p) return true;
-  return v.startsWith(p + ':') && /^[0-9]+$/.test(v.slice(p.length + 1));
+  return istioStringMatch(pattern.toLowerCase(), value.toLowerCase());
 }
 
 const regexCache = new Map<string, RegExp>();
@@ -50,13 +50,16 @@ export function namespaceMatch(pattern: string, principal: string | undefined): 
   return re.test(principal);
 }
 
-/** `serviceAccounts: ["<ns>/<sa>"]`: the peer's namespace and service account, any trust domain. */
-export function serviceAccountMatch(pattern: string, principal: string | undefined): boolean {
+/**
+ * `serviceAccounts: ["<ns>/<sa>"]` (or `"<sa>"`: the policy's own namespace,
+ * generator.go serviceAccountRegex): the peer's namespace and service account,
+ * any trust domain. Regex characters were refused when the policy was parsed.
+ */
+export function serviceAccountMatch(pattern: string, principal: string | undefined, policyNamespace = ''): boolean {
   if (principal === undefined) return false;
   const slash = pattern.indexOf('/');
-  if (slash < 0) return false;
-  const ns = pattern.slice(0, slash);
-  const sa = pattern.slice(slash + 1);
+  const ns = slash < 0 ? policyNamespace : pattern.slice(0, slash);
+  const sa = slash < 0 ? pattern : pattern.slice(slash + 1);
   const id = parsePrincipal(principal);
   return id !== undefined && id.namespace === ns && id.serviceAccount === sa;
 }
@@ -71,6 +74,27 @@ export interface PeerIdentity {
 export function parsePrincipal(p: string): PeerIdentity | undefined {
   const m = /^(?:spiffe:\/\/)?([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(p);
   return m ? { trustDomain: m[1]!, namespace: m[2]!, serviceAccount: m[3]! } : undefined;
+}
+
+// The principal pattern istiod actually enforces for a policy value, given the
+// mesh trust domain (pilot/pkg/security/trustdomain/bundle.go
+// ReplaceTrustDomainAliases). For a value of exactly five `/`-parts whose
+// trust-domain part is not `*`: if that part is `cluster.local` or matches the
+// trust domain as an Istio pattern in either direction (`c*` matches
+// `cluster.local`), it is replaced by the trust domain, unless it is a `*suffix`
+// the trust domain ends with (then kept). So `c*/ns/tenant-2/sa/default`, a
+// literal string as an Envoy matcher, becomes `cluster.local/ns/tenant-2/sa/default`.
+// Trust-domain aliases are not modelled (the config has none).
+export function principalPatternFor(pattern: string, trustDomain: string): string {
+  const parts = pattern.split('/');
+  if (parts.length !== 5 || parts[0] === '*') return pattern;
+  const td = parts[0]!;
+  const pmatch = (a: string, p: string) => p.endsWith('*') && a.startsWith(p.slice(0, -1));
+  const smatch = (a: string, p: string) => p.startsWith('*') && a.endsWith(p.slice(1));
+  const related = td === trustDomain || pmatch(td, trustDomain) || pmatch(trustDomain, td) || smatch(td, trustDomain) || smatch(trustDomain, td);
+  if (!related && td !== 'cluster.local') return pattern;
+  if (smatch(trustDomain, td)) return pattern;
+  return [trustDomain, ...parts.slice(1)].join('/');
 }
 
 export function principalOf(trustDomain: string, namespace: string, serviceAccount: string): string {

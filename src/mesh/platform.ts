@@ -60,7 +60,11 @@ export interface LocalGateway {
  * (`tls.mode: ISTIO_MUTUAL`), and every cell reason through it says so.
  */
 export function localGateway(state: ClusterState): LocalGateway {
-  const gw = state.list(GK.Gateway).find((g) => g.metadata.name === LOCAL_GATEWAY_NAME);
+  // net-istio creates it in Knative Serving's namespace (config-istio
+  // `local-gateway.knative-serving.knative-local-gateway`); a Gateway of the
+  // same name elsewhere (say, one a tenant created) is not the one that serves
+  // cluster-local traffic and must not decide this.
+  const gw = state.get(GK.Gateway, ACTIVATOR.namespace, LOCAL_GATEWAY_NAME);
   if (!gw) {
     return { workload: GATEWAY, ports: ['8081'], acceptsNoIdentity: false, source: `no ${LOCAL_GATEWAY_NAME} Gateway in the state: assumed tls.mode ISTIO_MUTUAL` };
   }

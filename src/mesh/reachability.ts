@@ -46,6 +46,8 @@ export interface Route {
   /** The Host must route to the target namespace (activator and VirtualService routing). */
   hostRoutedTo?: string;
   note: string;
+  /** Mesh trust domain (config.trustDomain): principals are read against it. */
+  trustDomain: string;
 }
 
 export interface RouteResult {
@@ -63,7 +65,7 @@ function hopFormula(h: Hop, k: HopKeys): Formula {
 }
 
 export function keysOf(route: Route, i: number): HopKeys {
-  return hopKeys(i, new Set(route.hops[i]!.headerOverrides.keys()));
+  return hopKeys(i, new Set(route.hops[i]!.headerOverrides.keys()), route.trustDomain);
 }
 
 function routeFormula(route: Route): Formula {
@@ -192,15 +194,16 @@ export function routesFor(view: MeshView, path: DataPath, sourceNamespaces: stri
   const none = new Map<string, string>();
   const vsHeader = new Map([[NAMESPACE_HEADER, ns]]);
   const gw = view.gateway;
+  const td = view.config.trustDomain;
   switch (path) {
     case 'direct':
-      return [{ hops: [hop(view, podLabel, pod, attacker, REVISION_POD_PORTS, true, none)], note: 'caller -> pod' }];
+      return [{ hops: [hop(view, podLabel, pod, attacker, REVISION_POD_PORTS, true, none)], note: 'caller -> pod', trustDomain: td }];
     case 'activator':
       return [
         {
           hops: [hop(view, 'activator', ACTIVATOR, attacker, ACTIVATOR.ports, false, none), hop(view, podLabel, pod, activator, QUEUE_PROXY_PORTS, false, none)],
           hostRoutedTo: ns,
-          note: 'caller -> activator -> pod',
+          note: 'caller -> activator -> pod', trustDomain: td,
         },
       ];
     case 'gateway-activator': {
@@ -208,7 +211,7 @@ export function routesFor(view: MeshView, path: DataPath, sourceNamespaces: stri
         {
           hops: [hop(view, 'activator', ACTIVATOR, attacker, ACTIVATOR.ports, false, vsHeader), hop(view, podLabel, pod, activator, QUEUE_PROXY_PORTS, false, vsHeader)],
           hostRoutedTo: ns,
-          note: "caller's sidecar routes the Host (mesh VirtualService) -> activator -> pod",
+          note: "caller's sidecar routes the Host (mesh VirtualService) -> activator -> pod", trustDomain: td,
         },
       ];
       if (gw.acceptsNoIdentity) {
@@ -219,7 +222,7 @@ export function routesFor(view: MeshView, path: DataPath, sourceNamespaces: stri
             hop(view, podLabel, pod, activator, QUEUE_PROXY_PORTS, false, vsHeader),
           ],
           hostRoutedTo: ns,
-          note: 'plaintext caller -> knative-local-gateway -> activator -> pod',
+          note: 'plaintext caller -> knative-local-gateway -> activator -> pod', trustDomain: td,
         });
       }
       return routes;
@@ -229,14 +232,14 @@ export function routesFor(view: MeshView, path: DataPath, sourceNamespaces: stri
         {
           hops: [hop(view, podLabel, pod, attacker, QUEUE_PROXY_PORTS, false, vsHeader)],
           hostRoutedTo: ns,
-          note: "caller's sidecar routes the Host (mesh VirtualService) -> pod",
+          note: "caller's sidecar routes the Host (mesh VirtualService) -> pod", trustDomain: td,
         },
       ];
       if (gw.acceptsNoIdentity) {
         routes.push({
           hops: [hop(view, 'knative-local-gateway', gw.workload, plaintext, gw.ports, false, none, false), hop(view, podLabel, pod, gateway, QUEUE_PROXY_PORTS, false, vsHeader)],
           hostRoutedTo: ns,
-          note: 'plaintext caller -> knative-local-gateway -> pod',
+          note: 'plaintext caller -> knative-local-gateway -> pod', trustDomain: td,
         });
       }
       return routes;

@@ -5,7 +5,7 @@ import { policyApplies, type ParsedPolicy, type ParsedRule } from './policy.js';
 import { describeRequest, keysOf, solveRoute, type DataPath, type Hop, type Route } from './reachability.js';
 import { explainRuleMatch } from './explain.js';
 import { isTenantNamespace, tenantOfNamespace } from './scope.js';
-import { tenantsOf, type MeshView } from './view.js';
+import { podLabelCandidates, tenantsOf, type MeshView } from './view.js';
 
 export interface ForeignSourceFinding {
   rule: number;
@@ -29,36 +29,43 @@ export function foreignSourceFindings(view: MeshView, policy: ParsedPolicy): For
   if (policy.action !== 'ALLOW' || policy.dryRun) return [];
   const out: ForeignSourceFinding[] = [];
   const tenants = tenantsOf(view);
-  const targets: { tenant: string; ns: string }[] = [];
-  if (!policy.targetRefs) {
-    if (policy.namespace === view.root) {
-      for (const t of tenants) for (const ns of view.tenantNamespaces.get(t) ?? []) targets.push({ tenant: t, ns });
-    } else if (isTenantNamespace(view, policy.namespace)) {
-      targets.push({ tenant: tenantOfNamespace(view, policy.namespace)!, ns: policy.namespace });
-    }
+  const targets: { tenant: string; ns: string; labels: Record<string, string>[] }[] = [];
+  const add = (tenant: string, ns: string) => {
+    // The pods this policy can bind (a tenant labels its pods freely), each
+    // with the mTLS mode its PeerAuthentication gives it.
+    const labels = podLabelCandidates(view, ns).filter((l) => policyApplies(policy, { namespace: ns, labels: l }, view.root));
+    if (labels.length > 0) targets.push({ tenant, ns, labels });
+  };
+  if (policy.namespace === view.root) {
+    for (const t of tenants) for (const ns of view.tenantNamespaces.get(t) ?? []) add(t, ns);
+  } else if (isTenantNamespace(view, policy.namespace)) {
+    add(tenantOfNamespace(view, policy.namespace)!, policy.namespace);
   }
   const onActivator = policyApplies(policy, ACTIVATOR, view.root);
   for (const rule of policy.rules) {
     const only: ParsedPolicy = { ...policy, rules: [rule] };
     const seen = new Set<string>();
-    for (const { tenant, ns } of targets) {
+    for (const { tenant, ns, labels } of targets) {
       const attackers = foreignNamespaces(view, tenants, tenant);
       if (attackers.length === 0) continue;
-      const hop: Hop = {
-        label: `pod in ${ns}`,
-        workload: { namespace: ns, labels: policy.selector ?? {} },
-        sidecar: true,
-        caller: { kind: 'attacker', namespaces: attackers, noIdentityOnly: false },
-        ports: REVISION_POD_PORTS,
-        freePort: true,
-        headerOverrides: new Map(),
-        allow: [only],
-        deny: [],
-      };
-      const f = finding(view, rule, { hops: [hop], note: 'caller -> pod' }, tenant, 'pod');
-      if (f && !seen.has(`${f.from}>${tenant}`)) {
-        seen.add(`${f.from}>${tenant}`);
-        out.push(f);
+      for (const l of labels) {
+        const hop: Hop = {
+          label: `pod in ${ns}${Object.keys(l).length ? ` ${JSON.stringify(l)}` : ''}`,
+          workload: { namespace: ns, labels: l },
+          sidecar: true,
+          caller: { kind: 'attacker', namespaces: attackers, noIdentityOnly: false },
+          ports: REVISION_POD_PORTS,
+          freePort: true,
+          headerOverrides: new Map(),
+          allow: [only],
+          deny: [],
+        };
+        const f = finding(view, rule, { hops: [hop], note: 'caller -> pod', trustDomain: view.config.trustDomain }, tenant, 'pod');
+        if (f && !seen.has(`${f.from}>${tenant}`)) {
+          seen.add(`${f.from}>${tenant}`);
+          out.push(f);
+          break;
+        }
       }
     }
     if (onActivator) {
@@ -77,7 +84,7 @@ export function foreignSourceFindings(view: MeshView, policy: ParsedPolicy): For
             allow: [only],
             deny: [],
           };
-          const f = finding(view, rule, { hops: [hop], hostRoutedTo: ns, note: 'caller -> activator' }, t, 'activator');
+          const f = finding(view, rule, { hops: [hop], hostRoutedTo: ns, note: 'caller -> activator', trustDomain: view.config.trustDomain }, t, 'activator');
           if (f) {
             out.push(f);
             break;

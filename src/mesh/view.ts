@@ -2,7 +2,7 @@ import { GK, type ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
 import { Tenancy } from '../engine/tenancy.js';
 import { localGateway, type LocalGateway } from './platform.js';
-import { parsePolicy, policyApplies, PolicyShapeError, type ParsedPolicy, type Workload } from './policy.js';
+import { GATEWAY_NAME_LABEL, parsePolicy, policyApplies, PolicyShapeError, type ParsedPolicy, type Workload } from './policy.js';
 
 /** Everything the reachability model reads from one cluster state, parsed once. */
 export interface MeshView {
@@ -63,18 +63,48 @@ export function enforcedPolicies(view: MeshView, w: Workload): { allow: ParsedPo
   return { allow, deny, ignored };
 }
 
+function mergeLabels(a: Record<string, string>, b: Record<string, string>): Record<string, string> | undefined {
+  for (const [k, v] of Object.entries(b)) if (k in a && a[k] !== v) return undefined;
+  return { ...a, ...b };
+}
+
 /**
- * Label sets a tenant's revision pod may carry, as far as policies can tell
- * them apart: none, or exactly the labels of some policy's selector (a tenant
- * sets its pods' labels freely, and a pod selected by a policy with the fewest
- * extra labels is selected by the fewest extra DENY policies).
+ * Label sets a tenant's revision pod may carry, as far as the policies can
+ * tell them apart. A tenant sets its pods' labels freely, so the model tries:
+ * no labels; the labels of each AuthorizationPolicy selector (or the
+ * Gateway API gateway-name label a `targetRefs: Gateway` policy attaches by)
+ * in the namespace or the root namespace; each of those joined with the
+ * selector of each workload PeerAuthentication of the namespace, whose mode
+ * (PERMISSIVE, DISABLE) decides whether plaintext callers get in.
+ * That is enough: if some labels let a request in, the labels of the ALLOW
+ * policy that admits it plus those of the PeerAuthentication in force let it
+ * in too, with no more DENY policies and the same mTLS mode (Istio picks the
+ * oldest matching workload PeerAuthentication, and fewer labels match fewer).
  */
 export function podLabelCandidates(view: MeshView, ns: string): Record<string, string>[] {
-  const out = new Map<string, Record<string, string>>([['{}', {}]]);
+  const policySets: Record<string, string>[] = [{}];
   for (const p of view.policies) {
-    if ((p.namespace !== ns && p.namespace !== view.root) || !p.selector || p.targetRefs) continue;
-    const key = JSON.stringify(Object.entries(p.selector).sort());
-    if (!out.has(key)) out.set(key, p.selector);
+    if (p.namespace !== ns && p.namespace !== view.root) continue;
+    if (p.targetRefs) {
+      if (p.namespace !== ns) continue;
+      for (const r of p.targetRefs) if (r.kind === 'Gateway') policySets.push({ [GATEWAY_NAME_LABEL]: r.name });
+    } else if (p.selector) policySets.push(p.selector);
+  }
+  const paSets: Record<string, string>[] = [{}];
+  for (const pa of view.state.list(GK.PeerAuthentication, ns)) {
+    const ml: unknown = pa.spec?.selector?.matchLabels;
+    if (ml && typeof ml === 'object' && Object.keys(ml).length > 0) {
+      paSets.push(Object.fromEntries(Object.entries(ml as Record<string, unknown>).map(([k, v]) => [k, String(v)])));
+    }
+  }
+  const out = new Map<string, Record<string, string>>();
+  for (const a of policySets) {
+    for (const b of paSets) {
+      const m = mergeLabels(a, b);
+      if (!m) continue;
+      const key = JSON.stringify(Object.entries(m).sort());
+      if (!out.has(key)) out.set(key, m);
+    }
   }
   return [...out.values()];
 }

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { cidrContains, hostMatch, istioStringMatch, namespaceMatch, parsePrincipal, serviceAccountMatch } from '../../../src/mesh/istio-match.js';
+import { cidrContains, hostMatch, istioStringMatch, namespaceMatch, parsePrincipal, principalPatternFor, serviceAccountMatch } from '../../../src/mesh/istio-match.js';
 import { freshToken, routedHostCandidates, stringCandidates } from '../../../src/mesh/candidates.js';
-import { parsePolicy, policyApplies } from '../../../src/mesh/policy.js';
+import { isDryRunValue, parsePolicy, policyApplies } from '../../../src/mesh/policy.js';
 import { ap } from './reference-state.js';
 
 const P2 = 'cluster.local/ns/tenant-2/sa/default';
@@ -25,9 +25,11 @@ t.test('namespaces are regexes over the principal', async (t) => {
   t.notOk(namespaceMatch('tenant-2', 'cluster.local/ns/tenant-20/sa/x'));
 });
 
-t.test('hosts: case-insensitive, exact host with any port', async (t) => {
+t.test('hosts: case-insensitive, the port is part of the value', async (t) => {
   t.ok(hostMatch('*.tenant-1.svc.cluster.local', 'A.TENANT-1.svc.cluster.local'));
-  t.ok(hostMatch('hello.tenant-1', 'hello.tenant-1:80'));
+  t.ok(hostMatch('HELLO.tenant-1', 'hello.TENANT-1'));
+  t.notOk(hostMatch('hello.tenant-1', 'hello.tenant-1:80'), 'Istio matches :authority literally (no port stripping)');
+  t.ok(hostMatch('hello.tenant-1:*', 'hello.tenant-1:80'));
   t.notOk(hostMatch('hello.tenant-1', 'hello.tenant-1.evil'));
   t.notOk(hostMatch('*.tenant-1.svc.cluster.local', 'a.tenant-1.svc.cluster.local:80'));
 });
@@ -67,4 +69,58 @@ t.test('policy parsing and applicability', async (t) => {
   t.ok(policyApplies(root, { namespace: 'tenant-2', labels: {} }, 'istio-system'), 'root namespace is mesh-wide');
   t.equal(root.rules.length, 0);
   t.throws(() => parsePolicy(ap('tenant-1', 'x', { rules: [{ to: [{ operation: { ports: 'all' } }] }] })), { message: /spec\.rules\[0\]\.to\[0\]\.operation\.ports/ });
+});
+
+t.test('trust domain substitution in principals (trustdomain/bundle.go)', async (t) => {
+  t.equal(principalPatternFor('cluster.local/ns/tenant-2/sa/default', 'example.org'), 'example.org/ns/tenant-2/sa/default', 'cluster.local means the local trust domain');
+  t.equal(principalPatternFor('c*/ns/tenant-2/sa/default', 'cluster.local'), 'cluster.local/ns/tenant-2/sa/default', 'a trust-domain pattern is replaced by the trust domain');
+  t.equal(principalPatternFor('*.local/ns/tenant-2/sa/default', 'cluster.local'), '*.local/ns/tenant-2/sa/default', 'a *suffix the trust domain ends with is kept');
+  t.equal(principalPatternFor('other.org/ns/tenant-2/sa/default', 'cluster.local'), 'other.org/ns/tenant-2/sa/default', 'an unrelated trust domain is kept');
+  t.equal(principalPatternFor('*/ns/tenant-2/sa/default', 'cluster.local'), '*/ns/tenant-2/sa/default', '* does not enforce a trust domain');
+  t.equal(principalPatternFor('tenant-2/sa/default', 'cluster.local'), 'tenant-2/sa/default', 'not five parts: kept');
+});
+
+t.test('dry-run annotation is read with Go strconv.ParseBool', async (t) => {
+  for (const v of ['1', 't', 'T', 'TRUE', 'true', 'True']) t.ok(isDryRunValue(v), v);
+  for (const v of ['tRuE', 'yes', '', '0', 'false', undefined]) t.notOk(isDryRunValue(v), String(v));
+});
+
+t.test('empty lists are unset, as istiod reads them', async (t) => {
+  const p = parsePolicy(ap('tenant-1', 'x', { rules: [{ from: [{ source: { namespaces: [], principals: ['p'] } }], to: [{ operation: { hosts: [], ports: ['08012'] } }], when: [{ key: 'request.headers[x]', values: [], notValues: ['a'] }] }] }));
+  const r = p.rules[0]!;
+  t.same(Object.keys(r.from![0]!.fields), ['principals']);
+  t.same(r.to![0]!.fields, { ports: ['8012'] }, 'ports are decimal numbers');
+  t.equal(r.when[0]!.values, undefined);
+  t.same(r.when[0]!.notValues, ['a']);
+  t.throws(() => parsePolicy(ap('tenant-1', 'x', { rules: [null] })), { message: /spec\.rules\[0\]: must not be null/ });
+});
+
+t.test('values istiod pastes into regexes unescaped are refused', async (t) => {
+  const bad: Array<[object, RegExp]> = [
+    [{ from: [{ source: { namespaces: ['tenant-.'] } }] }, /from\[0\]\.source\.namespaces\[0\]/],
+    [{ from: [{ source: { notNamespaces: ['(tenant-1|tenant-2)'] } }] }, /notNamespaces\[0\]/],
+    [{ when: [{ key: 'source.namespace', values: ['tenant-[12]'] }] }, /when\[0\]\.values\[0\]/],
+    [{ from: [{ source: { principals: ['*/ns/tenant-./sa/default'] } }] }, /principals\[0\]/],
+    [{ from: [{ source: { serviceAccounts: ['tenant-*/default'] } }] }, /serviceAccounts\[0\]/],
+  ];
+  for (const [rule, path] of bad) t.throws(() => parsePolicy(ap('tenant-1', 'x', { rules: [rule] })), { message: path }, JSON.stringify(rule));
+  const ok = [
+    { from: [{ source: { namespaces: ['tenant-*', '*-1', '*'] } }] },
+    { from: [{ source: { principals: ['cluster.local/ns/tenant-1/sa/my.sa', 'cluster.local/ns/tenant-1/*', '*/ns/tenant-1/sa/default'] } }] },
+    { from: [{ source: { serviceAccounts: ['tenant-1/my.sa', 'robot'] } }] },
+  ];
+  for (const rule of ok) t.doesNotThrow(() => parsePolicy(ap('tenant-1', 'x', { rules: [rule] })), JSON.stringify(rule));
+  t.ok(serviceAccountMatch('robot', 'cluster.local/ns/tenant-1/sa/robot', 'tenant-1'), 'a bare name is in the policy namespace');
+  t.notOk(serviceAccountMatch('robot', 'cluster.local/ns/tenant-2/sa/robot', 'tenant-1'));
+});
+
+t.test('targetRefs bind Gateway API pods by label, never plain sidecars', async (t) => {
+  const gw = parsePolicy(ap('tenant-1', 'g', { targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'gw' }], rules: [{}] }));
+  t.ok(policyApplies(gw, { namespace: 'tenant-1', labels: { 'gateway.networking.k8s.io/gateway-name': 'gw' } }, 'istio-system'));
+  t.notOk(policyApplies(gw, { namespace: 'tenant-1', labels: {} }, 'istio-system'));
+  t.notOk(policyApplies(gw, { namespace: 'tenant-2', labels: { 'gateway.networking.k8s.io/gateway-name': 'gw' } }, 'istio-system'));
+  const cls = parsePolicy(ap('istio-system', 'c', { targetRefs: [{ kind: 'GatewayClass', group: 'gateway.networking.k8s.io', name: 'istio' }], rules: [{}] }));
+  t.notOk(policyApplies(cls, { namespace: 'tenant-1', labels: { 'gateway.networking.k8s.io/gateway-class-name': 'istio', 'gateway.networking.k8s.io/gateway-name': 'x' } }, 'istio-system'), 'GatewayClass binds waypoints only');
+  const sel = parsePolicy(ap('tenant-1', 's', { rules: [{}] }));
+  t.ok(policyApplies(sel, { namespace: 'tenant-1', labels: { 'gateway.networking.k8s.io/gateway-name': 'gw' } }, 'istio-system'), 'gateway pods honour selector policies (default flag)');
 });

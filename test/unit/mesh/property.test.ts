@@ -18,7 +18,7 @@ const some = <T>(xs: T[]) => fc.uniqueArray(pick(xs), { minLength: 1, maxLength:
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined, freq: 2 });
 
 const nsValues = ['tenant-1', 'tenant-2', 'tenant-3', 'tenant-*', '*', '*-2', 't*', 'knative-serving', 'istio-system'];
-const principalValues = ['cluster.local/ns/tenant-2/sa/default', '*', 'cluster.local/ns/tenant-1/*', '*/sa/default', 'cluster.local/ns/knative-serving/sa/controller', 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'];
+const principalValues = ['cluster.local/ns/tenant-2/sa/default', 'c*/ns/tenant-2/sa/default', '*', 'cluster.local/ns/tenant-1/*', '*/sa/default', 'cluster.local/ns/knative-serving/sa/controller', 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'];
 const saValues = ['tenant-2/default', 'tenant-1/default', 'knative-serving/controller'];
 const ipValues = ['10.0.0.0/8', '0.0.0.0/0', '192.168.1.1'];
 const rpValues = ['*', 'https://issuer/tenant-1', 'https://issuer/*'];
@@ -56,7 +56,8 @@ const rule = fc.record(
   },
   { requiredKeys: [] },
 );
-const selector = pick([undefined, { app: 'activator' }, { role: 'activator' }, { app: 'x' }, { istio: 'ingressgateway' }]);
+const selector = pick([undefined, { app: 'activator' }, { role: 'activator' }, { app: 'x' }, { istio: 'ingressgateway' }, { tier: 'legacy' }]);
+const gatewayRef = { targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'gw' }] };
 const spec = fc.record(
   {
     action: maybe(pick(['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'])),
@@ -64,12 +65,12 @@ const spec = fc.record(
     rules: fc.array(rule, { minLength: 0, maxLength: 2 }),
   },
   { requiredKeys: ['rules'] },
-);
+).chain((sp) => fc.boolean().map((gw) => (gw && !sp.selector ? { ...sp, ...gatewayRef } : sp)));
 
 type Op = { kind: 'write'; obj: KubeObject } | { kind: 'delete'; index: number } | { kind: 'dryrun'; index: number };
 const write = fc
-  .record({ ns: pick(NAMESPACES), name: pick(['p1', 'p2', 'allow-traffic-to-tenant-1', 'allow-tenant-1-to-activator', 'allow-traffic-to-activator']), spec, dry: fc.boolean() })
-  .map(({ ns, name, spec, dry }): Op => ({ kind: 'write', obj: ap(ns, name, JSON.parse(JSON.stringify(spec)), dry ? { 'istio.io/dry-run': 'true' } : undefined) }));
+  .record({ ns: pick(NAMESPACES), name: pick(['p1', 'p2', 'allow-traffic-to-tenant-1', 'allow-tenant-1-to-activator', 'allow-traffic-to-activator']), spec, dry: maybe(pick(['true', '1', 'T', 'tRuE'])) })
+  .map(({ ns, name, spec, dry }): Op => ({ kind: 'write', obj: ap(ns, name, JSON.parse(JSON.stringify(spec)), dry ? { 'istio.io/dry-run': dry } : undefined) }));
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: write },
   { weight: 2, arbitrary: fc.nat(30).map((index): Op => ({ kind: 'delete', index })) },
@@ -80,6 +81,9 @@ function start(variant: Variant) {
   const s = referenceState(variant, [
     namespace('tenant-3', { 'tenant-guard.dev/tenant': 'tenant-3' }),
     pa('tenant-3', 'default', { mtls: { mode: 'STRICT' } }),
+    // A legacy workload class in tenant-1 that still accepts plaintext: any ALLOW
+    // with negative sources must be judged on pods carrying its label too.
+    pa('tenant-1', 'legacy-permissive', { selector: { matchLabels: { tier: 'legacy' } }, mtls: { mode: 'PERMISSIVE' } }),
     ap('tenant-3', 'allow-own', { rules: [{ from: [{ source: { namespaces: ['tenant-3', 'knative-serving', 'istio-system'] } }] }] }),
     ap('knative-serving', 'allow-tenant-3-to-activator', {
       selector: { matchLabels: { app: 'activator' } },
