@@ -63,20 +63,22 @@ function pad(s: string, n: number): string {
  */
 export function formatMatrixText(m: ReachabilityMatrix): string {
   const lines: string[] = [];
-  const width = Math.max(12, ...m.tenants.map((t) => t.length + 2));
   const cell = (path: DataPath, from: string, to: string) => m.cells.find((c) => c.path === path && c.from === from && c.to === to);
+  const mark = (c: MatrixCell | undefined, from: string, to: string): string => {
+    if (!c) return '?';
+    if (!c.allowed) return 'deny';
+    if (from === to) return 'allow';
+    return c.peered ? 'allow (peered)' : 'ALLOW!';
+  };
+  // Columns as wide as their longest entry (a tenant name or "allow (peered)"),
+  // at least 12, with two spaces between them; no trailing spaces.
+  const longestMark = Math.max(...m.cells.map((c) => mark(c, c.from, c.to).length), 0);
+  const width = Math.max(12, longestMark + 2, ...m.tenants.map((t) => t.length + 2));
+  const row = (cells: string[]) => cells.map((c) => pad(c, width)).join('').trimEnd();
   for (const path of m.paths) {
     lines.push(`path: ${path}`);
-    lines.push(pad('from \\ to', width) + m.tenants.map((t) => pad(t, width)).join(''));
-    for (const from of m.tenants) {
-      const row = m.tenants.map((to) => {
-        const c = cell(path, from, to);
-        if (!c) return pad('?', width);
-        const mark = c.allowed ? (from !== to && !c.peered ? 'ALLOW!' : c.peered ? 'allow (peered)' : 'allow') : 'deny';
-        return pad(mark, width);
-      });
-      lines.push(pad(from, width) + row.join(''));
-    }
+    lines.push(row(['from \\ to', ...m.tenants]));
+    for (const from of m.tenants) lines.push(row([from, ...m.tenants.map((to) => mark(cell(path, from, to), from, to))]));
     lines.push('');
   }
   const open = m.cells.filter((c) => c.allowed && c.from !== c.to && !c.peered);
