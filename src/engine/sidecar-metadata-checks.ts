@@ -324,3 +324,21 @@ export function checkRevisionLabel(meta: MetadataView, metaPath: string, tenant:
     },
   ];
 }
+
+// Labels by which Istio binds a pod to a Kubernetes Gateway API Gateway
+// (pilot/pkg/model/policyattachment.go): a policy with targetRefs to that
+// Gateway applies to the pod, and with ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY
+// off the pod ignores every namespace-wide and selector-based policy.
+const GATEWAY_NAME_LABELS = ['gateway.networking.k8s.io/gateway-name', 'istio.io/gateway-name'];
+
+/** A workload claiming to be a Gateway API gateway's proxy. */
+export function checkGatewayNameLabel(meta: MetadataView, metaPath: string): Finding[] {
+  return GATEWAY_NAME_LABELS.filter((key) => meta.labels[key] !== undefined).map((key) => ({
+    rule: WORKLOAD_RULE.gatewayLabel,
+    path: mapEntryPath(metaPath, 'labels', key),
+    message:
+      `${key}: "${meta.labels[key]}" makes Istio treat the pod as the proxy of a Gateway API gateway: AuthorizationPolicies targeting that gateway apply to it, ` +
+      `and with selector-based gateway policy disabled it escapes the tenant's namespace-wide and selector-based AuthorizationPolicies, open to every tenant. ` +
+      `Gateway pods are deployed by Istio's controller; remove the label.`,
+  }));
+}

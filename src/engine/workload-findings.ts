@@ -19,6 +19,7 @@ export const WORKLOAD_RULE = {
   netAdmin: 'TG-WORKLOAD-NET-ADMIN',
   hostNetwork: 'TG-WORKLOAD-HOST-NETWORK',
   foreignRevision: 'TG-WORKLOAD-FOREIGN-REVISION',
+  gatewayLabel: 'TG-WORKLOAD-GATEWAY-LABEL',
 } as const;
 
 /** `metadata.annotations["key"]`, the path style of every violation. */

@@ -31,6 +31,24 @@ spec:
       containers: [{image: kennethreitz/httpbin}]`,
   },
   {
+    id: WORKLOAD_RULE.gatewayLabel,
+    kinds: WORKLOAD_KINDS,
+    stops: 'A tenant workload labelled gateway.networking.k8s.io/gateway-name or istio.io/gateway-name (the labels of a Gateway API gateway proxy).',
+    why:
+      'Istio binds AuthorizationPolicies with targetRefs to a Gateway API Gateway to the pods carrying its gateway-name label, and with ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY=false such pods ignore ' +
+      "namespace-wide and selector-based policies: a tenant pod wearing the label would fall outside its tenant's AuthorizationPolicies and take calls from every tenant. Gateway pods are deployed by Istio's controller, which is never blocked." +
+      SCOPE,
+    cite: 'https://istio.io/latest/docs/reference/config/security/authorization-policy/ (targetRefs); istio/istio pilot/pkg/model/policyattachment.go',
+    example: `apiVersion: v1
+kind: Pod
+metadata:
+  name: fake-gateway
+  namespace: tenant-1
+  labels: {gateway.networking.k8s.io/gateway-name: shared}
+spec:
+  containers: [{name: app, image: curlimages/curl}]`,
+  },
+  {
     id: WORKLOAD_RULE.captureBypass,
     kinds: WORKLOAD_KINDS,
     stops:

@@ -1,6 +1,6 @@
 import type { RuleContext } from './context.js';
 import type { DecisionBuilder } from './decision.js';
-import { checkInjectOptOut, checkNoInjectionStatus, checkRevisionLabel, checkSidecarAnnotations, readMetadata } from './sidecar-metadata-checks.js';
+import { checkInjectOptOut, checkNoInjectionStatus, checkRevisionLabel, checkGatewayNameLabel, checkSidecarAnnotations, readMetadata } from './sidecar-metadata-checks.js';
 import { checkPodSpec } from './sidecar-podspec-checks.js';
 import { proxyIdsOf } from './sidecar-proxy-ids.js';
 import type { Finding } from './workload-findings.js';
@@ -51,6 +51,7 @@ export function podFindings(ctx: RuleContext, obj: unknown, loc: PodLocation, op
   return [
     ...checkInjectOptOut(meta, metaPath),
     ...checkSidecarAnnotations(meta, metaPath),
+    ...checkGatewayNameLabel(meta, metaPath),
     ...(opts.userWrittenOnly ? checkNoInjectionStatus(meta, metaPath) : []),
     ...(opts.tenant ? checkRevisionLabel(meta, metaPath, opts.tenant, ctx.tenancy) : []),
     ...checkPodSpec(valueAt(obj, loc.spec), dotted(loc.spec), opts.injected ?? new Set(), proxyIdsOf(ctx.state, ctx.input.namespace)),
