@@ -2,25 +2,31 @@ import t from 'tap';
 import { MemoryStore } from '../../../src/cluster/memory-store.js';
 import { loadDefaultTenancyConfig } from '../../../src/config/default.js';
 import { evaluate } from '../../../src/engine/index.js';
-import type { AdmissionInput } from '../../../src/engine/types.js';
+import type { AdmissionInput, KubeObject } from '../../../src/engine/types.js';
 
 const config = loadDefaultTenancyConfig();
 const alice = { username: 'alice', groups: ['tenant-1-admins', 'system:authenticated'] };
 
-t.test('kinds no rule looks at pass, marked not intercepted', async (t) => {
-  const d = evaluate(
+/** A CREATE of `object` (group/version from its apiVersion) by `userInfo`, judged on an empty state. */
+function create(object: KubeObject, userInfo = alice) {
+  const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
+  return evaluate(
     {
       operation: 'CREATE',
-      kind: { group: '', version: 'v1', kind: 'ConfigMap' },
-      namespace: 'tenant-1',
-      name: 'x',
-      object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'tenant-1' } },
-      userInfo: alice,
+      kind: { group: group!, version: version!, kind: object.kind },
+      namespace: object.metadata.namespace,
+      name: object.metadata.name,
+      object,
+      userInfo,
       dryRun: false,
     },
     new MemoryStore(),
     config,
   );
+}
+
+t.test('kinds no rule looks at pass, marked not intercepted', async (t) => {
+  const d = create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'tenant-1' } });
   t.same(d, { allowed: true, intercepted: false, violations: [], warnings: [], patch: [] });
 });
 
@@ -39,19 +45,7 @@ t.test('an intercepted object without metadata is denied, not allowed', async (t
 });
 
 t.test('tenant writes into system namespaces are denied', async (t) => {
-  const d = evaluate(
-    {
-      operation: 'CREATE',
-      kind: { group: 'security.istio.io', version: 'v1', kind: 'PeerAuthentication' },
-      namespace: 'knative-serving',
-      name: 'p',
-      object: { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'p', namespace: 'knative-serving' }, spec: { mtls: { mode: 'STRICT' } } },
-      userInfo: alice,
-      dryRun: false,
-    },
-    new MemoryStore(),
-    config,
-  );
+  const d = create({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'p', namespace: 'knative-serving' }, spec: { mtls: { mode: 'STRICT' } } });
   t.equal(d.allowed, false);
   t.ok(d.violations.some((v) => v.rule === 'TG-SYSTEM-NAMESPACE-WRITE'));
 });
@@ -105,18 +99,9 @@ t.test('kubectl debug containers (pods/ephemeralcontainers) are judged like the 
 });
 
 t.test('users the config does not know may not write into system namespaces', async (t) => {
-  const d = evaluate(
-    {
-      operation: 'CREATE',
-      kind: { group: 'security.istio.io', version: 'v1', kind: 'RequestAuthentication' },
-      namespace: 'istio-system',
-      name: 'r',
-      object: { apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication', metadata: { name: 'r', namespace: 'istio-system' }, spec: {} },
-      userInfo: { username: 'mallory', groups: ['system:authenticated'] },
-      dryRun: false,
-    },
-    new MemoryStore(),
-    config,
+  const d = create(
+    { apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication', metadata: { name: 'r', namespace: 'istio-system' }, spec: {} },
+    { username: 'mallory', groups: ['system:authenticated'] },
   );
   t.equal(d.allowed, false);
   t.ok(d.violations.some((v) => v.rule === 'TG-SYSTEM-NAMESPACE-WRITE'));
