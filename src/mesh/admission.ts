@@ -5,7 +5,8 @@ import type { KubeObject } from '../engine/types.js';
 import { explainRuleMatch } from './explain.js';
 import { computeCell } from './matrix.js';
 import { ACTIVATOR, NAMESPACE_HEADER } from './platform.js';
-import { parsePolicy, policyApplies, PolicyShapeError, type ParsedPolicy } from './policy.js';
+import { policyMayApply } from './label-sets.js';
+import { parsePolicy, PolicyShapeError, type ParsedPolicy } from './policy.js';
 import { describeRequest, keysOf, matchingAllowRule, reach, type DataPath } from './reachability.js';
 import { foreignSourceFindings, type ForeignSourceFinding } from './rule-check.js';
 import { affectedCells, isTenantNamespace } from './scope.js';
@@ -111,7 +112,7 @@ function explainOpening(before: MeshView, cell: { from: string; to: string; path
 function hardeningWarnings(view: MeshView, p: ParsedPolicy): string[] {
   const out: string[] = [];
   const ref = policyRef(p);
-  if (policyApplies(p, ACTIVATOR, view.root)) {
+  if (policyMayApply(p, ACTIVATOR, view.root)) {
     for (const r of p.rules) {
       const hosts = r.to?.flatMap((o) => o.fields.hosts ?? []) ?? [];
       if (hosts.length === 0) continue;

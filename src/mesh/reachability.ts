@@ -195,56 +195,69 @@ export function routesFor(view: MeshView, path: DataPath, sourceNamespaces: stri
   const vsHeader = new Map([[NAMESPACE_HEADER, ns]]);
   const gw = view.gateway;
   const td = view.config.trustDomain;
+  // The activator and the gateway are one pod each, with labels the model
+  // knows only in part: every route is tried with each label set they may
+  // carry (view.activatorLabels / gatewayLabels), one set per hop deciding
+  // its ALLOW and DENY policies together.
+  const activatorHops = (caller: Caller, overrides: Map<string, string>) =>
+    view.activatorLabels.map((l) => hop(view, platformLabel('activator', ACTIVATOR.labels, l), { namespace: ACTIVATOR.namespace, labels: l }, caller, ACTIVATOR.ports, false, overrides));
+  const gatewayHops = () =>
+    view.gatewayLabels.map((l) => hop(view, platformLabel('knative-local-gateway', gw.workload.labels, l), { namespace: gw.workload.namespace, labels: l }, plaintext, gw.ports, false, none, false));
+  const podHop = (caller: Caller, ports: string[], overrides: Map<string, string>) => hop(view, podLabel, pod, caller, ports, false, overrides);
   switch (path) {
     case 'direct':
       return [{ hops: [hop(view, podLabel, pod, attacker, REVISION_POD_PORTS, true, none)], note: 'caller -> pod', trustDomain: td }];
     case 'activator':
-      return [
-        {
-          hops: [hop(view, 'activator', ACTIVATOR, attacker, ACTIVATOR.ports, false, none), hop(view, podLabel, pod, activator, QUEUE_PROXY_PORTS, false, none)],
-          hostRoutedTo: ns,
-          note: 'caller -> activator -> pod', trustDomain: td,
-        },
-      ];
+      return activatorHops(attacker, none).map((a) => ({
+        hops: [a, podHop(activator, QUEUE_PROXY_PORTS, none)],
+        hostRoutedTo: ns,
+        note: 'caller -> activator -> pod',
+        trustDomain: td,
+      }));
     case 'gateway-activator': {
-      const routes: Route[] = [
-        {
-          hops: [hop(view, 'activator', ACTIVATOR, attacker, ACTIVATOR.ports, false, vsHeader), hop(view, podLabel, pod, activator, QUEUE_PROXY_PORTS, false, vsHeader)],
-          hostRoutedTo: ns,
-          note: "caller's sidecar routes the Host (mesh VirtualService) -> activator -> pod", trustDomain: td,
-        },
-      ];
+      const routes: Route[] = activatorHops(attacker, vsHeader).map((a) => ({
+        hops: [a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)],
+        hostRoutedTo: ns,
+        note: "caller's sidecar routes the Host (mesh VirtualService) -> activator -> pod",
+        trustDomain: td,
+      }));
       if (gw.acceptsNoIdentity) {
-        routes.push({
-          hops: [
-            hop(view, 'knative-local-gateway', gw.workload, plaintext, gw.ports, false, none, false),
-            hop(view, 'activator', ACTIVATOR, gateway, ACTIVATOR.ports, false, vsHeader),
-            hop(view, podLabel, pod, activator, QUEUE_PROXY_PORTS, false, vsHeader),
-          ],
-          hostRoutedTo: ns,
-          note: 'plaintext caller -> knative-local-gateway -> activator -> pod', trustDomain: td,
-        });
+        for (const g of gatewayHops()) {
+          for (const a of activatorHops(gateway, vsHeader)) {
+            routes.push({
+              hops: [g, a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)],
+              hostRoutedTo: ns,
+              note: 'plaintext caller -> knative-local-gateway -> activator -> pod',
+              trustDomain: td,
+            });
+          }
+        }
       }
       return routes;
     }
     case 'gateway': {
       const routes: Route[] = [
         {
-          hops: [hop(view, podLabel, pod, attacker, QUEUE_PROXY_PORTS, false, vsHeader)],
+          hops: [podHop(attacker, QUEUE_PROXY_PORTS, vsHeader)],
           hostRoutedTo: ns,
-          note: "caller's sidecar routes the Host (mesh VirtualService) -> pod", trustDomain: td,
+          note: "caller's sidecar routes the Host (mesh VirtualService) -> pod",
+          trustDomain: td,
         },
       ];
       if (gw.acceptsNoIdentity) {
-        routes.push({
-          hops: [hop(view, 'knative-local-gateway', gw.workload, plaintext, gw.ports, false, none, false), hop(view, podLabel, pod, gateway, QUEUE_PROXY_PORTS, false, vsHeader)],
-          hostRoutedTo: ns,
-          note: 'plaintext caller -> knative-local-gateway -> pod', trustDomain: td,
-        });
+        for (const g of gatewayHops()) {
+          routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, note: 'plaintext caller -> knative-local-gateway -> pod', trustDomain: td });
+        }
       }
       return routes;
     }
   }
+}
+
+/** A platform hop's name, with the labels the model assumed beyond its known ones. */
+function platformLabel(name: string, known: Record<string, string>, labels: Record<string, string>): string {
+  const extra = Object.fromEntries(Object.entries(labels).filter(([k]) => !(k in known)));
+  return Object.keys(extra).length > 0 ? `${name} (if it also carries ${JSON.stringify(extra)})` : name;
 }
 
 export interface CellResult {

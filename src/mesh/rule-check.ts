@@ -41,7 +41,9 @@ export function foreignSourceFindings(view: MeshView, policy: ParsedPolicy): For
   } else if (isTenantNamespace(view, policy.namespace)) {
     add(tenantOfNamespace(view, policy.namespace)!, policy.namespace);
   }
-  const onActivator = policyApplies(policy, ACTIVATOR, view.root);
+  // The activator label sets under which this policy applies to it (it may
+  // carry labels beyond its manifest's, see platformLabelCandidates).
+  const activatorLabels = view.activatorLabels.filter((l) => policyApplies(policy, { namespace: ACTIVATOR.namespace, labels: l }, view.root));
   for (const rule of policy.rules) {
     const only: ParsedPolicy = { ...policy, rules: [rule] };
     const seen = new Set<string>();
@@ -68,14 +70,14 @@ export function foreignSourceFindings(view: MeshView, policy: ParsedPolicy): For
         }
       }
     }
-    if (onActivator) {
-      for (const t of tenants) {
-        const attackers = foreignNamespaces(view, tenants, t);
-        if (attackers.length === 0) continue;
-        for (const ns of view.tenantNamespaces.get(t) ?? []) {
+    for (const t of activatorLabels.length > 0 ? tenants : []) {
+      const attackers = foreignNamespaces(view, tenants, t);
+      if (attackers.length === 0) continue;
+      search: for (const ns of view.tenantNamespaces.get(t) ?? []) {
+        for (const l of activatorLabels) {
           const hop: Hop = {
             label: 'activator',
-            workload: ACTIVATOR,
+            workload: { namespace: ACTIVATOR.namespace, labels: l },
             sidecar: true,
             caller: { kind: 'attacker', namespaces: attackers, noIdentityOnly: false },
             ports: ACTIVATOR.ports,
@@ -87,7 +89,7 @@ export function foreignSourceFindings(view: MeshView, policy: ParsedPolicy): For
           const f = finding(view, rule, { hops: [hop], hostRoutedTo: ns, note: 'caller -> activator', trustDomain: view.config.trustDomain }, t, 'activator');
           if (f) {
             out.push(f);
-            break;
+            break search;
           }
         }
       }

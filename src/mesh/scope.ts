@@ -1,6 +1,7 @@
 import { DATA_PATHS, isPeered } from './matrix.js';
 import { ACTIVATOR } from './platform.js';
-import { policyApplies, type ParsedPolicy } from './policy.js';
+import { policyMayApply } from './label-sets.js';
+import type { ParsedPolicy } from './policy.js';
 import type { DataPath } from './reachability.js';
 import { tenantsOf, type MeshView } from './view.js';
 
@@ -22,8 +23,8 @@ export interface CellRef {
 /**
  * The cross-tenant, non-peered cells a change to these policies can move:
  * a policy only acts on the workloads it can select, so one in tenant T's
- * namespace moves the cells into T, one on the activator the activator paths,
- * one on the gateway the gateway paths, and one in the mesh root namespace
+ * namespace moves the cells into T, one that may select the activator the activator paths,
+ * one that may select the gateway the gateway paths, and one in the mesh root namespace
  * every cell. Admission recomputes only these.
  */
 export function affectedCells(view: MeshView, policies: ParsedPolicy[]): CellRef[] {
@@ -38,8 +39,10 @@ export function affectedCells(view: MeshView, policies: ParsedPolicy[]): CellRef
     if (p.namespace === view.root) for (const t of tenants) add(t, DATA_PATHS);
     const t = tenantOfNamespace(view, p.namespace);
     if (t) add(t, DATA_PATHS);
-    if (policyApplies(p, ACTIVATOR, view.root)) for (const x of tenants) add(x, ['activator', 'gateway-activator']);
-    if (view.gateway.acceptsNoIdentity && policyApplies(p, view.gateway.workload, view.root)) for (const x of tenants) add(x, ['gateway-activator', 'gateway']);
+    // The activator and the gateway carry labels beyond the known ones: a
+    // selector moves their paths unless a known label rules it out.
+    if (policyMayApply(p, ACTIVATOR, view.root)) for (const x of tenants) add(x, ['activator', 'gateway-activator']);
+    if (view.gateway.acceptsNoIdentity && policyMayApply(p, view.gateway.workload, view.root)) for (const x of tenants) add(x, ['gateway-activator', 'gateway']);
   }
   const out: CellRef[] = [];
   for (const [to, ps] of paths) {

@@ -1,7 +1,8 @@
 import { GK, type ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
 import { Tenancy } from '../engine/tenancy.js';
-import { localGateway, type LocalGateway } from './platform.js';
+import { mergeLabels, selectingLabels, uniqueLabelSets } from './label-sets.js';
+import { ACTIVATOR, localGateway, type LocalGateway } from './platform.js';
 import { GATEWAY_NAME_LABEL, parsePolicy, policyApplies, PolicyShapeError, type ParsedPolicy, type Workload } from './policy.js';
 
 /** Everything the reachability model reads from one cluster state, parsed once. */
@@ -15,6 +16,10 @@ export interface MeshView {
   tenantNamespaces: Map<string, string[]>;
   /** AuthorizationPolicies in the state that could not be read (left out of the model). */
   unreadable: string[];
+  /** Label sets the activator may carry (see platformLabelCandidates), its manifest labels first. */
+  activatorLabels: Record<string, string>[];
+  /** Label sets the knative-local-gateway pod may carry, its known labels first. */
+  gatewayLabels: Record<string, string>[];
 }
 
 export function buildView(state: ClusterState, config: TenancyConfig): MeshView {
@@ -37,7 +42,20 @@ export function buildView(state: ClusterState, config: TenancyConfig): MeshView 
     }
   }
   policies.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-  return { state, config, root: config.meshRootNamespace, policies, gateway: localGateway(state), tenantNamespaces, unreadable };
+  const root = config.meshRootNamespace;
+  const gateway = localGateway(state);
+  return {
+    state,
+    config,
+    root,
+    policies,
+    gateway,
+    tenantNamespaces,
+    unreadable,
+    activatorLabels: platformLabelCandidates(state, root, policies, ACTIVATOR, true),
+    // The gateway terminates TLS per its Gateway servers; PeerAuthentication does not decide there.
+    gatewayLabels: platformLabelCandidates(state, root, policies, gateway.workload, false),
+  };
 }
 
 export function tenantsOf(view: MeshView): string[] {
@@ -63,9 +81,50 @@ export function enforcedPolicies(view: MeshView, w: Workload): { allow: ParsedPo
   return { allow, deny, ignored };
 }
 
-function mergeLabels(a: Record<string, string>, b: Record<string, string>): Record<string, string> | undefined {
-  for (const [k, v] of Object.entries(b)) if (k in a && a[k] !== v) return undefined;
-  return { ...a, ...b };
+/** matchLabels of the workload-selecting PeerAuthentications of `ns`. */
+function peerAuthenticationSelectors(state: ClusterState, ns: string): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  for (const pa of state.list(GK.PeerAuthentication, ns)) {
+    const ml: unknown = pa.spec?.selector?.matchLabels;
+    if (ml && typeof ml === 'object' && Object.keys(ml).length > 0) {
+      out.push(Object.fromEntries(Object.entries(ml as Record<string, unknown>).map(([k, v]) => [k, String(v)])));
+    }
+  }
+  return out;
+}
+
+/**
+ * Label sets a platform workload (the activator, the gateway) may carry. It is
+ * one real pod whose labels are those of its manifest (`w.labels`) plus
+ * others the model cannot know, fixed but unknown; the sound question for
+ * "can a cross-tenant request get through" is whether SOME plausible label set
+ * lets it through, each set deciding ALLOW, DENY and PeerAuthentication
+ * selectors together. The candidates are: the known labels alone; the known
+ * labels joined with the selector of each enforced ALLOW policy that can
+ * select the workload (a key it does not know, or a known key with the same
+ * value); each of those joined with the selector of each workload
+ * PeerAuthentication of its namespace (`sidecar` workloads only).
+ * That is enough: if labels L let a request in through ALLOW policy P (or
+ * with no ALLOW policy applying), the known labels plus P's selector plus the
+ * selector of the PeerAuthentication in force under L are a subset of L, so
+ * they select P, no DENY policy L does not select, and the same
+ * PeerAuthentication (Istio takes the oldest matching one). A DENY selector
+ * is never assumed to match: that would hide an opening.
+ */
+export function platformLabelCandidates(state: ClusterState, root: string, policies: ParsedPolicy[], w: Workload, sidecar: boolean): Record<string, string>[] {
+  const policySets: Record<string, string>[] = [w.labels];
+  for (const p of policies) {
+    if (p.action === 'ALLOW' && !p.dryRun) policySets.push(...selectingLabels(p, w, root));
+  }
+  const paSets: Record<string, string>[] = [{}, ...(sidecar ? peerAuthenticationSelectors(state, w.namespace) : [])];
+  const out: Record<string, string>[] = [];
+  for (const a of policySets) {
+    for (const b of paSets) {
+      const m = mergeLabels(a, b);
+      if (m) out.push(m);
+    }
+  }
+  return uniqueLabelSets(out);
 }
 
 /**
@@ -90,23 +149,15 @@ export function podLabelCandidates(view: MeshView, ns: string): Record<string, s
       for (const r of p.targetRefs) if (r.kind === 'Gateway') policySets.push({ [GATEWAY_NAME_LABEL]: r.name });
     } else if (p.selector) policySets.push(p.selector);
   }
-  const paSets: Record<string, string>[] = [{}];
-  for (const pa of view.state.list(GK.PeerAuthentication, ns)) {
-    const ml: unknown = pa.spec?.selector?.matchLabels;
-    if (ml && typeof ml === 'object' && Object.keys(ml).length > 0) {
-      paSets.push(Object.fromEntries(Object.entries(ml as Record<string, unknown>).map(([k, v]) => [k, String(v)])));
-    }
-  }
-  const out = new Map<string, Record<string, string>>();
+  const paSets: Record<string, string>[] = [{}, ...peerAuthenticationSelectors(view.state, ns)];
+  const out: Record<string, string>[] = [];
   for (const a of policySets) {
     for (const b of paSets) {
       const m = mergeLabels(a, b);
-      if (!m) continue;
-      const key = JSON.stringify(Object.entries(m).sort());
-      if (!out.has(key)) out.set(key, m);
+      if (m) out.push(m);
     }
   }
-  return [...out.values()];
+  return uniqueLabelSets(out);
 }
 
 export function policyRef(p: ParsedPolicy): string {
