@@ -36,6 +36,8 @@ export const GK = {
   KnativeService: groupKind('serving.knative.dev', 'Service'),
   KnativeConfiguration: groupKind('serving.knative.dev', 'Configuration'),
   KnativeRevision: groupKind('serving.knative.dev', 'Revision'),
+  KnativeRoute: groupKind('serving.knative.dev', 'Route'),
+  KnativeDomainMapping: groupKind('serving.knative.dev', 'DomainMapping'),
 } as const;
 
 /**

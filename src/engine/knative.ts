@@ -46,7 +46,7 @@ function checkIngressClass(ctx: RuleContext): Finding[] {
       rule: INGRESS_CLASS_RULE,
       path: mapEntryPath('metadata', 'annotations', INGRESS_CLASS_KEY),
       message:
-        `${INGRESS_CLASS_KEY}: "${value}" routes this Service through an ingress other than Istio's; that ingress is not the mesh gateway the tenants' ` +
+        `${INGRESS_CLASS_KEY}: "${value}" routes this ${ctx.input.kind.kind} through an ingress other than Istio's; that ingress is not the mesh gateway the tenants' ` +
         `AuthorizationPolicies and PeerAuthentication trust, so its traffic is not bound to tenant identities. Remove the annotation or set it to "${ISTIO_INGRESS_CLASS}".`,
     },
   ];
@@ -86,11 +86,25 @@ function knativeHandler(kind: KnativeKind): KindHandler {
   };
 }
 
+/**
+ * Route and DomainMapping carry no pod template, but Knative reads the same
+ * ingress-class annotation from them (a Route's own annotation; a
+ * DomainMapping's, for the KIngress it creates): judge that and nothing else.
+ */
+function ingressOnlyHandler(ctx: RuleContext): Decision {
+  const b = new DecisionBuilder();
+  if (ctx.input.operation !== 'CREATE' && ctx.input.operation !== 'UPDATE') return b.build();
+  const scope = workloadScope(ctx);
+  if (scope.mode === 'skip') return b.build();
+  reportFindings(b, scope, checkIngressClass(ctx));
+  return b.build();
+}
+
 const knativeRules: RuleDoc[] = [
   {
     id: INGRESS_CLASS_RULE,
-    kinds: ['serving.knative.dev/Service'],
-    stops: `A Knative Service annotated ${INGRESS_CLASS_KEY} with a class other than Istio's (${ISTIO_INGRESS_CLASS}).`,
+    kinds: ['serving.knative.dev/Service', 'serving.knative.dev/Route', 'serving.knative.dev/DomainMapping'],
+    stops: `A Knative Service, Route or DomainMapping annotated ${INGRESS_CLASS_KEY} with a class other than Istio's (${ISTIO_INGRESS_CLASS}).`,
     why:
       'The ingress class picks the KIngress implementation that exposes the Service. The tenant isolation of the reference setup is built on the Istio gateways ' +
       '(knative-local-gateway with ISTIO_MUTUAL, AuthorizationPolicies allowing istio-system); another ingress reaches the workloads outside those policies. ' +
@@ -114,6 +128,8 @@ export const knativeModule: RuleModule = {
     [GK.KnativeService]: knativeHandler({ pod: templateAt('spec', 'template'), hasTemplate: true, ingressClass: true }),
     [GK.KnativeConfiguration]: knativeHandler({ pod: templateAt('spec', 'template'), hasTemplate: true, ingressClass: false }),
     [GK.KnativeRevision]: knativeHandler({ pod: POD_AT_ROOT, hasTemplate: false, ingressClass: false }),
+    [GK.KnativeRoute]: ingressOnlyHandler,
+    [GK.KnativeDomainMapping]: ingressOnlyHandler,
   },
   rules: knativeRules,
 };

@@ -29,6 +29,8 @@ const RESOURCE: Record<string, string> = {
   'serving.knative.dev/Service': 'services',
   'serving.knative.dev/Configuration': 'configurations',
   'serving.knative.dev/Revision': 'revisions',
+  'serving.knative.dev/Route': 'routes',
+  'serving.knative.dev/DomainMapping': 'domainmappings',
   'security.istio.io/AuthorizationPolicy': 'authorizationpolicies',
   'security.istio.io/PeerAuthentication': 'peerauthentications',
   'security.istio.io/RequestAuthentication': 'requestauthentications',

@@ -43,7 +43,7 @@ and a version left out would be a way around it.
   scope: Namespaced
 - apiGroups: ["serving.knative.dev"]
   apiVersions: ["*"]
-  resources: ["configurations", "revisions", "services"]
+  resources: ["configurations", "domainmappings", "revisions", "routes", "services"]
   operations: {{ .ops | toJson }}
   scope: Namespaced
 {{- end -}}

@@ -278,3 +278,29 @@ spec:
   t.same(result.spec.template.metadata.labels, { [T]: 'tenant-1', [INJECT]: 'true' });
   t.same(result.spec.template.spec, svc.spec.template.spec, 'the pod spec is untouched');
 });
+
+t.test('Routes and DomainMappings may not pick an ingress outside the mesh', async (t) => {
+  const { submit: judge, alice: tenantAdmin, knativeController } = await import('./workload-harness.js');
+  const route = (annotations: Record<string, string>) => ({
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Route',
+    metadata: { name: 'r', namespace: 'tenant-1', annotations },
+    spec: { traffic: [{ configurationName: 'c', percent: 100 }] },
+  });
+  const dm = (annotations: Record<string, string>) => ({
+    apiVersion: 'serving.knative.dev/v1beta1',
+    kind: 'DomainMapping',
+    metadata: { name: 'app.example.com', namespace: 'tenant-1', annotations },
+    spec: { ref: { name: 's', kind: 'Service', apiVersion: 'serving.knative.dev/v1' } },
+  });
+  const kourier = { 'networking.knative.dev/ingress.class': 'kourier.ingress.networking.knative.dev' };
+  for (const o of [route(kourier), dm(kourier)]) {
+    const r = judge(o, tenantAdmin);
+    t.equal(r.d.allowed, false, o.kind);
+    t.match(r.d.violations, [{ rule: 'TG-KNATIVE-INGRESS-CLASS', path: 'metadata.annotations["networking.knative.dev/ingress.class"]', message: new RegExp(`routes this ${o.kind}`) }]);
+    t.equal(judge(o, knativeController).d.allowed, true, `${o.kind} written by Knative's controller is only warned`);
+  }
+  const istio = { 'networking.knative.dev/ingress.class': 'istio.ingress.networking.knative.dev' };
+  t.equal(judge(route(istio), tenantAdmin).d.allowed, true);
+  t.equal(judge(dm({}), tenantAdmin).d.allowed, true);
+});
