@@ -46,3 +46,15 @@ export function uniqueLabelSets(sets: Record<string, string>[]): Record<string, 
   }
   return [...out.values()];
 }
+
+/** Every compatible union of one set from `as` with one from `bs`, without duplicates. */
+export function joinLabelSets(as: Record<string, string>[], bs: Record<string, string>[]): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  for (const a of as) {
+    for (const b of bs) {
+      const m = mergeLabels(a, b);
+      if (m) out.push(m);
+    }
+  }
+  return uniqueLabelSets(out);
+}

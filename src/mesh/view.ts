@@ -1,7 +1,7 @@
 import { GK, type ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
 import { Tenancy } from '../engine/tenancy.js';
-import { mergeLabels, selectingLabels, uniqueLabelSets } from './label-sets.js';
+import { joinLabelSets, selectingLabels } from './label-sets.js';
 import { ACTIVATOR, localGateway, type LocalGateway } from './platform.js';
 import { GATEWAY_NAME_LABEL, parsePolicy, policyApplies, PolicyShapeError, type ParsedPolicy, type Workload } from './policy.js';
 
@@ -117,14 +117,7 @@ export function platformLabelCandidates(state: ClusterState, root: string, polic
     if (p.action === 'ALLOW' && !p.dryRun) policySets.push(...selectingLabels(p, w, root));
   }
   const paSets: Record<string, string>[] = [{}, ...(sidecar ? peerAuthenticationSelectors(state, w.namespace) : [])];
-  const out: Record<string, string>[] = [];
-  for (const a of policySets) {
-    for (const b of paSets) {
-      const m = mergeLabels(a, b);
-      if (m) out.push(m);
-    }
-  }
-  return uniqueLabelSets(out);
+  return joinLabelSets(policySets, paSets);
 }
 
 /**
@@ -150,14 +143,7 @@ export function podLabelCandidates(view: MeshView, ns: string): Record<string, s
     } else if (p.selector) policySets.push(p.selector);
   }
   const paSets: Record<string, string>[] = [{}, ...peerAuthenticationSelectors(view.state, ns)];
-  const out: Record<string, string>[] = [];
-  for (const a of policySets) {
-    for (const b of paSets) {
-      const m = mergeLabels(a, b);
-      if (m) out.push(m);
-    }
-  }
-  return uniqueLabelSets(out);
+  return joinLabelSets(policySets, paSets);
 }
 
 export function policyRef(p: ParsedPolicy): string {
