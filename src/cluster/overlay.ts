@@ -1,4 +1,4 @@
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 import { groupKindOf, GK, type ClusterState, type GroupKind } from './state.js';
 
 function sameRef(a: KubeObject, gk: GroupKind, ns: string | undefined, name: string): boolean {

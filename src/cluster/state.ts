@@ -1,4 +1,4 @@
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 
 /**
  * A group/kind key, version-insensitive: `security.istio.io/AuthorizationPolicy`,

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 
 // A parsed, validated AuthorizationPolicy (security.istio.io v1 and v1beta1
 // share one schema: https://istio.io/latest/docs/reference/config/security/authorization-policy/).
