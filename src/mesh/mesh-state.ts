@@ -1,11 +1,12 @@
 import { GK, type ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
-import { joinLabelSets, selectingLabels } from './label-sets.js';
+import { joinLabelSets, selectingLabels, uniqueLabelSets } from './label-sets.js';
 import { Ownership } from './ownership.js';
 import { mtlsModeFor, type MtlsMode } from './peer-authentication.js';
 import { ACTIVATOR, localGateway, type LocalGateway } from './platform.js';
 import { DRY_RUN_ANNOTATION, GATEWAY_NAME_LABEL, isDryRunValue, policyApplies, PolicyShapeError, type ParsedPolicy, type Workload } from './policy.js';
 import { parsedPolicy } from './policy-cache.js';
+import { indexByRoutingPin, rulesRoutableTo } from './routing-pins.js';
 
 /** Policies that stand for a namespace that does not exist (the symbolic target namespace). */
 export interface VirtualNamespace {
@@ -30,6 +31,8 @@ export class MeshState {
   private gatewayMemo?: LocalGateway;
   private activatorLabelsMemo?: Record<string, string>[];
   private gatewayLabelsMemo?: Record<string, string>[];
+  private readonly mtlsMemo = new Map<string, MtlsMode>();
+  private readonly activatorMemo = new Map<string, { allow: ParsedPolicy[]; deny: ParsedPolicy[] }>();
 
   constructor(
     readonly state: ClusterState,
@@ -61,33 +64,9 @@ export class MeshState {
     if (v) return v.policies;
     let out = this.byNamespace.get(ns);
     if (out) return out;
-    out = [];
-    for (const obj of this.state.list(GK.AuthorizationPolicy, ns)) {
-      const p = parsedPolicy(obj);
-      if (!(p instanceof PolicyShapeError)) {
-        out.push(p);
-        continue;
-      }
-      const ref = `${ns}/${obj.metadata.name}`;
-      this.unreadableRefs.set(ref, p.message);
-      const action: unknown = obj.spec?.action;
-      if (action === 'DENY' || action === 'AUDIT' || action === 'CUSTOM') continue;
-      const ml: unknown = obj.spec?.selector?.matchLabels;
-      const selector =
-        ml && typeof ml === 'object' && !Array.isArray(ml) && Object.values(ml).every((x) => typeof x === 'string') && Object.keys(ml).length > 0
-          ? (ml as Record<string, string>)
-          : undefined;
-      out.push({
-        name: obj.metadata.name ?? '',
-        namespace: ns,
-        action: 'ALLOW',
-        dryRun: isDryRunValue(obj.metadata.annotations?.[DRY_RUN_ANNOTATION]),
-        selector,
-        rules: [{ index: 0, when: [] }],
-        unreadable: p.message,
-      } as ParsedPolicy);
-    }
-    out.sort((a, b) => a.name.localeCompare(b.name));
+    const read = this.state.derived('mesh:policies', GK.AuthorizationPolicy, ns, () => readPolicies(this.state, ns));
+    for (const [ref, why] of read.unreadable) this.unreadableRefs.set(ref, why);
+    out = read.policies;
     this.byNamespace.set(ns, out);
     return out;
   }
@@ -121,7 +100,11 @@ export class MeshState {
 
   mtlsMode(w: Workload, port: string): MtlsMode {
     const v = this.virtual.get(w.namespace);
-    return v ? v.mtls : mtlsModeFor(this.state, this.root, w, port);
+    if (v) return v.mtls;
+    const key = `${w.namespace}|${JSON.stringify(w.labels)}|${port}`;
+    let mode = this.mtlsMemo.get(key);
+    if (mode === undefined) this.mtlsMemo.set(key, (mode = mtlsModeFor(this.state, this.root, w, port)));
+    return mode;
   }
 
   get gateway(): LocalGateway {
@@ -153,13 +136,43 @@ export class MeshState {
    * same PeerAuthentication. A DENY selector is never assumed to match.
    */
   private platformLabelCandidates(w: Workload, sidecar: boolean): Record<string, string>[] {
-    const policySets: Record<string, string>[] = [w.labels];
-    const pools = w.namespace === this.root ? [this.policiesIn(w.namespace)] : [this.policiesIn(w.namespace), this.policiesIn(this.root)];
-    for (const pool of pools) {
-      for (const p of pool) if (p.action === 'ALLOW' && !p.dryRun) policySets.push(...selectingLabels(p, w, this.root));
-    }
+    const key = `mesh:selecting:${JSON.stringify(w.labels)}`;
+    const selecting = (ns: string) =>
+      this.state.derived(key, GK.AuthorizationPolicy, ns, () => uniqueLabelSets(this.policiesIn(ns).filter((p) => p.action === 'ALLOW' && !p.dryRun).flatMap((p) => selectingLabels(p, w, this.root))));
+    const policySets: Record<string, string>[] = [w.labels, ...selecting(w.namespace), ...(w.namespace === this.root ? [] : selecting(this.root))];
     const paSets: Record<string, string>[] = [{}, ...(sidecar ? this.peerAuthenticationSelectors(w.namespace) : [])];
     return joinLabelSets(policySets, paSets);
+  }
+
+  /**
+   * The activator's policies that can decide a request routed to namespace
+   * `ns`, for one label set: its namespace's policies are indexed by the
+   * namespaces their rules pin `knative-serving-namespace` to, so a hop sees
+   * the rules routable to `ns` plus the unpinned ones, never one rule per
+   * tenant. ALLOW policies pinned elsewhere still count as present (an ALLOW
+   * policy that matches nothing still denies), as one rule-less stand-in.
+   */
+  activatorEnforced(w: Workload, ns: string): { allow: ParsedPolicy[]; deny: ParsedPolicy[] } {
+    const key = `${JSON.stringify(w.labels)}|${ns}`;
+    let hit = this.activatorMemo.get(key);
+    if (hit) return hit;
+    const index = this.state.derived('mesh:activator-index', GK.AuthorizationPolicy, w.namespace, () => indexByRoutingPin(this.policiesIn(w.namespace)));
+    const candidates = [...index.general, ...(index.byPin.get(ns) ?? []), ...index.wildcardPinned.filter((p) => rulesRoutableTo(p, ns).rules.length > 0)];
+    const root = w.namespace === this.root ? [] : this.policiesIn(this.root);
+    const allow: ParsedPolicy[] = [];
+    const deny: ParsedPolicy[] = [];
+    for (const p of [...new Set(candidates), ...root]) {
+      if (!policyApplies(p, w, this.root) || p.dryRun || p.action === 'AUDIT' || p.action === 'CUSTOM') continue;
+      if (p.action === 'DENY') deny.push(p);
+      else allow.push(rulesRoutableTo(p, ns));
+    }
+    if (allow.length === 0) {
+      const elsewhere = index.pinnedSelectors.find((p) => policyApplies(p, w, this.root));
+      if (elsewhere) allow.push({ ...elsewhere, rules: [] });
+    }
+    hit = { allow, deny };
+    this.activatorMemo.set(key, hit);
+    return hit;
   }
 
   /**
@@ -198,6 +211,44 @@ export class MeshState {
     }
     return out;
   }
+}
+
+/**
+ * The AuthorizationPolicies of a namespace as the model evaluates them,
+ * sorted by name. A policy the model cannot read counts conservatively: one
+ * that may be an ALLOW is read as "may allow anything" (rules: [{}], on the
+ * workloads its selector names, or all of them when that is unreadable too);
+ * a DENY, AUDIT or CUSTOM one as "may deny nothing".
+ */
+function readPolicies(state: ClusterState, ns: string): { policies: ParsedPolicy[]; unreadable: [string, string][] } {
+  const policies: ParsedPolicy[] = [];
+  const unreadable: [string, string][] = [];
+  for (const obj of state.list(GK.AuthorizationPolicy, ns)) {
+    const p = parsedPolicy(obj);
+    if (!(p instanceof PolicyShapeError)) {
+      policies.push(p);
+      continue;
+    }
+    unreadable.push([`${ns}/${obj.metadata.name}`, p.message]);
+    const action: unknown = obj.spec?.action;
+    if (action === 'DENY' || action === 'AUDIT' || action === 'CUSTOM') continue;
+    const ml: unknown = obj.spec?.selector?.matchLabels;
+    const selector =
+      ml && typeof ml === 'object' && !Array.isArray(ml) && Object.values(ml).every((x) => typeof x === 'string') && Object.keys(ml).length > 0
+        ? (ml as Record<string, string>)
+        : undefined;
+    policies.push({
+      name: obj.metadata.name ?? '',
+      namespace: ns,
+      action: 'ALLOW',
+      dryRun: isDryRunValue(obj.metadata.annotations?.[DRY_RUN_ANNOTATION]),
+      selector,
+      rules: [{ index: 0, when: [] }],
+      unreadable: p.message,
+    } as ParsedPolicy);
+  }
+  policies.sort((a, b) => a.name.localeCompare(b.name));
+  return { policies, unreadable };
 }
 
 /** `namespace/name`, as messages name a policy. */

@@ -101,14 +101,68 @@ function protectedBy(own: Ownership, root: string, p: ParsedPolicy, r: ParsedRul
   return []; // a policy of a non-tenant, non-platform workload protects no tenant
 }
 
-/** Every enforced ALLOW rule that trusts namespace `name`, with the tenant it protects. */
+interface TrustEntry {
+  policy: ParsedPolicy;
+  rule: ParsedRule;
+}
+
+/** A namespace's enforced ALLOW rules by the exact namespace names they trust, plus those trusting by pattern or deny-list. */
+interface TrustIndex {
+  exact: Map<string, TrustEntry[]>;
+  general: TrustEntry[];
+}
+
+function exactName(kind: 'namespaces' | 'principals' | 'serviceAccounts', v: string, policyNamespace: string): string | undefined {
+  if (v.includes('*')) return undefined;
+  if (kind === 'namespaces') return v;
+  if (kind === 'serviceAccounts') return v.includes('/') ? v.slice(0, v.indexOf('/')) : policyNamespace;
+  return /^[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/.exec(v)?.[1];
+}
+
+function indexTrust(policies: ParsedPolicy[]): TrustIndex {
+  const index: TrustIndex = { exact: new Map(), general: [] };
+  for (const p of policies) {
+    if (p.action !== 'ALLOW' || p.dryRun) continue;
+    for (const r of p.rules) {
+      const names = new Set<string>();
+      let general = false;
+      for (const s of r.from ?? []) {
+        for (const [pos, neg] of SOURCE_IDENTITY) {
+          for (const v of s.fields[pos] ?? []) {
+            const n = exactName(pos, v, p.namespace);
+            if (n === undefined) general = true;
+            else names.add(n);
+          }
+          if (s.fields[neg]) general = true;
+        }
+      }
+      if (r.when.some((c) => CONDITION_KIND[c.key])) general = true;
+      for (const n of names) index.exact.set(n, [...(index.exact.get(n) ?? []), { policy: p, rule: r }]);
+      if (general) index.general.push({ policy: p, rule: r });
+    }
+  }
+  return index;
+}
+
+/**
+ * Every enforced ALLOW rule that trusts namespace `name`, with the tenant it
+ * protects. Each namespace's rules are indexed once per change of its
+ * policies (ClusterState.derived); a lookup is one map probe per namespace
+ * plus the rules that trust by pattern.
+ */
 export function trustsOfName(state: ClusterState, config: TenancyConfig, name: string): NameTrust[] {
   const own = new Ownership(state, config);
   const out: NameTrust[] = [];
-  for (const obj of state.list(GK.AuthorizationPolicy)) {
-    const p = parsedPolicy(obj);
-    if (p instanceof PolicyShapeError || p.action !== 'ALLOW' || p.dryRun || p.namespace === name) continue;
-    for (const r of p.rules) {
+  for (const ns of state.namespacesOf(GK.AuthorizationPolicy)) {
+    if (ns === name) continue; // a namespace's own policies come and go with it
+    const index = state.derived('mesh:trust-index', GK.AuthorizationPolicy, ns, () =>
+      indexTrust(state.list(GK.AuthorizationPolicy, ns).map(parsedPolicy).filter((p): p is ParsedPolicy => !(p instanceof PolicyShapeError))),
+    );
+    const entries = [...(index.exact.get(name) ?? []), ...index.general];
+    const seen = new Set<ParsedRule>();
+    for (const { policy: p, rule: r } of entries) {
+      if (seen.has(r)) continue;
+      seen.add(r);
       const fields = ruleTrusts(r, name, p, config.trustDomain);
       if (fields.length === 0) continue;
       for (const protects of protectedBy(own, config.meshRootNamespace, p, r)) out.push({ policy: `${p.namespace}/${p.name}`, field: fields[0]!, protects });

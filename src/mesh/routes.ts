@@ -1,8 +1,9 @@
 import type { Value } from './formula.js';
-import { istioStringMatch, principalOf } from './istio-match.js';
+import { principalOf } from './istio-match.js';
 import type { MeshState } from './mesh-state.js';
 import { ACTIVATOR, NAMESPACE_HEADER, QUEUE_PROXY_PORTS, REVISION_POD_PORTS } from './platform.js';
 import type { ParsedPolicy, Workload } from './policy.js';
+export { rulesRoutableTo } from './routing-pins.js';
 
 // Knative's four data paths into a revision pod, as the hops a request
 // crosses and the policies that decide at each (see
@@ -62,24 +63,6 @@ export interface Target {
   tenant: string;
 }
 
-const NAMESPACE_HEADER_KEY = `request.headers[${NAMESPACE_HEADER}]`;
-
-/**
- * The activator sends a request to the revision its routing headers name,
- * so a rule whose `when` pins `knative-serving-namespace` to values none of
- * which match `ns` never admits a request routed to `ns` (the header is
- * then `ns`, or absent and the condition fails). Dropping those rules keeps
- * an activator hop with one policy per tenant as small as the rules that
- * can matter; the policy itself stays (an ALLOW policy with no matching
- * rule still denies).
- */
-export function rulesRoutableTo(p: ParsedPolicy, ns: string): ParsedPolicy {
-  const rules = p.rules.filter(
-    (r) => !r.when.some((c) => c.key.toLowerCase() === NAMESPACE_HEADER_KEY && c.values !== undefined && !c.values.some((v) => istioStringMatch(v, ns))),
-  );
-  return rules.length === p.rules.length ? p : { ...p, rules };
-}
-
 function activatorPrincipal(m: MeshState): string {
   return principalOf(m.config.trustDomain, ACTIVATOR.namespace, ACTIVATOR.serviceAccount);
 }
@@ -89,9 +72,8 @@ function gatewayPrincipal(m: MeshState): string {
 }
 
 function hop(m: MeshState, label: string, workload: Workload, caller: Caller, ports: string[], freePort: boolean, overrides: Map<string, string>, sidecar = true, routedTo?: string): Hop {
-  const { allow, deny } = m.enforced(workload);
-  const narrow = (ps: ParsedPolicy[]) => (routedTo === undefined ? ps : ps.map((p) => rulesRoutableTo(p, routedTo)));
-  return { label, workload, sidecar, caller, ports, freePort, headerOverrides: overrides, allow: narrow(allow), deny };
+  const { allow, deny } = routedTo === undefined ? m.enforced(workload) : m.activatorEnforced(workload, routedTo);
+  return { label, workload, sidecar, caller, ports, freePort, headerOverrides: overrides, allow, deny };
 }
 
 /** A platform hop's name, with the labels the model assumed beyond its known ones. */
