@@ -41,8 +41,9 @@ export function stringCandidates(patterns: string[], extra: string[], fresh: str
     }
     if (x.kind === 'suffix') {
       suffixes.push(x.s);
-      out.add(x.s);
+      // A label before the suffix first: `*.ns.svc.cluster.local` is witnessed by a real host name.
       out.add(fresh + x.s);
+      out.add(x.s);
     }
   }
   for (const p of prefixes.slice(0, 8)) for (const s of suffixes.slice(0, 8)) out.add(p + fresh + s);
