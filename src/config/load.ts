@@ -42,6 +42,9 @@ function semanticErrors(c: TenancyConfig): string[] {
     if (!names.has(p.from)) errors.push(`peerings.${i}.from: unknown tenant "${p.from}"`);
     if (!names.has(p.to)) errors.push(`peerings.${i}.to: unknown tenant "${p.to}"`);
   });
+  const activatorNs = c.baseline.activatorPolicy.namespace;
+  if (c.baseline.enabled && !c.systemNamespaces.includes(activatorNs))
+    errors.push(`baseline.activatorPolicy.namespace: "${activatorNs}" must be one of systemNamespaces (tenants may write into any other namespace, including the activator's policies)`);
   return errors;
 }
 
