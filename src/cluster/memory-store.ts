@@ -11,6 +11,21 @@ const CLUSTER = ''; // namespace key for cluster-scoped objects
 export class MemoryStore implements ClusterState {
   private readonly byKind = new Map<GroupKind, Map<string, Map<string, KubeObject>>>();
   private readonly nsLabelIndex = new Map<string, Set<string>>(); // "key=value" -> namespace names
+  private readonly listeners = new Set<(gk: GroupKind) => void>();
+
+  /**
+   * Be told after every change, with the kind that changed (controllers
+   * re-run their level-based reconcile on it). Listeners must not throw.
+   * Returns the unsubscribe function.
+   */
+  onChange(listener: (gk: GroupKind) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(gk: GroupKind): void {
+    for (const l of this.listeners) l(gk);
+  }
 
   upsert(obj: KubeObject): void {
     const gk = groupKindOf(obj);
@@ -24,6 +39,7 @@ export class MemoryStore implements ClusterState {
     if (!byName) byNs.set(ns, (byName = new Map()));
     byName.set(name, obj);
     if (gk === GK.Namespace) this.indexNamespace(obj);
+    this.changed(gk);
   }
 
   remove(obj: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>): boolean {
@@ -35,6 +51,7 @@ export class MemoryStore implements ClusterState {
     if (!byName?.has(name)) return false;
     if (gk === GK.Namespace) this.unindexNamespace(name);
     byName.delete(name);
+    this.changed(gk);
     return true;
   }
 
@@ -43,6 +60,7 @@ export class MemoryStore implements ClusterState {
     if (gk === GK.Namespace) this.nsLabelIndex.clear();
     this.byKind.delete(gk);
     for (const o of objects) this.upsert(o);
+    this.changed(gk);
   }
 
   get(gk: GroupKind, namespace: string | undefined, name: string): KubeObject | undefined {
