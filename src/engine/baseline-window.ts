@@ -62,8 +62,21 @@ export function checkOpenWindow(ctx: RuleContext, b: DecisionBuilder): void {
   if (ctx.actor.role !== 'tenant' && ctx.actor.role !== 'other') return;
   if (!WORKLOAD_KINDS.has(groupKind(input.kind.group, input.kind.kind))) return;
   const ns = input.namespace;
+  if (!ns) return;
   const tenant = ctx.tenancy.tenantOf(ns);
-  if (!ns || !tenant) return;
+  if (!tenant) {
+    // A namespace the state has not seen yet (created a moment ago, its watch
+    // event still in flight) may be a tenant's: judging it as nobody's would
+    // let the first workload in before its baseline. Fail closed.
+    if (!ctx.tenancy.isSystemNamespace(ns) && !ctx.state.get(GK.Namespace, undefined, ns)) {
+      b.violate(
+        RULE_OPEN_WINDOW,
+        'metadata.namespace',
+        `namespace "${ns}" is not known to tenant-guard yet (it was probably created a moment ago), so it cannot tell whether its baseline is in place; retry in a few seconds.`,
+      );
+    }
+    return;
+  }
   const policies = [...ctx.state.list(GK.AuthorizationPolicy, ns), ...ctx.state.list(GK.AuthorizationPolicy, config.meshRootNamespace)];
   if (policies.some(closesNamespace)) return;
   const missing = baselineForNamespace(config, tenant, ns, ctx.tenancy.namespacesOf(tenant))

@@ -81,6 +81,11 @@ t.test('open window: tenant workloads wait for the baseline', async (t) => {
   t.ok(review(s, on, replicaSetController, 'CREATE', pod('tenant-1-new')).allowed, 'platform controllers are not held to it');
   t.ok(review(s, off, alice, 'CREATE', ksvc('tenant-1-new')).allowed, 'baseline off: no window check');
   t.ok(review(s, on, alice, 'DELETE', ksvc('tenant-1-new'), ksvc('tenant-1-new')).allowed, 'deletes are never held back');
+  const unseen = review(s, on, alice, 'CREATE', ksvc('tenant-1-unseen'));
+  t.same(rules(unseen), ['TG-BASELINE-OPEN-WINDOW'], 'a namespace the state has not seen yet fails closed');
+  t.match(unseen.violations[0]!.message, /namespace "tenant-1-unseen" is not known to tenant-guard yet/);
+  s.upsert(ns('scratch'));
+  t.ok(review(s, on, alice, 'CREATE', ksvc('scratch')).allowed, 'a namespace of no tenant is not held back');
   t.same(rules(review(s, on, alice, 'UPDATE', ksvc('tenant-1-new'), ksvc('tenant-1-new'))), ['TG-BASELINE-OPEN-WINDOW'], 'updates too');
 });
 
