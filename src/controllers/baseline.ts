@@ -171,7 +171,7 @@ export class BaselineReconciler {
     }
     for (const a of actions) {
       if (signal?.aborted) break;
-      await this.apply(a, outcome);
+      await this.apply(a, outcome, signal);
     }
     this.conflicts.set({ controller: 'baseline' }, outcome.conflicts);
     this.passes.inc({ controller: 'baseline', result: outcome.errors > 0 ? 'error' : 'success' });
@@ -186,20 +186,22 @@ export class BaselineReconciler {
     return named ? `${base}/${encodeURIComponent(o.metadata.name!)}` : base;
   }
 
-  private async apply(a: BaselineAction, outcome: ReconcileOutcome): Promise<void> {
+  private async apply(a: BaselineAction, outcome: ReconcileOutcome, signal?: AbortSignal): Promise<void> {
     const o = a.object;
     const ref = { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
     const query = { fieldManager: FIELD_MANAGER };
+    // Leadership lost mid-pass: a write still in flight is aborted, not finished behind the new leader's back.
+    const opts = signal ? { query, signal } : { query };
     try {
       switch (a.type) {
         case 'create':
-          await this.opts.client.request('POST', this.path(o, false), { body: o, query });
+          await this.opts.client.request('POST', this.path(o, false), { ...opts, body: o });
           this.writes.inc({ action: 'create', kind: o.kind });
           outcome.created++;
           this.logger.info(ref, 'baseline object created');
           break;
         case 'update':
-          await this.opts.client.request('PUT', this.path(o, true), { body: o, query });
+          await this.opts.client.request('PUT', this.path(o, true), { ...opts, body: o });
           this.writes.inc({ action: 'update', kind: o.kind });
           this.driftRepairs.inc({ kind: o.kind });
           outcome.updated++;
@@ -208,6 +210,7 @@ export class BaselineReconciler {
         case 'delete':
           // Preconditions: never delete an object recreated under the same name since we saw it.
           await this.opts.client.request('DELETE', this.path(o, true), {
+            ...(signal ? { signal } : {}),
             body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion } },
           });
           this.writes.inc({ action: 'delete', kind: o.kind });
@@ -220,6 +223,7 @@ export class BaselineReconciler {
           break;
       }
     } catch (e) {
+      if (signal?.aborted) return;
       outcome.errors++;
       // 409: already there (our own write not yet seen through the watch) or
       // changed since we read it; the next pass, after a short backoff, sees the new state.

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { sleep } from '../cluster/watch-backoff.js';
 import { describeError } from '../errors.js';
 
 // Leader election on a coordination.k8s.io/v1 Lease, with client-go's
@@ -60,20 +61,6 @@ function gauge(registry: Registry, name: string, help: string): Gauge<'lease'> {
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
   return (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
-}
-
-/** Sleep that ends early on abort. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 const statusOf = (e: unknown) => (e instanceof ApiException ? e.code : undefined);
@@ -140,7 +127,11 @@ export class LeaderElector {
   private async run(): Promise<void> {
     const { retryPeriodMs, renewDeadlineMs } = this.timings;
     while (!this.stopSignal.signal.aborted) {
-      const held = await this.tryAcquireOrRenew();
+      // A hung API call must not keep a leader past its renew deadline (it
+      // would go on writing after another replica took over): the round is
+      // given up at the deadline, as client-go bounds it with a timeout.
+      const budget = this.leading ? Math.max(retryPeriodMs, renewDeadlineMs - (Date.now() - this.lastRenew)) : renewDeadlineMs;
+      const held = await this.withTimeout(this.tryAcquireOrRenew(), budget);
       if (this.stopSignal.signal.aborted) break;
       const now = Date.now();
       if (held) {
@@ -151,6 +142,21 @@ export class LeaderElector {
       }
       // Candidates jitter (client-go JitterFactor 1.2) so they do not all retry at once.
       await sleep(this.leading ? retryPeriodMs : retryPeriodMs * (1 + Math.random() * 0.2), this.stopSignal.signal);
+    }
+  }
+
+  private async withTimeout(round: Promise<boolean>, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        this.logger.warn({ timeoutMs: ms }, 'the Lease request did not answer in time');
+        resolve(false);
+      }, ms);
+    });
+    try {
+      return await Promise.race([round, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
