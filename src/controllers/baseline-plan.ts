@@ -52,7 +52,8 @@ export function repair(current: KubeObject, desired: KubeObject): { object: Kube
 }
 
 /**
- * Create what is missing, repair what drifted, delete managed objects that
+ * Creates, updates and conflicts first, deletes last (the reconciler relies
+ * on that order). Create what is missing, repair what drifted, delete managed objects that
  * are no longer desired (their namespace or tenant is gone). Only objects
  * carrying the managed-by label are ever updated or deleted; an object in
  * a namespace being deleted is left to the namespace's deletion.

@@ -169,8 +169,10 @@ export class BaselineReconciler {
       end();
       return { ...outcome, errors: 1 };
     }
+    // Deletes last, and only when everything else went through: an object
+    // renamed by a config change is removed once its successor exists.
     for (const a of actions) {
-      if (signal?.aborted) break;
+      if (signal?.aborted || (a.type === 'delete' && outcome.errors > 0)) break;
       await this.apply(a, outcome, signal);
     }
     this.conflicts.set({ controller: 'baseline' }, outcome.conflicts);

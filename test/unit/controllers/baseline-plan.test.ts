@@ -83,3 +83,10 @@ t.test('managed objects whose namespace or tenant is gone are deleted; terminati
   const s3 = store({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'mine', namespace: 'tenant-9', labels: { 'tenant-guard.dev/managed-by': 'tenant-guard' } }, spec: {} });
   t.notOk(summary(s3).some((l) => l.includes('tenant-9')), 'the managed-by label alone (no baseline role) does not make it ours');
 });
+
+t.test('a renamed baseline object: the successor is created before the old one is deleted', async (t) => {
+  const s = converged(store());
+  const renamed = parseTenancyConfig({ ...structuredClone(defaultConfig), baseline: { enabled: true, authorizationPolicy: { name: 'closed' } } }, 'renamed');
+  const plan = planBaseline(baselineObjectsFor(renamed, s), s).map((a) => `${a.type} ${a.object.metadata.namespace}/${a.object.metadata.name}`);
+  t.same(plan, ['create tenant-1/closed', 'create tenant-2/closed', 'delete tenant-1/tenant-guard-allow-tenant', 'delete tenant-2/tenant-guard-allow-tenant']);
+});
