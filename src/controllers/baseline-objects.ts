@@ -19,9 +19,11 @@ export const BASELINE_TENANT_LABEL = 'tenant-guard.dev/baseline-tenant';
 export type BaselineRole = 'peer-authentication' | 'authorization-policy' | 'activator' | 'platform-activator';
 
 // Knative's activator picks the revision from this header, not from the Host
-// (knative.dev/serving/pkg/activator/handler: RevisionFrom reads
-// activator.RevisionHeaderNamespace); pinning it is what stops a tenant from
-// pairing an allowed Host with another tenant's namespace.
+// (knative.dev/serving pkg/activator/handler/handler.go ServeHTTP:
+// pkghttp.LastHeaderValue(r.Header, activator.RevisionHeaderNamespace));
+// pinning it is what stops a tenant from pairing an allowed Host with another
+// tenant's namespace. A repeated header reaches Istio's match joined with ","
+// and so matches no pinned value.
 export const ACTIVATOR_NAMESPACE_HEADER = 'request.headers[knative-serving-namespace]';
 
 const SECURITY_API = 'security.istio.io/v1';
