@@ -22,8 +22,9 @@ export type BaselineRole = 'peer-authentication' | 'authorization-policy' | 'act
 // (knative.dev/serving pkg/activator/handler/handler.go ServeHTTP:
 // pkghttp.LastHeaderValue(r.Header, activator.RevisionHeaderNamespace));
 // pinning it is what stops a tenant from pairing an allowed Host with another
-// tenant's namespace. A repeated header reaches Istio's match joined with ","
-// and so matches no pinned value.
+// tenant's namespace. Open question (docs/baseline.md): the activator reads
+// the LAST value of a repeated header, while Envoy's RBAC matcher has matched
+// the comma-joined values or, since the CVE-2026-26308 fix, values one by one.
 export const ACTIVATOR_NAMESPACE_HEADER = 'request.headers[knative-serving-namespace]';
 
 const SECURITY_API = 'security.istio.io/v1';
