@@ -53,7 +53,11 @@ const baseline = {
       },
       default: {},
     },
-    platformActivatorPolicy: baselineObject('tenant-guard-activator-platform'),
+    activatorHeaderPin: {
+      ...baselineObject('tenant-guard-pin-activator-'),
+      properties: { ...baselineObject('tenant-guard-pin-activator-').properties, name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,100})?$', default: 'tenant-guard-pin-activator-' } },
+    },
+    platformActivatorPolicy: baselineObject('tenant-guard-platform-activator'),
   },
   default: {},
 } as const;

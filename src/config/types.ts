@@ -38,6 +38,12 @@ export interface BaselineConfig {
   authorizationPolicy: BaselineObjectTemplate;
   /** Per tenant, in the activator's namespace: ALLOW from the tenant's namespaces, header-pinned. `name` is a prefix. */
   activatorPolicy: BaselineObjectTemplate & { namespace: string; selector: Record<string, string> };
+  /**
+   * Per tenant, in the activator's namespace: DENY the tenant's callers whose
+   * knative-serving-namespace header holds anything but the tenant's
+   * namespaces (a repeated header too). `name` is a prefix.
+   */
+  activatorHeaderPin: BaselineObjectTemplate;
   /** Once, in the activator's namespace: ALLOW from the system namespaces (the gateways' path into the activator). */
   platformActivatorPolicy: BaselineObjectTemplate;
 }

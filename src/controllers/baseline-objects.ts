@@ -16,15 +16,15 @@ export const BASELINE_ROLE_LABEL = 'tenant-guard.dev/baseline';
 /** The tenant a baseline object is kept for (absent on the platform activator policy). */
 export const BASELINE_TENANT_LABEL = 'tenant-guard.dev/baseline-tenant';
 
-export type BaselineRole = 'peer-authentication' | 'authorization-policy' | 'activator' | 'platform-activator';
+export type BaselineRole = 'peer-authentication' | 'authorization-policy' | 'activator' | 'activator-pin' | 'platform-activator';
+const ROLES: ReadonlySet<string> = new Set<BaselineRole>(['peer-authentication', 'authorization-policy', 'activator', 'activator-pin', 'platform-activator']);
 
 // Knative's activator picks the revision from this header, not from the Host
 // (knative.dev/serving pkg/activator/handler/handler.go ServeHTTP:
 // pkghttp.LastHeaderValue(r.Header, activator.RevisionHeaderNamespace));
 // pinning it is what stops a tenant from pairing an allowed Host with another
-// tenant's namespace. Open question (docs/baseline.md): the activator reads
-// the LAST value of a repeated header, while Envoy's RBAC matcher has matched
-// the comma-joined values or, since the CVE-2026-26308 fix, values one by one.
+// tenant's namespace. The activator reads the LAST value of a repeated
+// header; activatorPinFor closes that gap.
 export const ACTIVATOR_NAMESPACE_HEADER = 'request.headers[knative-serving-namespace]';
 
 const SECURITY_API = 'security.istio.io/v1';
@@ -35,7 +35,7 @@ export function isManaged(obj: Pick<KubeObject, 'metadata'> | undefined): boolea
 
 export function baselineRoleOf(obj: Pick<KubeObject, 'metadata'>): BaselineRole | undefined {
   const r = obj.metadata?.labels?.[BASELINE_ROLE_LABEL];
-  return r === 'peer-authentication' || r === 'authorization-policy' || r === 'activator' || r === 'platform-activator' ? r : undefined;
+  return r !== undefined && ROLES.has(r) ? (r as BaselineRole) : undefined;
 }
 
 /** An owner a baseline object is garbage-collected with: a Namespace. */
@@ -136,6 +136,35 @@ export function activatorPolicyFor(config: TenancyConfig, tenant: string, tenant
   };
 }
 
+/** Name of a tenant's header-pin DENY policy. */
+export function activatorPinName(config: TenancyConfig, tenant: string): string {
+  return `${config.baseline.activatorHeaderPin.name}${tenant}`;
+}
+
+/**
+ * The pin as a DENY: the tenant's callers whose knative-serving-namespace
+ * header is anything but the tenant's namespaces. Whether Envoy matches a
+ * repeated header on its comma-joined values or value by value (its fix for
+ * CVE-2026-26308), a request carrying a foreign value meets `notValues` and
+ * is denied, while the activator (which routes by the last value) is never
+ * reached. The ALLOW alone would let a caller pass with one pinned value and
+ * be routed by another under value-by-value matching.
+ */
+export function activatorPinFor(config: TenancyConfig, tenant: string, tenantNamespaces: string[], owners: NamespaceOwner[] = []): KubeObject {
+  const a = config.baseline.activatorPolicy;
+  const ns = sorted(tenantNamespaces);
+  return {
+    apiVersion: SECURITY_API,
+    kind: 'AuthorizationPolicy',
+    metadata: meta(activatorPinName(config, tenant), a.namespace, 'activator-pin', tenant, owners),
+    spec: {
+      selector: { matchLabels: { ...a.selector } },
+      action: 'DENY',
+      rules: [{ from: [{ source: { namespaces: ns } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, notValues: ns }] }],
+    },
+  };
+}
+
 /**
  * The gateways' path into the activator: ALLOW from the system namespaces.
  * Needed as soon as any ALLOW selects the activator (Istio then denies what
@@ -200,6 +229,7 @@ export function baselineObjectsFor(config: TenancyConfig, state: ClusterState): 
   if (config.baseline.activatorPolicy.enabled) {
     for (const [tenant, owners] of [...byTenant].sort(([a], [b]) => a.localeCompare(b))) {
       out.push(activatorPolicyFor(config, tenant, tenantNamespaces(tenant), owners));
+      if (config.baseline.activatorHeaderPin.enabled) out.push(activatorPinFor(config, tenant, tenantNamespaces(tenant), owners));
     }
     if (config.baseline.platformActivatorPolicy.enabled && byTenant.size > 0) out.push(platformActivatorPolicy(config));
   }

@@ -211,7 +211,10 @@ t.test('a tenant admin creates a namespace: workloads are refused until its base
   t.same((ap.metadata as any).ownerReferences?.map((o: any) => `${o.kind}/${o.name}`), [`Namespace/${NS}`]);
   const act = await admin.read({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-activator-tenant-1', namespace: 'knative-serving' } });
   t.same((act.spec as any).rules[0].when, [{ key: 'request.headers[knative-serving-namespace]', values: ['tenant-1', 'tenant-1-b'] }]);
-  t.ok(await admin.find({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-activator-platform', namespace: 'knative-serving' } }));
+  const pin = await admin.read({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-pin-activator-tenant-1', namespace: 'knative-serving' } });
+  t.same((pin.spec as any).rules[0].when, [{ key: 'request.headers[knative-serving-namespace]', notValues: ['tenant-1', 'tenant-1-b'] }]);
+  t.equal((pin.spec as any).action, 'DENY');
+  t.ok(await admin.find({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-platform-activator', namespace: 'knative-serving' } }));
   for (const n of ['tenant-1', 'tenant-2']) t.ok(await admin.find({ ...apRef, metadata: { ...apRef.metadata, namespace: n } }), `${n} got its baseline too`);
   t.comment(`e2e timing: Lease released -> workload admitted in ${fmt(admittedAt - released)} (${refusals} refusals meanwhile); namespace created -> workload admitted in ${fmt(admittedAt - nsCreatedAt)}`);
 });
@@ -222,7 +225,7 @@ t.test('two replicas elect one writer', async (t) => {
   const leader = replicas[l[0] as 'a' | 'b'];
   const follower = replicas[l[0] === 'a' ? 'b' : 'a'];
   t.match(await leaseHolder(), new RegExp(`^replica-${l[0]}_`), 'the Lease names it');
-  t.ok((await leader.metricSum('tenant_guard_baseline_writes_total')) >= 7, 'the leader wrote the baseline');
+  t.ok((await leader.metricSum('tenant_guard_baseline_writes_total')) >= 9, 'the leader wrote the baseline');
   t.equal(await follower.metricSum('tenant_guard_baseline_writes_total'), 0, 'the follower wrote nothing');
 });
 

@@ -31,6 +31,8 @@ t.test('the config defaults: off, with documented names', async (t) => {
   t.same(c.baseline.authorizationPolicy, { enabled: true, name: 'tenant-guard-allow-tenant' });
   t.same(c.baseline.activatorPolicy, { enabled: true, name: 'tenant-guard-activator-', namespace: 'knative-serving', selector: { app: 'activator' } });
   t.equal(c.baseline.clusterDomain, 'cluster.local');
+  t.same(c.baseline.activatorHeaderPin, { enabled: true, name: 'tenant-guard-pin-activator-' });
+  t.same(c.baseline.platformActivatorPolicy, { enabled: true, name: 'tenant-guard-platform-activator' });
   t.same(baselineObjectsFor(c, stateWith()), [], 'off: nothing is kept');
   t.throws(
     () => parseTenancyConfig({ apiVersion: 'tenant-guard.dev/v1alpha1', kind: 'TenancyConfig', baseline: { enabled: true, activatorPolicy: { namespace: 'tenant-1' } } }, 'bad.yaml'),
@@ -47,8 +49,10 @@ t.test('per tenant namespace: STRICT and an ALLOW of exact names; per tenant: th
     'PeerAuthentication tenant-2/tenant-guard-strict',
     'AuthorizationPolicy tenant-2/tenant-guard-allow-tenant',
     'AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-1',
+    'AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-1',
     'AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-2',
-    'AuthorizationPolicy knative-serving/tenant-guard-activator-platform',
+    'AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-2',
+    'AuthorizationPolicy knative-serving/tenant-guard-platform-activator',
   ]);
   t.ok(objs.every(isManaged));
   const allow = objs[1]!;
@@ -58,6 +62,24 @@ t.test('per tenant namespace: STRICT and an ALLOW of exact names; per tenant: th
   t.same(act.spec.rules[0].when, [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ['tenant-1'] }]);
   t.same(act.spec.rules[0].to, [{ operation: { hosts: ['*.tenant-1.svc.cluster.local'] } }]);
   t.same(act.spec.selector, { matchLabels: { app: 'activator' } });
+  const pin = objs[5]!;
+  t.same(pin.spec, {
+    selector: { matchLabels: { app: 'activator' } },
+    action: 'DENY',
+    rules: [{ from: [{ source: { namespaces: ['tenant-1'] } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, notValues: ['tenant-1'] }] }],
+  });
+});
+
+t.test('per-tenant names cannot collide', async (t) => {
+  const base = { apiVersion: 'tenant-guard.dev/v1alpha1', kind: 'TenancyConfig' };
+  t.throws(
+    () => parseTenancyConfig({ ...base, baseline: { enabled: true, activatorHeaderPin: { name: 'tenant-guard-activator-pin-' } } }, 'p.yaml'),
+    /baseline\.activatorHeaderPin\.name: "tenant-guard-activator-pin-" and baseline\.activatorPolicy\.name "tenant-guard-activator-" must not be prefixes of one another/,
+  );
+  t.throws(
+    () => parseTenancyConfig({ ...base, baseline: { enabled: true, platformActivatorPolicy: { name: 'tenant-guard-activator-platform' } } }, 'q.yaml'),
+    /baseline\.platformActivatorPolicy\.name: "tenant-guard-activator-platform" starts with baseline\.activatorPolicy\.name/,
+  );
 });
 
 t.test('a new namespace of a tenant joins the tenant: own namespaces by name, no wildcard', async (t) => {

@@ -29,7 +29,7 @@ function converged(s: MemoryStore): MemoryStore {
 
 t.test('an empty cluster: everything is created; once there, nothing to do (idempotent)', async (t) => {
   const s = store();
-  t.equal(summary(s).length, 7);
+  t.equal(summary(s).length, 9);
   t.ok(summary(s).every((l) => l.startsWith('create ')));
   converged(s);
   t.same(summary(s), []);
@@ -69,12 +69,13 @@ t.test('managed objects whose namespace or tenant is gone are deleted; terminati
     'delete AuthorizationPolicy tenant-2-b/tenant-guard-allow-tenant',
     'delete PeerAuthentication tenant-2-b/tenant-guard-strict',
     'update AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-2',
+    'update AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-2',
     'update AuthorizationPolicy tenant-2/tenant-guard-allow-tenant',
   ]);
   // tenant-1's namespace is terminating: its objects go with it, its activator policy goes now.
   const s2 = converged(store());
   s2.upsert(ns('tenant-1', 'tenant-1', { deletionTimestamp: '2026-01-01T00:00:00Z' }));
-  t.same(summary(s2), ['delete AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-1']);
+  t.same(summary(s2), ['delete AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-1', 'delete AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-1']);
   // A namespace deleted and finalized took its objects with it: nothing to delete there.
   const s4 = converged(store(ns('tenant-2-b', 'tenant-2')));
   s4.remove(ns('tenant-2-b'));
