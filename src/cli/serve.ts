@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { Level } from 'pino';
+import { timingsFor } from '../controllers/timings.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
 import { DEFAULT_SHUTDOWN_DELAY_MS } from '../server/limits.js';
 import { createLogger, LOG_LEVELS } from '../server/logger.js';
@@ -26,11 +28,34 @@ flags:
                          the in-memory cluster state (repeatable)
   --kubeconfig FILE      watch a live cluster's state through this kubeconfig
   --in-cluster           watch the cluster the pod runs in
+  --controllers          also run the controllers (the baseline reconciler)
+                         on the replica that holds a Lease (leader election);
+                         needs --kubeconfig or --in-cluster
+  --lease-namespace NS   namespace of the Lease (default: $POD_NAMESPACE, the
+                         pod's namespace in-cluster, else tenant-guard)
+  --lease-name NAME      name of the Lease (default tenant-guard-controllers)
+  --lease-duration DUR   how long a silent leader keeps the Lease (default 15s;
+                         renewal deadline 2/3 and retry period 2/15 of it)
   --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)
   --shutdown-delay DUR   on SIGTERM, how long /readyz fails before the
                          listener closes, e.g. 5s, 500ms (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
   -h, --help             show this help
 `;
+
+// The pod's namespace: the Downward API's POD_NAMESPACE, else the mounted service account's.
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function defaultLeaseNamespace(inCluster: boolean): string {
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  if (inCluster) {
+    try {
+      return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+    } catch {
+      // not mounted: fall through to the chart's default namespace
+    }
+  }
+  return 'tenant-guard';
+}
 
 /** `5s`, `500ms`, `1m` or a bare number of seconds. */
 export function parseDuration(flag: string, value: string): number {
@@ -59,6 +84,10 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     state: { type: 'string', multiple: true },
     kubeconfig: { type: 'string' },
     'in-cluster': { type: 'boolean' },
+    controllers: { type: 'boolean' },
+    'lease-namespace': { type: 'string' },
+    'lease-name': { type: 'string' },
+    'lease-duration': { type: 'string' },
     'log-level': { type: 'string' },
     'shutdown-delay': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -71,6 +100,10 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
   const live = !!f.kubeconfig || f['in-cluster'];
   // A live cluster's relist replaces whole kinds: seeded objects would vanish at the first sync.
   if (live && f.state.length > 0) throw usage('--state seeds an offline state; it cannot be combined with --kubeconfig or --in-cluster');
+  if (f.controllers && !live) throw usage('--controllers writes to a cluster: it needs --kubeconfig or --in-cluster');
+  for (const flag of ['lease-namespace', 'lease-name', 'lease-duration'] as const) {
+    if (f[flag] !== undefined && !f.controllers) throw usage(`--${flag} configures --controllers; add --controllers`);
+  }
   const options: ServeOptions = {
     host: f.host ?? '127.0.0.1',
     port: parsePort(f.port),
@@ -80,6 +113,15 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
   };
   if (f.config) options.configFile = f.config;
   if (live) options.cluster = f['in-cluster'] ? { inCluster: true } : { inCluster: false, kubeconfig: f.kubeconfig! };
+  if (f.controllers) {
+    const leaseMs = f['lease-duration'] !== undefined ? parseDuration('--lease-duration', f['lease-duration']) : 15_000;
+    if (leaseMs < 1000) throw usage('--lease-duration must be at least 1s (the Lease counts whole seconds)');
+    options.controllers = {
+      leaseNamespace: f['lease-namespace'] ?? defaultLeaseNamespace(!!f['in-cluster']),
+      leaseName: f['lease-name'] ?? 'tenant-guard-controllers',
+      timings: timingsFor(leaseMs),
+    };
+  }
   const logLevel = f['log-level'] ? oneOf('--log-level', f['log-level'], LOG_LEVELS) : 'info';
   return { options, logLevel };
 }

@@ -37,6 +37,22 @@ export class MemoryStore implements ClusterState {
     return [...(this.byKind.get(gk)?.entries() ?? [])].filter(([, byName]) => byName.size > 0).map(([ns]) => ns);
   }
 
+  private readonly listeners = new Set<(gk: GroupKind) => void>();
+
+  /**
+   * Be told after every change, with the kind that changed (controllers
+   * re-run their level-based reconcile on it). Listeners must not throw.
+   * Returns the unsubscribe function.
+   */
+  onChange(listener: (gk: GroupKind) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(gk: GroupKind): void {
+    for (const l of this.listeners) l(gk);
+  }
+
   upsert(obj: KubeObject): void {
     const gk = groupKindOf(obj);
     const name = obj.metadata?.name;
@@ -50,6 +66,7 @@ export class MemoryStore implements ClusterState {
     byName.set(name, obj);
     this.bump(gk, ns);
     if (gk === GK.Namespace) this.indexNamespace(obj);
+    this.changed(gk);
   }
 
   remove(obj: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>): boolean {
@@ -62,6 +79,7 @@ export class MemoryStore implements ClusterState {
     if (gk === GK.Namespace) this.unindexNamespace(name);
     byName.delete(name);
     this.bump(gk, ns);
+    this.changed(gk);
     return true;
   }
 
@@ -71,6 +89,7 @@ export class MemoryStore implements ClusterState {
     for (const ns of this.byKind.get(gk)?.keys() ?? []) this.bump(gk, ns);
     this.byKind.delete(gk);
     for (const o of objects) this.upsert(o);
+    this.changed(gk);
   }
 
   get(gk: GroupKind, namespace: string | undefined, name: string): KubeObject | undefined {

@@ -42,6 +42,22 @@ function semanticErrors(c: TenancyConfig): string[] {
     if (!names.has(p.from)) errors.push(`peerings.${i}.from: unknown tenant "${p.from}"`);
     if (!names.has(p.to)) errors.push(`peerings.${i}.to: unknown tenant "${p.to}"`);
   });
+  const activatorNs = c.baseline.activatorPolicy.namespace;
+  if (c.baseline.enabled && !c.systemNamespaces.includes(activatorNs))
+    errors.push(`baseline.activatorPolicy.namespace: "${activatorNs}" must be one of systemNamespaces (tenants may write into any other namespace, including the activator's policies)`);
+  // Per-tenant names are prefix + tenant: two prefixes where one starts the
+  // other (or a fixed name starting with a prefix) can name two objects alike.
+  const b = c.baseline;
+  const prefixes: [string, string][] = [
+    ['baseline.activatorPolicy.name', b.activatorPolicy.name],
+    ['baseline.activatorHeaderPin.name', b.activatorHeaderPin.name],
+  ];
+  const [n1, p1] = prefixes[0]!;
+  const [n2, p2] = prefixes[1]!;
+  if (b.enabled && (p1.startsWith(p2) || p2.startsWith(p1))) errors.push(`${n2}: "${p2}" and ${n1} "${p1}" must not be prefixes of one another (a tenant's name follows them)`);
+  for (const [n, p] of prefixes) {
+    if (b.enabled && b.platformActivatorPolicy.name.startsWith(p)) errors.push(`baseline.platformActivatorPolicy.name: "${b.platformActivatorPolicy.name}" starts with ${n} "${p}", so a tenant could get the same name`);
+  }
   return errors;
 }
 

@@ -14,6 +14,54 @@ const subjects = {
 // RFC 1123 label, the shape of a namespace name.
 const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' } as const;
 
+// A kept object of the baseline; `name` is a Kubernetes object name (DNS subdomain).
+const baselineObject = (name: string) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      enabled: { type: 'boolean', default: true },
+      name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,200}[a-z0-9])?$', default: name },
+    },
+    default: {},
+  }) as const;
+
+const baseline = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    // Off in a plain config: the open-window rule would refuse workloads in
+    // every namespace nothing closes. The chart turns it on with the controllers.
+    enabled: { type: 'boolean', default: false },
+    // DNS suffix of Services: the activator policy admits Hosts *.<namespace>.svc.<clusterDomain>.
+    clusterDomain: { type: 'string', minLength: 1, default: 'cluster.local' },
+    peerAuthentication: baselineObject('tenant-guard-strict'),
+    authorizationPolicy: baselineObject('tenant-guard-allow-tenant'),
+    activatorPolicy: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        ...baselineObject('tenant-guard-activator-').properties,
+        name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,100})?$', default: 'tenant-guard-activator-' },
+        namespace: { ...dnsLabel, default: 'knative-serving' },
+        selector: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          minProperties: 1,
+          default: { app: 'activator' },
+        },
+      },
+      default: {},
+    },
+    activatorHeaderPin: {
+      ...baselineObject('tenant-guard-pin-activator-'),
+      properties: { ...baselineObject('tenant-guard-pin-activator-').properties, name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,100})?$', default: 'tenant-guard-pin-activator-' } },
+    },
+    platformActivatorPolicy: baselineObject('tenant-guard-platform-activator'),
+  },
+  default: {},
+} as const;
+
 export const tenancyConfigSchema = {
   $id: 'https://tenant-guard.dev/schemas/tenancy-config.json',
   type: 'object',
@@ -68,5 +116,6 @@ export const tenancyConfigSchema = {
         properties: { from: dnsLabel, to: dnsLabel },
       },
     },
+    baseline,
   },
 } as const;

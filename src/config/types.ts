@@ -17,6 +17,37 @@ export interface Peering {
   to: string;
 }
 
+/** One object of the baseline: whether tenant-guard keeps it, and its name. */
+export interface BaselineObjectTemplate {
+  enabled: boolean;
+  name: string;
+}
+
+/**
+ * The objects tenant-guard keeps for every tenant namespace and every tenant
+ * (src/controllers/baseline-objects.ts builds them; docs/baseline.md).
+ */
+export interface BaselineConfig {
+  /** Off: no baseline objects are kept and no "open window" check is made. */
+  enabled: boolean;
+  /** DNS suffix of Services (activator policy hosts `*.<namespace>.svc.<clusterDomain>`). */
+  clusterDomain: string;
+  /** Per tenant namespace: PeerAuthentication mtls STRICT. */
+  peerAuthentication: BaselineObjectTemplate;
+  /** Per tenant namespace: ALLOW from the tenant's own namespaces and the system namespaces. */
+  authorizationPolicy: BaselineObjectTemplate;
+  /** Per tenant, in the activator's namespace: ALLOW from the tenant's namespaces, header-pinned. `name` is a prefix. */
+  activatorPolicy: BaselineObjectTemplate & { namespace: string; selector: Record<string, string> };
+  /**
+   * Per tenant, in the activator's namespace: DENY the tenant's callers whose
+   * knative-serving-namespace header holds anything but the tenant's
+   * namespaces (a repeated header too). `name` is a prefix.
+   */
+  activatorHeaderPin: BaselineObjectTemplate;
+  /** Once, in the activator's namespace: ALLOW from the system namespaces (the gateways' path into the activator). */
+  platformActivatorPolicy: BaselineObjectTemplate;
+}
+
 export interface TenancyConfig {
   apiVersion: 'tenant-guard.dev/v1alpha1';
   kind: 'TenancyConfig';
@@ -37,4 +68,5 @@ export interface TenancyConfig {
   tenants: TenantSpec[];
   /** Cross-tenant paths the platform wants: `from` may call `to`. */
   peerings: Peering[];
+  baseline: BaselineConfig;
 }

@@ -3,6 +3,8 @@ import { groupKind } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import { authorizationPolicyModule } from './authorization-policy.js';
+import { baselineManagedRules, checkManagedBaselineWrite } from './baseline-managed.js';
+import { baselineWindowRules, checkOpenWindow } from './baseline-window.js';
 import { checkForeignNamespaceWrite, checkSystemNamespaceWrite, commonRules } from './common.js';
 import type { KindHandler, RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder, notIntercepted } from './decision.js';
@@ -33,7 +35,7 @@ const handlers = new Map<GroupKind, KindHandler>();
 for (const m of modules) for (const [gk, h] of Object.entries(m.handlers)) handlers.set(gk, h);
 
 /** Every rule the engine enforces, in documentation order. */
-export const ruleCatalog: RuleDoc[] = [...commonRules, ...modules.flatMap((m) => m.rules)];
+export const ruleCatalog: RuleDoc[] = [...commonRules, ...modules.flatMap((m) => m.rules), ...baselineManagedRules, ...baselineWindowRules];
 
 /** The group/kinds some rule looks at (the webhook configurations route exactly these). */
 export function interceptedKinds(): GroupKind[] {
@@ -75,6 +77,8 @@ export function evaluate(input: AdmissionInput, state: ClusterState, config: Ten
     const pre = new DecisionBuilder();
     checkSystemNamespaceWrite(ctx, pre);
     checkForeignNamespaceWrite(ctx, pre);
+    checkManagedBaselineWrite(ctx, pre);
+    checkOpenWindow(ctx, pre);
     const d = handler(ctx);
     const common = pre.build();
     if (common.allowed) return d;

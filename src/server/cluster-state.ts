@@ -13,6 +13,8 @@ export interface StateSource {
   start(): Promise<void>;
   stop(): Promise<void>;
   describe: string;
+  /** The live cluster's client config (controllers write through it); absent for manifests. */
+  kubeConfig?: import('@kubernetes/client-node').KubeConfig;
 }
 
 /**
@@ -62,5 +64,6 @@ export async function liveState(conn: ClusterConnection, logger: Logger, registr
     start: () => watcher.start(),
     stop: () => watcher.stop(),
     describe: `live cluster ${kubeConfig.getCurrentCluster()?.server ?? '(unknown server)'}`,
+    kubeConfig,
   };
 }

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ensureDevCertificates } from '../certs/dev.js';
+import type { ControllerOptions, RunningControllers } from '../controllers/run.js';
 import { DEFAULT_CONFIG_PATH } from '../config/default.js';
 import { buildApp } from './app.js';
 import { liveState, manifestState, type ClusterConnection, type StateSource } from './cluster-state.js';
@@ -27,6 +28,8 @@ export interface ServeOptions {
   /** Manifests seeding the in-memory state (exclusive with `cluster`). */
   statePaths: string[];
   cluster?: ClusterConnection;
+  /** Run the reconcilers under leader election (needs `cluster`). */
+  controllers?: ControllerOptions;
   shutdownDelayMs?: number;
   shutdownGraceMs?: number;
   /** Poll interval of the certificate and config watchers (tests shorten it). */
@@ -88,6 +91,21 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   // The bundled default is part of the install, not operator config: only a --config file is watched.
   if (opts.configFile) config.watch(watchOpts);
 
+  // Loaded on demand: the Lease client is only needed with --controllers.
+  let controllers: RunningControllers | undefined;
+  let controllersStopped: Promise<void> | undefined;
+  if (opts.controllers && state.kubeConfig) {
+    const { startControllers } = await import('../controllers/run.js');
+    controllers = startControllers(opts.controllers, {
+      kubeConfig: state.kubeConfig,
+      store: state.store,
+      isSynced: () => state.isSynced(),
+      config: () => config.current(),
+      logger,
+      registry,
+    });
+  }
+
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `https://${host}:${address.port}`;
   logger.info(
@@ -103,12 +121,15 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     {
       stopReadiness: () => {
         stopping = true;
+        // Hand the Lease over at once, while this replica drains: another one writes meanwhile.
+        controllersStopped = controllers?.stop();
       },
       closeListener: () => app.close(),
       forceClose: () => server.closeAllConnections(),
       release: async () => {
         tls.close();
         config.close();
+        await controllersStopped;
         await state.stop();
       },
       log: (event, detail) =>

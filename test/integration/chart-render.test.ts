@@ -15,11 +15,15 @@ t.test('renders exactly the expected objects, each in the release namespace when
   const got = docs.map((d) => `${d.kind}/${d.metadata.name}`).sort();
   t.same(got, [
     `ClusterRole/${FULLNAME}`,
+    `ClusterRole/${FULLNAME}-controllers`,
     `ClusterRoleBinding/${FULLNAME}`,
+    `ClusterRoleBinding/${FULLNAME}-controllers`,
     `ConfigMap/${FULLNAME}-config`,
     `Deployment/${FULLNAME}`,
     `MutatingWebhookConfiguration/${FULLNAME}`,
     `PodDisruptionBudget/${FULLNAME}`,
+    `Role/${FULLNAME}-leader-election`,
+    `RoleBinding/${FULLNAME}-leader-election`,
     `Secret/${FULLNAME}-tls`,
     `Service/${FULLNAME}`,
     `ServiceAccount/${FULLNAME}`,
@@ -47,7 +51,9 @@ t.test('Deployment: highly available, probed over HTTPS, locked down', async (t)
   t.same(c.args, [
     'serve', '--host=0.0.0.0', '--port=8443', '--tls-cert=/tls/tls.crt', '--tls-key=/tls/tls.key',
     '--config=/config/tenancy.yaml', '--in-cluster', '--log-level=info', '--shutdown-delay=5s',
+    '--controllers', `--lease-namespace=${NAMESPACE}`, `--lease-name=${FULLNAME}-controllers`, '--lease-duration=15s',
   ]);
+  t.same(c.env, [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }], 'the pod name is the Lease holder identity');
   t.ok(pod.terminationGracePeriodSeconds > 5 + 5, 'grace period outlives shutdown delay + webhook timeout');
   t.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory, 'resources set');
 
@@ -78,6 +84,11 @@ t.test('the Deployment\'s args are what `tenant-guard serve` accepts, meaning wh
   t.equal(parsed.options.port, 8443);
   t.equal(parsed.options.shutdownDelayMs, 5000);
   t.equal(parsed.logLevel, 'info');
+  t.same(parsed.options.controllers, {
+    leaseNamespace: NAMESPACE,
+    leaseName: `${FULLNAME}-controllers`,
+    timings: { leaseDurationMs: 15000, renewDeadlineMs: 10000, retryPeriodMs: 2000 },
+  });
   const mounts = Object.fromEntries(c.volumeMounts.map((m: any) => [m.name, m.mountPath]));
   t.equal(mounts.tls, '/tls');
   t.equal(mounts.config, '/config');
@@ -111,7 +122,7 @@ const PLURAL: Record<string, string> = {
 };
 
 t.test('ClusterRole: get/list/watch on exactly the watched kinds, nothing else', async (t) => {
-  const role = find(docs, 'ClusterRole');
+  const role = docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === FULLNAME)!;
   const granted = new Set<string>();
   for (const rule of role.rules) {
     t.same([...rule.verbs].sort(), ['get', 'list', 'watch'], `read-only verbs for ${rule.apiGroups}`);
@@ -124,16 +135,39 @@ t.test('ClusterRole: get/list/watch on exactly the watched kinds, nothing else',
     return `${gk.slice(0, gk.indexOf('/'))}/${plural}`;
   });
   t.same([...granted].sort(), [...needed].sort());
-  const binding = find(docs, 'ClusterRoleBinding');
+  const binding = docs.find((d) => d.kind === 'ClusterRoleBinding' && d.metadata.name === FULLNAME)!;
   t.same(binding.subjects, [{ kind: 'ServiceAccount', name: FULLNAME, namespace: NAMESPACE }]);
   t.equal(binding.roleRef.name, role.metadata.name);
+});
+
+t.test('controllers RBAC: exactly what the reconciler and leader election write', async (t) => {
+  const role = docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === `${FULLNAME}-controllers`)!;
+  t.same(role.rules, [{ apiGroups: ['security.istio.io'], resources: ['peerauthentications', 'authorizationpolicies'], verbs: ['create', 'update', 'patch', 'delete'] }]);
+  const lease = find(docs, 'Role');
+  t.equal(lease.metadata.namespace, NAMESPACE, 'Leases only in the release namespace');
+  t.same(lease.rules, [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [`${FULLNAME}-controllers`], verbs: ['get', 'update'] },
+  ]);
+  for (const b of docs.filter((d) => d.metadata.name.endsWith('-controllers') || d.metadata.name.endsWith('-leader-election')).filter((d) => d.kind.endsWith('Binding'))) {
+    t.same(b.subjects, [{ kind: 'ServiceAccount', name: FULLNAME, namespace: NAMESPACE }], b.metadata.name);
+  }
+  const off = render(['--set', 'controllers.enabled=false', '--set', 'tenancy.baseline.enabled=false']);
+  t.same(off.filter((d) => /-controllers$|-leader-election$/.test(d.metadata.name)).map((d) => d.kind), [], 'no write access without the controllers');
+  const args = find(off, 'Deployment').spec.template.spec.containers[0].args as string[];
+  t.notOk(args.includes('--controllers'));
+  t.throws(() => render(['--set', 'controllers.enabled=false']), /tenancy\.baseline\.enabled needs controllers\.enabled/);
 });
 
 t.test('tenancy ConfigMap: parses with the server\'s own loader, and the defaults are the schema\'s', async (t) => {
   const text = find(docs, 'ConfigMap').data['tenancy.yaml'];
   const parsed = parseTenancyConfigText(text, 'rendered ConfigMap');
   const schemaDefaults = parseTenancyConfig({ apiVersion: 'tenant-guard.dev/v1alpha1', kind: 'TenancyConfig' }, 'defaults');
-  t.same(parsed, schemaDefaults, 'values.yaml tenancy defaults equal src/config/schema.ts defaults');
+  // The chart's two deliberate differences: the baseline is on, and tenant-guard's
+  // own service account (its controllers) is a platform controller.
+  schemaDefaults.baseline.enabled = true;
+  schemaDefaults.platformControllers.users.push(`system:serviceaccount:${NAMESPACE}:${FULLNAME}`);
+  t.same(parsed, schemaDefaults, 'values.yaml tenancy defaults equal src/config/schema.ts defaults, but for the baseline and the controllers');
 });
 
 t.test('tenancy ConfigMap carries tenants and peerings set through values', async (t) => {

@@ -1,5 +1,31 @@
 {{/* Names and labels. */}}
 
+{{/* tenant-guard's own identity as the API server sees it. */}}
+{{- define "tenant-guard.serviceAccountUser" -}}
+system:serviceaccount:{{ .Release.Namespace }}:{{ include "tenant-guard.fullname" . }}
+{{- end -}}
+
+{{/* The Lease the controllers' leader holds. */}}
+{{- define "tenant-guard.leaseName" -}}
+{{- printf "%s-controllers" (include "tenant-guard.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The tenancy values as the server reads them (YAML): with controllers on,
+tenant-guard's service account is one of the platform controllers, which
+the engine lets write the baseline objects tenants may not touch.
+*/}}
+{{- define "tenant-guard.tenancy" -}}
+{{- $t := deepCopy .Values.tenancy -}}
+{{- if .Values.controllers.enabled -}}
+{{- $pc := default (dict) $t.platformControllers -}}
+{{- $users := concat (default (list) $pc.users) (list (include "tenant-guard.serviceAccountUser" .)) | uniq -}}
+{{- $_ := set $pc "users" $users -}}
+{{- $_ := set $t "platformControllers" $pc -}}
+{{- end -}}
+{{- toYaml $t -}}
+{{- end -}}
+
 {{- define "tenant-guard.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
@@ -98,6 +124,9 @@ template that depends on them, so `helm template` fails early and clearly.
 {{- if or (contains "'" .) (contains "\\" .) -}}
 {{- fail (printf "exempt identity %q contains a quote or backslash, which cannot be written into the webhooks' matchConditions (CEL string literals)" .) -}}
 {{- end -}}
+{{- end -}}
+{{- if and (dig "baseline" "enabled" false .Values.tenancy) (not .Values.controllers.enabled) -}}
+{{- fail "tenancy.baseline.enabled needs controllers.enabled: without the controllers nothing creates the baseline, and tenant workloads would be refused in every tenant namespace no ALLOW policy closes. Enable both, or set tenancy.baseline.enabled=false" -}}
 {{- end -}}
 {{- if le (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) (int .Values.webhook.timeoutSeconds)) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must be greater than shutdownDelaySeconds (%d) + webhook.timeoutSeconds (%d): the pod must outlive the shutdown delay and the reviews still in flight" (int .Values.terminationGracePeriodSeconds) (int .Values.shutdownDelaySeconds) (int .Values.webhook.timeoutSeconds)) -}}
@@ -214,8 +243,9 @@ Identities whose requests skip the webhook: JSON {"users": [...], "groups": [...
 {{- $users := default (list) $e.users -}}
 {{- $groups := default (list) $e.groups -}}
 {{- if $e.platformControllers -}}
-{{- $users = concat $users (default (list) .Values.tenancy.platformControllers.users) -}}
-{{- $groups = concat $groups (default (list) .Values.tenancy.platformControllers.groups) -}}
+{{- $tenancy := include "tenant-guard.tenancy" . | fromYaml -}}
+{{- $users = concat $users (default (list) $tenancy.platformControllers.users) -}}
+{{- $groups = concat $groups (default (list) $tenancy.platformControllers.groups) -}}
 {{- end -}}
 {{- dict "users" ($users | uniq | sortAlpha) "groups" ($groups | uniq | sortAlpha) | toJson -}}
 {{- end -}}

@@ -48,3 +48,19 @@ t.test('invalid combinations are usage errors', async (t) => {
     t.match(io.err(), /usage: tenant-guard serve/);
   }
 });
+
+t.test('--controllers: leader election options', async (t) => {
+  const saved = process.env.POD_NAMESPACE;
+  delete process.env.POD_NAMESPACE;
+  t.teardown(() => {
+    if (saved !== undefined) process.env.POD_NAMESPACE = saved;
+  });
+  const r = serveOptions(['--kubeconfig', 'k', '--controllers']) as { options: { controllers: unknown } };
+  t.same(r.options.controllers, { leaseNamespace: 'tenant-guard', leaseName: 'tenant-guard-controllers', timings: { leaseDurationMs: 15000, renewDeadlineMs: 10000, retryPeriodMs: 2000 } });
+  process.env.POD_NAMESPACE = 'tg-system';
+  const r2 = serveOptions(['--kubeconfig', 'k', '--controllers', '--lease-name', 'x', '--lease-duration', '3s']) as { options: { controllers: unknown } };
+  t.same(r2.options.controllers, { leaseNamespace: 'tg-system', leaseName: 'x', timings: { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 400 } });
+  t.throws(() => serveOptions(['--controllers']), /--controllers writes to a cluster: it needs --kubeconfig or --in-cluster/);
+  t.throws(() => serveOptions(['--kubeconfig', 'k', '--lease-name', 'x']), /--lease-name configures --controllers; add --controllers/);
+  t.throws(() => serveOptions(['--kubeconfig', 'k', '--controllers', '--lease-duration', '500ms']), /at least 1s/);
+});

@@ -1,0 +1,237 @@
+import { GK, type ClusterState } from '../cluster/state.js';
+import type { TenancyConfig } from '../config/types.js';
+import { Tenancy } from '../engine/tenancy.js';
+import type { KubeObject } from '../engine/types.js';
+
+// The baseline: the objects tenant-guard keeps so that a tenant namespace is
+// closed to other tenants from its first second (docs/baseline.md). Pure: the
+// reconciler (src/controllers/baseline.ts) writes them, the engine's
+// open-window rule and the reachability model read them.
+
+/** Every object tenant-guard writes carries this label; nothing without it is ever touched. */
+export const MANAGED_BY_LABEL = 'tenant-guard.dev/managed-by';
+export const MANAGED_BY_VALUE = 'tenant-guard';
+/** Which baseline object it is: one of BaselineRole. */
+export const BASELINE_ROLE_LABEL = 'tenant-guard.dev/baseline';
+/** The tenant a baseline object is kept for (absent on the platform activator policy). */
+export const BASELINE_TENANT_LABEL = 'tenant-guard.dev/baseline-tenant';
+
+export type BaselineRole = 'peer-authentication' | 'authorization-policy' | 'activator' | 'activator-pin' | 'platform-activator';
+const ROLES: ReadonlySet<string> = new Set<BaselineRole>(['peer-authentication', 'authorization-policy', 'activator', 'activator-pin', 'platform-activator']);
+
+// Knative's activator picks the revision from this header, not from the Host
+// (knative.dev/serving pkg/activator/handler/handler.go ServeHTTP:
+// pkghttp.LastHeaderValue(r.Header, activator.RevisionHeaderNamespace));
+// pinning it is what stops a tenant from pairing an allowed Host with another
+// tenant's namespace. The activator reads the LAST value of a repeated
+// header; activatorPinFor closes that gap.
+export const ACTIVATOR_NAMESPACE_HEADER = 'request.headers[knative-serving-namespace]';
+
+const SECURITY_API = 'security.istio.io/v1';
+
+export function isManaged(obj: Pick<KubeObject, 'metadata'> | undefined): boolean {
+  return obj?.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+}
+
+export function baselineRoleOf(obj: Pick<KubeObject, 'metadata'>): BaselineRole | undefined {
+  const r = obj.metadata?.labels?.[BASELINE_ROLE_LABEL];
+  return r !== undefined && ROLES.has(r) ? (r as BaselineRole) : undefined;
+}
+
+/** An owner a baseline object is garbage-collected with: a Namespace. */
+export interface NamespaceOwner {
+  name: string;
+  uid: string;
+}
+
+function labels(role: BaselineRole, tenant?: string): Record<string, string> {
+  return {
+    [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+    [BASELINE_ROLE_LABEL]: role,
+    ...(tenant ? { [BASELINE_TENANT_LABEL]: tenant } : {}),
+  };
+}
+
+/**
+ * Namespaced dependents may have cluster-scoped owners, and Namespaces are
+ * cluster-scoped; the garbage collector deletes a dependent once all its
+ * owners are gone (https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/).
+ * No blockOwnerDeletion: setting it needs update on namespaces/finalizers.
+ */
+function ownerReferences(owners: NamespaceOwner[]): Record<string, unknown>[] {
+  return [...owners]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((o) => ({ apiVersion: 'v1', kind: 'Namespace', name: o.name, uid: o.uid }));
+}
+
+function meta(name: string, namespace: string, role: BaselineRole, tenant: string | undefined, owners: NamespaceOwner[]) {
+  const m: KubeObject['metadata'] = { name, namespace, labels: labels(role, tenant) };
+  if (owners.length > 0) m.ownerReferences = ownerReferences(owners);
+  return m;
+}
+
+const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+
+/**
+ * The baseline of one tenant namespace: a STRICT PeerAuthentication and a
+ * namespace-wide ALLOW AuthorizationPolicy admitting exactly the tenant's
+ * namespaces and the system namespaces (by name, no wildcard). `owner`, when
+ * given, is the Namespace object the objects are garbage-collected with.
+ */
+export function baselineForNamespace(config: TenancyConfig, tenant: string, namespace: string, tenantNamespaces: string[], owner?: NamespaceOwner): KubeObject[] {
+  const b = config.baseline;
+  const owners = owner ? [owner] : [];
+  const out: KubeObject[] = [];
+  if (b.peerAuthentication.enabled) {
+    out.push({
+      apiVersion: SECURITY_API,
+      kind: 'PeerAuthentication',
+      metadata: meta(b.peerAuthentication.name, namespace, 'peer-authentication', tenant, owners),
+      spec: { mtls: { mode: 'STRICT' } },
+    });
+  }
+  if (b.authorizationPolicy.enabled) {
+    out.push({
+      apiVersion: SECURITY_API,
+      kind: 'AuthorizationPolicy',
+      metadata: meta(b.authorizationPolicy.name, namespace, 'authorization-policy', tenant, owners),
+      spec: {
+        action: 'ALLOW',
+        rules: [{ from: [{ source: { namespaces: [...sorted([...tenantNamespaces, namespace]), ...sorted(config.systemNamespaces)] } }] }],
+      },
+    });
+  }
+  return out;
+}
+
+/** Name of a tenant's activator policy. */
+export function activatorPolicyName(config: TenancyConfig, tenant: string): string {
+  return `${config.baseline.activatorPolicy.name}${tenant}`;
+}
+
+/**
+ * A tenant's policy on the activator, hardened: callers from the tenant's
+ * namespaces, with a Host of one of them, and the knative-serving-namespace
+ * header pinned to them. `owners`: the tenant's existing Namespaces (the
+ * policy is collected once the last one is gone).
+ */
+export function activatorPolicyFor(config: TenancyConfig, tenant: string, tenantNamespaces: string[], owners: NamespaceOwner[] = []): KubeObject {
+  const a = config.baseline.activatorPolicy;
+  const ns = sorted(tenantNamespaces);
+  return {
+    apiVersion: SECURITY_API,
+    kind: 'AuthorizationPolicy',
+    metadata: meta(activatorPolicyName(config, tenant), a.namespace, 'activator', tenant, owners),
+    spec: {
+      selector: { matchLabels: { ...a.selector } },
+      action: 'ALLOW',
+      rules: [
+        {
+          from: [{ source: { namespaces: ns } }],
+          to: [{ operation: { hosts: ns.map((n) => `*.${n}.svc.${config.baseline.clusterDomain}`) } }],
+          when: [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ns }],
+        },
+      ],
+    },
+  };
+}
+
+/** Name of a tenant's header-pin DENY policy. */
+export function activatorPinName(config: TenancyConfig, tenant: string): string {
+  return `${config.baseline.activatorHeaderPin.name}${tenant}`;
+}
+
+/**
+ * The pin as a DENY: the tenant's callers whose knative-serving-namespace
+ * header is anything but the tenant's namespaces. Whether Envoy matches a
+ * repeated header on its comma-joined values or value by value (its fix for
+ * CVE-2026-26308), a request carrying a foreign value meets `notValues` and
+ * is denied, while the activator (which routes by the last value) is never
+ * reached. The ALLOW alone would let a caller pass with one pinned value and
+ * be routed by another under value-by-value matching.
+ */
+export function activatorPinFor(config: TenancyConfig, tenant: string, tenantNamespaces: string[], owners: NamespaceOwner[] = []): KubeObject {
+  const a = config.baseline.activatorPolicy;
+  const ns = sorted(tenantNamespaces);
+  return {
+    apiVersion: SECURITY_API,
+    kind: 'AuthorizationPolicy',
+    metadata: meta(activatorPinName(config, tenant), a.namespace, 'activator-pin', tenant, owners),
+    spec: {
+      selector: { matchLabels: { ...a.selector } },
+      action: 'DENY',
+      rules: [{ from: [{ source: { namespaces: ns } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, notValues: ns }] }],
+    },
+  };
+}
+
+/**
+ * The gateways' path into the activator: ALLOW from the system namespaces.
+ * Needed as soon as any ALLOW selects the activator (Istio then denies what
+ * no ALLOW admits), which the tenants' activator policies do. The gateways
+ * themselves need nothing: the tenant namespace policy admits istio-system.
+ */
+export function platformActivatorPolicy(config: TenancyConfig): KubeObject {
+  const a = config.baseline.activatorPolicy;
+  return {
+    apiVersion: SECURITY_API,
+    kind: 'AuthorizationPolicy',
+    metadata: meta(config.baseline.platformActivatorPolicy.name, a.namespace, 'platform-activator', undefined, []),
+    spec: {
+      selector: { matchLabels: { ...a.selector } },
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { namespaces: sorted(config.systemNamespaces) } }] }],
+    },
+  };
+}
+
+function isTerminating(ns: KubeObject): boolean {
+  return !!ns.metadata.deletionTimestamp || (ns as { status?: { phase?: string } }).status?.phase === 'Terminating';
+}
+
+/**
+ * Every tenant namespace that exists in the state (and is not being deleted:
+ * the API server refuses creates there), with its tenant. A namespace named in
+ * the config but absent from the state gets nothing yet: there is nowhere to
+ * write its objects.
+ */
+export function baselineNamespaces(config: TenancyConfig, state: ClusterState): Map<string, { tenant: string; owner?: NamespaceOwner }> {
+  const tenancy = new Tenancy(config, state);
+  const out = new Map<string, { tenant: string; owner?: NamespaceOwner }>();
+  for (const [ns, tenant] of tenancy.allTenantNamespaces()) {
+    const obj = state.get(GK.Namespace, undefined, ns);
+    if (!obj || isTerminating(obj)) continue;
+    const uid = obj.metadata.uid;
+    out.set(ns, typeof uid === 'string' && uid ? { tenant, owner: { name: ns, uid } } : { tenant });
+  }
+  return out;
+}
+
+/**
+ * The desired baseline objects for the whole state: per existing tenant
+ * namespace its PeerAuthentication and AuthorizationPolicy, per tenant with at
+ * least one existing namespace its activator policy, and the platform
+ * activator policy when any tenant has one. Empty when the baseline is off.
+ */
+export function baselineObjectsFor(config: TenancyConfig, state: ClusterState): KubeObject[] {
+  if (!config.baseline.enabled) return [];
+  const tenancy = new Tenancy(config, state);
+  const namespaces = baselineNamespaces(config, state);
+  const byTenant = new Map<string, NamespaceOwner[]>();
+  const tenantNamespaces = (t: string) => tenancy.namespacesOf(t).filter((n) => !tenancy.isSystemNamespace(n));
+  const out: KubeObject[] = [];
+  for (const [ns, { tenant, owner }] of [...namespaces].sort(([a], [b]) => a.localeCompare(b))) {
+    out.push(...baselineForNamespace(config, tenant, ns, tenantNamespaces(tenant), owner));
+    const owners = byTenant.get(tenant) ?? [];
+    if (owner) owners.push(owner);
+    byTenant.set(tenant, owners);
+  }
+  if (config.baseline.activatorPolicy.enabled) {
+    for (const [tenant, owners] of [...byTenant].sort(([a], [b]) => a.localeCompare(b))) {
+      out.push(activatorPolicyFor(config, tenant, tenantNamespaces(tenant), owners));
+      if (config.baseline.activatorHeaderPin.enabled) out.push(activatorPinFor(config, tenant, tenantNamespaces(tenant), owners));
+    }
+    if (config.baseline.platformActivatorPolicy.enabled && byTenant.size > 0) out.push(platformActivatorPolicy(config));
+  }
+  return out;
+}

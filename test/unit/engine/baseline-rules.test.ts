@@ -1,0 +1,141 @@
+import t from 'tap';
+import { MemoryStore } from '../../../src/cluster/memory-store.js';
+import { parseTenancyConfig } from '../../../src/config/load.js';
+import type { TenancyConfig } from '../../../src/config/types.js';
+import { baselineObjectsFor } from '../../../src/controllers/baseline-objects.js';
+import { evaluate } from '../../../src/engine/index.js';
+import type { KubeObject, Operation, UserInfo } from '../../../src/engine/types.js';
+import { defaultConfig } from './engine-test-config.js';
+
+const on = parseTenancyConfig(
+  { ...structuredClone(defaultConfig), baseline: { enabled: true }, platformControllers: { users: [...defaultConfig.platformControllers.users, 'system:serviceaccount:tenant-guard:tenant-guard'], groups: defaultConfig.platformControllers.groups } },
+  'baseline rules config',
+);
+const off = parseTenancyConfig({ ...structuredClone(defaultConfig), platformControllers: on.platformControllers }, 'baseline off config');
+
+const alice: UserInfo = { username: 'alice', groups: ['tenant-1-admins'] };
+const aliceSA: UserInfo = { username: 'system:serviceaccount:tenant-1:deployer', groups: ['system:serviceaccounts'] };
+const stranger: UserInfo = { username: 'mallory', groups: [] };
+const admin: UserInfo = { username: 'platform-admin', groups: [] };
+const tenantGuard: UserInfo = { username: 'system:serviceaccount:tenant-guard:tenant-guard', groups: ['system:serviceaccounts'] };
+const replicaSetController: UserInfo = { username: 'system:kube-controller-manager', groups: [] };
+
+function ns(name: string, tenant?: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: `uid-${name}`, labels: tenant ? { 'tenant-guard.dev/tenant': tenant } : {} } };
+}
+
+function state(withBaseline: boolean, config: TenancyConfig = on): MemoryStore {
+  const s = new MemoryStore();
+  for (const o of [ns('tenant-1', 'tenant-1'), ns('tenant-2', 'tenant-2'), ns('knative-serving'), ns('istio-system')]) s.upsert(o);
+  if (withBaseline) for (const o of baselineObjectsFor(config, s)) s.upsert(o);
+  return s;
+}
+
+const GROUPS: Record<string, string> = { Service: 'serving.knative.dev', Configuration: 'serving.knative.dev', Pod: '', Deployment: 'apps', CronJob: 'batch', PeerAuthentication: 'security.istio.io', AuthorizationPolicy: 'security.istio.io' };
+
+function review(s: MemoryStore, config: TenancyConfig, user: UserInfo, operation: Operation, obj: KubeObject, old?: KubeObject) {
+  return evaluate(
+    {
+      operation,
+      kind: { group: GROUPS[obj.kind]!, version: 'v1', kind: obj.kind },
+      namespace: obj.metadata.namespace!,
+      name: obj.metadata.name!,
+      ...(operation === 'DELETE' ? {} : { object: obj }),
+      ...(old ? { oldObject: old } : {}),
+      userInfo: user,
+      dryRun: false,
+    },
+    s,
+    config,
+  );
+}
+
+const ksvc = (namespace: string): KubeObject => ({
+  apiVersion: 'serving.knative.dev/v1',
+  kind: 'Service',
+  metadata: { name: 'hello', namespace },
+  spec: { template: { spec: { containers: [{ image: 'ghcr.io/knative/helloworld-go' }] } } },
+});
+const pod = (namespace: string): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+const deployment = (namespace: string): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'd', namespace },
+  spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+});
+const rules = (d: { violations: { rule: string }[] }) => d.violations.map((v) => v.rule);
+
+t.test('open window: tenant workloads wait for the baseline', async (t) => {
+  const s = state(false);
+  s.upsert(ns('tenant-1-new', 'tenant-1'));
+  for (const make of [ksvc, pod, deployment]) {
+    for (const user of [alice, aliceSA]) {
+      const d = review(s, on, user, 'CREATE', make('tenant-1-new'));
+      t.same(rules(d), ['TG-BASELINE-OPEN-WINDOW'], `${user.username} ${make('x').kind}`);
+    }
+  }
+  const d = review(s, on, alice, 'CREATE', ksvc('tenant-1-new'));
+  t.match(d.violations[0]!.message, /namespace "tenant-1-new" \(tenant tenant-1\) does not have its baseline \(PeerAuthentication tenant-1-new\/tenant-guard-strict, AuthorizationPolicy tenant-1-new\/tenant-guard-allow-tenant\) yet: tenant-guard is creating it/);
+  t.same(rules(review(s, on, stranger, 'CREATE', ksvc('tenant-1-new'))).includes('TG-BASELINE-OPEN-WINDOW'), true, 'unknown users too');
+  t.ok(review(s, on, admin, 'CREATE', ksvc('tenant-1-new')).allowed, 'platform admins are not held to it');
+  t.ok(review(s, on, replicaSetController, 'CREATE', pod('tenant-1-new')).allowed, 'platform controllers are not held to it');
+  t.ok(review(s, off, alice, 'CREATE', ksvc('tenant-1-new')).allowed, 'baseline off: no window check');
+  t.ok(review(s, on, alice, 'DELETE', ksvc('tenant-1-new'), ksvc('tenant-1-new')).allowed, 'deletes are never held back');
+  const unseen = review(s, on, alice, 'CREATE', ksvc('tenant-1-unseen'));
+  t.same(rules(unseen), ['TG-BASELINE-OPEN-WINDOW'], 'a namespace the state has not seen yet fails closed');
+  t.match(unseen.violations[0]!.message, /namespace "tenant-1-unseen" is not known to tenant-guard yet/);
+  s.upsert(ns('scratch'));
+  t.ok(review(s, on, alice, 'CREATE', ksvc('scratch')).allowed, 'a namespace of no tenant is not held back');
+  t.same(rules(review(s, on, alice, 'UPDATE', ksvc('tenant-1-new'), ksvc('tenant-1-new'))), ['TG-BASELINE-OPEN-WINDOW'], 'updates too');
+});
+
+t.test('the window closes with the baseline, or with another enforced namespace-wide ALLOW', async (t) => {
+  const s = state(true);
+  t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'baseline in place');
+  const s2 = state(false);
+  const own = (extra: Partial<KubeObject['metadata']> = {}, spec: Record<string, unknown> = {}): KubeObject => ({
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name: 'mine', namespace: 'tenant-1', ...extra },
+    spec: { rules: [{ from: [{ source: { namespaces: ['tenant-1'] } }] }], ...spec },
+  });
+  s2.upsert(own());
+  t.ok(review(s2, on, alice, 'CREATE', ksvc('tenant-1')).allowed, "the tenant's own ALLOW closes it");
+  s2.upsert(own({ annotations: { 'istio.io/dry-run': 'true' } }));
+  t.same(rules(review(s2, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], 'a dry-run ALLOW does not');
+  s2.upsert(own({}, { selector: { matchLabels: { app: 'x' } } }));
+  t.same(rules(review(s2, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], 'an ALLOW for some workloads only does not');
+  s2.upsert(own({}, { action: 'DENY' }));
+  t.same(rules(review(s2, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], 'a DENY does not');
+  s2.upsert(own({ namespace: 'istio-system', name: 'mesh-wide' }));
+  t.ok(review(s2, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'a namespace-wide ALLOW in the mesh root namespace does');
+});
+
+t.test('managed baseline objects: tenants may neither change nor delete them', async (t) => {
+  for (const config of [on, off]) {
+    const s = state(true, on);
+    const managed = baselineObjectsFor(on, s).filter((o) => o.metadata.namespace === 'tenant-1');
+    t.equal(managed.length, 2);
+    for (const o of managed) {
+      const loosened = { ...o, spec: o.kind === 'PeerAuthentication' ? { mtls: { mode: 'PERMISSIVE' } } : { action: 'ALLOW', rules: [{}] } };
+      for (const user of [alice, aliceSA, stranger]) {
+        t.ok(rules(review(s, config, user, 'UPDATE', loosened, o)).includes('TG-BASELINE-MANAGED'), `${user.username} UPDATE ${o.kind}`);
+        t.ok(rules(review(s, config, user, 'DELETE', o, o)).includes('TG-BASELINE-MANAGED'), `${user.username} DELETE ${o.kind}`);
+      }
+      const d = review(s, config, alice, 'DELETE', o, o);
+      t.match(d.violations.find((v) => v.rule === 'TG-BASELINE-MANAGED')!.message, new RegExp(`${o.kind} tenant-1/${o.metadata.name} is the (peer-authentication|authorization-policy) baseline object tenant-guard keeps`));
+      t.ok(review(s, config, tenantGuard, 'UPDATE', o, loosened).allowed, `tenant-guard's own service account repairs ${o.kind}`);
+      t.notOk(rules(review(s, config, admin, 'DELETE', o, o)).includes('TG-BASELINE-MANAGED'), 'platform admins are not held to it');
+    }
+  }
+  const s = state(true);
+  const fake: KubeObject = {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name: 'mine', namespace: 'tenant-1', labels: { 'tenant-guard.dev/managed-by': 'tenant-guard' } },
+    spec: { rules: [{ from: [{ source: { namespaces: ['tenant-1'] } }] }] },
+  };
+  t.match(review(s, on, alice, 'CREATE', fake).violations.map((v) => v.message).join(), /carries tenant-guard.dev\/managed-by: tenant-guard, which marks the objects tenant-guard keeps/);
+  const { labels: _l, ...meta } = fake.metadata;
+  t.ok(review(s, on, alice, 'CREATE', { ...fake, metadata: meta }).allowed, "a tenant's own policy next to the baseline is fine");
+});
