@@ -6,7 +6,7 @@ import { loadDefaultTenancyConfig } from '../config/default.js';
 import { loadTenancyConfig } from '../config/load.js';
 import type { TenancyConfig } from '../config/types.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
-import { computeMatrix, formatMatrixText, type ReachabilityMatrix } from '../mesh/matrix.js';
+import { computeMatrix, formatMatrixText, openCrossTenantCells, type ReachabilityMatrix } from '../mesh/matrix.js';
 import { namespaceFlag, oneOf, parseFlags } from './args.js';
 import { impersonate } from './check-identity.js';
 import { formatJson, formatText } from './check-output.js';
@@ -31,7 +31,7 @@ flags:
   -n, --namespace NS     namespace of namespaced objects that name none (default: default)
   -h, --help             this help
 
-exit status: 0 all allowed, 1 something denied, 2 usage, config or input error
+exit status: 0 all allowed, 1 something denied (or, with --matrix, a cross-tenant path open), 2 usage, config or input error
 `;
 
 const FLAGS = {
@@ -99,7 +99,9 @@ export async function runCheck(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(formatText(results));
       if (matrixText !== undefined) io.stdout.write(`\nReachability after this run:\n${matrixText.endsWith('\n') ? matrixText : matrixText + '\n'}`);
     }
-    return results.some((r) => !r.decision.allowed) ? EXIT_DENIED : EXIT_OK;
+    // A CI gate: with --matrix, an open cross-tenant path fails the run like a denial does.
+    const open = matrix ? openCrossTenantCells(matrix).length > 0 : false;
+    return results.some((r) => !r.decision.allowed) || open ? EXIT_DENIED : EXIT_OK;
   } catch (e) {
     const hint = isTenantGuardError(e) && e.code === 'TG_ERR_USAGE' ? "\nRun 'tenant-guard check --help' for usage." : '';
     io.stderr.write(`${describeError(e)}${hint}\n`);

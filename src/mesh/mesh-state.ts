@@ -1,4 +1,7 @@
-import { GK, type ClusterState } from '../cluster/state.js';
+import { OverlayState } from '../cluster/overlay.js';
+import { GK, groupKindOf, type ClusterState } from '../cluster/state.js';
+import { baselineForNamespace } from '../controllers/baseline-objects.js';
+import type { KubeObject } from '../kube/objects.js';
 import type { TenancyConfig } from '../config/types.js';
 import { joinLabelSets, selectingLabels, uniqueLabelSets } from './label-sets.js';
 import { Ownership } from './ownership.js';
@@ -32,6 +35,7 @@ export class MeshState {
   private activatorLabelsMemo?: Record<string, string>[];
   private gatewayLabelsMemo?: Record<string, string>[];
   private readonly mtlsMemo = new Map<string, MtlsMode>();
+  private readonly baselineMemo = new Map<string, KubeObject[]>();
   private readonly activatorMemo = new Map<string, { allow: ParsedPolicy[]; deny: ParsedPolicy[] }>();
 
   constructor(
@@ -67,8 +71,29 @@ export class MeshState {
     const read = this.state.derived('mesh:policies', GK.AuthorizationPolicy, ns, () => readPolicies(this.state, ns));
     for (const [ref, why] of read.unreadable) this.unreadableRefs.set(ref, why);
     out = read.policies;
+    const pending = this.pendingBaseline(ns).filter((o) => o.kind === 'AuthorizationPolicy' && !out!.some((p) => p.name === o.metadata.name));
+    if (pending.length > 0) out = [...out, ...pending.map((o) => parsedPolicy(o) as ParsedPolicy)].sort((a, b) => a.name.localeCompare(b.name));
     this.byNamespace.set(ns, out);
     return out;
+  }
+
+  /**
+   * With the baseline on (config `baseline`), a tenant namespace is judged
+   * with the baseline it will get: tenant-guard creates it, and refuses
+   * workloads there until it exists (TG-BASELINE-OPEN-WINDOW), so no pod runs
+   * without it. These are its objects the state does not hold yet.
+   */
+  private pendingBaseline(ns: string): KubeObject[] {
+    if (!this.config.baseline?.enabled) return [];
+    const tenant = this.ownership.tenantOf(ns);
+    if (tenant === undefined || this.isVirtual(ns)) return [];
+    let memo = this.baselineMemo.get(ns);
+    if (!memo) {
+      const objs = baselineForNamespace(this.config, tenant, ns, this.ownership.namespacesOf(tenant));
+      memo = objs.filter((o) => !this.state.get(groupKindOf(o), ns, o.metadata.name!));
+      this.baselineMemo.set(ns, memo);
+    }
+    return memo;
   }
 
   /** Policies seen so far that the model could not read, with the reason. */
@@ -103,7 +128,12 @@ export class MeshState {
     if (v) return v.mtls;
     const key = `${w.namespace}|${JSON.stringify(w.labels)}|${port}`;
     let mode = this.mtlsMemo.get(key);
-    if (mode === undefined) this.mtlsMemo.set(key, (mode = mtlsModeFor(this.state, this.root, w, port)));
+    if (mode === undefined) {
+      // The baseline's STRICT PeerAuthentication, until the state holds it.
+      const pa = this.pendingBaseline(w.namespace).find((o) => o.kind === 'PeerAuthentication');
+      const state = pa ? new OverlayState(this.state, pa, undefined) : this.state;
+      this.mtlsMemo.set(key, (mode = mtlsModeFor(state, this.root, w, port)));
+    }
     return mode;
   }
 

@@ -93,8 +93,9 @@ spec:
   rules: [{from: [{source: {namespaces: [tenant-2]}}]}]
 `;
   // In --state (as if someone had applied it before the webhook was installed), so no rule can refuse it here.
-  const { code, report } = await checkJson(['--matrix', '--state', NAMESPACES, '--state', 'test/fixtures/reference/kind', '--state', '-', '-f', NAMESPACES], { stdin: opener });
-  t.equal(code, 0);
+  const { code, report } = await checkJson(['--matrix', '--state', NAMESPACES, '--state', 'examples/reference-hardened/kind', '--state', '-', '-f', NAMESPACES], { stdin: opener });
+  t.equal(code, 1, 'every object is admitted, but the matrix has an open cross-tenant path: the run fails');
+  t.ok(report.results.every((r) => r.allowed));
   const direct = report.matrix!.cells.find((c) => c.path === 'direct' && c.from === 'tenant-2' && c.to === 'tenant-1');
   t.equal(direct?.allowed, true, direct?.reason ?? 'cell missing');
   const reverse = report.matrix!.cells.find((c) => c.path === 'direct' && c.from === 'tenant-1' && c.to === 'tenant-2');

@@ -1,9 +1,10 @@
 // `check` refuses, at the first write that makes it possible, every way of
 // letting a namespace another tenant can create tomorrow into a tenant:
 // deny-lists, wildcards, names that do not exist yet, and names freed by a delete.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { ALICE, BOB, check, checkJson, NAMESPACES, ruleIds } from './check-harness.js';
+import { ALICE, BOB, check, checkJson, NAMESPACES, REPO, ruleIds } from './check-harness.js';
 
 const HARDENED = 'examples/reference-hardened/kind';
 
@@ -57,4 +58,18 @@ t.test('a reused name: bob may not re-create a namespace that tenant-1 deleted b
   // alice may take the name back.
   const back = await check(['--state', NAMESPACES, '--state', HARDENED, '--state', join(dir, 'trust.yaml'), ...ALICE, '-f', join(dir, 'ns.yaml')]);
   t.equal(back.code, 0, back.stdout);
+});
+
+t.test('with the baseline on, a namespace a tenant creates is closed to other tenants in the matrix from its first second', async (t) => {
+  const dir = t.testdir({
+    'tenancy.yaml': `${readFileSync(join(REPO, 'examples/tenancy.yaml'), 'utf8')}\nbaseline: {enabled: true}\n`,
+    'ns.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: tenant-2-b, labels: {tenant-guard.dev/tenant: tenant-2}}\n',
+  });
+  const withBaseline = await checkJson(['--matrix', '--config', join(dir, 'tenancy.yaml'), '-f', NAMESPACES, '-f', HARDENED, '-f', join(dir, 'ns.yaml')]);
+  t.equal(withBaseline.code, 0, JSON.stringify(withBaseline.report.results.filter((r) => !r.allowed)));
+  const into2 = withBaseline.report.matrix!.cells.filter((c) => c.to === 'tenant-2' && c.from !== 'tenant-2');
+  t.ok(into2.length > 0 && into2.every((c) => !c.allowed), into2.filter((c) => c.allowed).map((c) => `${c.from} via ${c.path}: ${c.reason}`).join('\n'));
+  // Without it, the new namespace has no ALLOW policy and Istio lets everyone in.
+  const without = await checkJson(['--matrix', '-f', NAMESPACES, '-f', HARDENED, '-f', join(dir, 'ns.yaml')]);
+  t.ok(without.report.matrix!.cells.some((c) => c.to === 'tenant-2' && c.from === 'tenant-1' && c.allowed), 'open without the baseline');
 });

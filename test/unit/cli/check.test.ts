@@ -174,6 +174,7 @@ t.test('--matrix: a failure of the reachability model is exit 2 with a message, 
         throw new Error('policy x is unreadable');
       },
       formatMatrixText: () => '',
+      openCrossTenantCells: () => [],
     },
   });
   for (const output of ['text', 'json']) {
