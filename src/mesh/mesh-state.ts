@@ -56,13 +56,7 @@ export class MeshState {
     return this.virtual.has(ns);
   }
 
-  /**
-   * The AuthorizationPolicies of a namespace as the model evaluates them,
-   * sorted by name. A policy the model cannot read counts conservatively:
-   * one that may be an ALLOW is read as "may allow anything" (rules: [{}],
-   * on the workloads its selector names, or all of them when that is
-   * unreadable too); a DENY, AUDIT or CUSTOM one as "may deny nothing".
-   */
+  /** The AuthorizationPolicies of a namespace as the model evaluates them (see readPolicies), the pending baseline included. */
   policiesIn(ns: string): ParsedPolicy[] {
     const v = this.virtual.get(ns);
     if (v) return v.policies;
