@@ -16,10 +16,10 @@ export const namespaceTrustRules: RuleDoc[] = [
     id: TRUSTED_NAME_RULE,
     kinds: ['/Namespace'],
     stops:
-      "Creating a namespace, or moving it to another tenant (or out of tenancy), whose name an enforced ALLOW AuthorizationPolicy of another tenant trusts: exactly, by pattern (`tenant-1*`), or by a deny-list (`notNamespaces`) the name is not on.",
+      "Creating a namespace, or moving it to another tenant (or out of tenancy), whose name an enforced ALLOW AuthorizationPolicy of another tenant trusts: exactly, by pattern (`tenant-1*`), or by a deny-list (`notNamespaces`) the name is not on; deleting a namespace whose name a policy outside it still trusts.",
     why:
       'Istio admits callers by the namespace in their mTLS identity, so the trust a policy gives a namespace name goes to whoever holds that name: a name that does not exist yet, or that its owner deleted, ' +
-      'could otherwise be created by another tenant to inherit it. Deleting a namespace whose name policies still trust is admitted with a warning: the name stays reserved by this rule.',
+      'could otherwise be created by another tenant to inherit it. Deleting a namespace whose name a policy outside it still trusts is refused for the same reason (the baseline\'s own policies excepted: tenant-guard updates them itself).',
     cite: 'https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source (namespaces: matched against the peer identity)',
     exampleAs: { username: 'bob', groups: ['tenant-2-admins'] },
     example: `apiVersion: security.istio.io/v1
@@ -59,12 +59,24 @@ export function checkTrustedName(ctx: RuleContext, name: string, owner: string |
   );
 }
 
-/** Deleting a namespace frees its name; say which policies still trust it (this rule keeps it reserved). */
-export function trustedNameWarnings(ctx: RuleContext, name: string): string[] {
+/**
+ * Deleting a namespace frees its name, and a name nobody holds is anybody's
+ * tomorrow: while a policy outside the namespace still trusts the name, the
+ * delete is refused (remove the name first). The baseline's own policies are
+ * the exception: tenant-guard's reconciler drops the name from them itself,
+ * and until it has, this rule refuses anyone else creating the name.
+ */
+export function checkReleasedName(ctx: RuleContext, name: string, deny: (rule: string, path: string, message: string) => void, warn: (message: string) => void): void {
   const trusts = trustsOfName(ctx.state, ctx.config, name);
-  if (trusts.length === 0) return [];
-  return [
-    `${TRUSTED_NAME_RULE}: namespace "${name}" is still trusted by ${trusts.slice(0, 3).map(describe).join('; ')}${trusts.length > 3 ? `; and ${trusts.length - 3} more` : ''}. ` +
-      `After the delete, tenant-guard refuses creating "${name}" for any other tenant; remove the name from those policies.`,
-  ];
+  const blocking = trusts.filter((t) => !t.managed);
+  const managed = trusts.filter((t) => t.managed);
+  const list = (ts: NameTrust[]) => `${ts.slice(0, 3).map(describe).join('; ')}${ts.length > 3 ? `; and ${ts.length - 3} more` : ''}`;
+  if (blocking.length > 0) {
+    deny(
+      TRUSTED_NAME_RULE,
+      'metadata.name',
+      `"${name}" is still trusted by ${list(blocking)}. Deleting the namespace frees the name, and whoever creates it next would inherit that trust. Remove "${name}" from those policies first.`,
+    );
+  }
+  if (managed.length > 0) warn(`${TRUSTED_NAME_RULE}: the baseline's ${list(managed)} still name "${name}"; tenant-guard drops it from them, and meanwhile refuses creating "${name}" for any other tenant.`);
 }

@@ -23,7 +23,7 @@
 import { GK } from '../cluster/state.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
-import { checkTrustedName, namespaceTrustRules, trustedNameWarnings } from './namespace-trust.js';
+import { checkReleasedName, checkTrustedName, namespaceTrustRules } from './namespace-trust.js';
 import { setMapEntries } from './workload-labels.js';
 import type { Decision } from './types.js';
 
@@ -90,7 +90,7 @@ function handler(ctx: RuleContext): Decision {
   if (op === 'DELETE') {
     judgeDelete(ctx, v);
     const name = (ctx.input.oldObject ?? ctx.input.object)?.metadata.name ?? ctx.input.name;
-    if (name && !ctx.tenancy.isSystemNamespace(name)) for (const w of trustedNameWarnings(ctx, name)) v.warn(w);
+    if (name && !ctx.tenancy.isSystemNamespace(name)) checkReleasedName(ctx, name, (r, p, m) => v.deny(r, p, m), (m) => v.warn(m));
   } else if (op === 'CREATE' || op === 'UPDATE') judgeWrite(ctx, v);
   return b.build();
 }

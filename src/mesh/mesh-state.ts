@@ -56,6 +56,14 @@ export class MeshState {
     return this.virtual.has(ns);
   }
 
+  virtualEntries(): [string, VirtualNamespace][] {
+    return [...this.virtual];
+  }
+
+  virtualNamespaces(): string[] {
+    return [...this.virtual.keys()];
+  }
+
   /** The AuthorizationPolicies of a namespace as the model evaluates them (see readPolicies), the pending baseline included. */
   policiesIn(ns: string): ParsedPolicy[] {
     const v = this.virtual.get(ns);

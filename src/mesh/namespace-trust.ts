@@ -7,6 +7,8 @@ import { Ownership } from './ownership.js';
 import { ACTIVATOR, NAMESPACE_HEADER } from './platform.js';
 import { PolicyShapeError, type ParsedPolicy, type ParsedRule } from './policy.js';
 import { parsedPolicy } from './policy-cache.js';
+import { isManaged } from '../controllers/baseline-objects.js';
+import type { KubeObject } from '../kube/objects.js';
 
 // Which enforced ALLOW rules trust a namespace NAME, whoever holds it: the
 // trust an AuthorizationPolicy gives by namespace, principal or service
@@ -24,6 +26,8 @@ export interface NameTrust {
   field: string;
   /** The tenant whose workloads the rule admits callers into, or EVERY_TENANT. */
   protects: string;
+  /** A baseline object tenant-guard keeps (its reconciler drops a deleted namespace's name itself). */
+  managed: boolean;
 }
 
 const SOURCE_IDENTITY = [
@@ -104,6 +108,7 @@ function protectedBy(own: Ownership, root: string, p: ParsedPolicy, r: ParsedRul
 interface TrustEntry {
   policy: ParsedPolicy;
   rule: ParsedRule;
+  managed: boolean;
 }
 
 /** A namespace's enforced ALLOW rules by the exact namespace names they trust, plus those trusting by pattern or deny-list. */
@@ -119,9 +124,12 @@ function exactName(kind: 'namespaces' | 'principals' | 'serviceAccounts', v: str
   return /^[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/.exec(v)?.[1];
 }
 
-function indexTrust(policies: ParsedPolicy[]): TrustIndex {
+function indexTrust(objects: KubeObject[]): TrustIndex {
   const index: TrustIndex = { exact: new Map(), general: [] };
-  for (const p of policies) {
+  for (const obj of objects) {
+    const p = parsedPolicy(obj);
+    if (p instanceof PolicyShapeError) continue;
+    const managed = isManaged(obj);
     if (p.action !== 'ALLOW' || p.dryRun) continue;
     for (const r of p.rules) {
       const names = new Set<string>();
@@ -137,8 +145,8 @@ function indexTrust(policies: ParsedPolicy[]): TrustIndex {
         }
       }
       if (r.when.some((c) => CONDITION_KIND[c.key])) general = true;
-      for (const n of names) index.exact.set(n, [...(index.exact.get(n) ?? []), { policy: p, rule: r }]);
-      if (general) index.general.push({ policy: p, rule: r });
+      for (const n of names) index.exact.set(n, [...(index.exact.get(n) ?? []), { policy: p, rule: r, managed }]);
+      if (general) index.general.push({ policy: p, rule: r, managed });
     }
   }
   return index;
@@ -155,17 +163,15 @@ export function trustsOfName(state: ClusterState, config: TenancyConfig, name: s
   const out: NameTrust[] = [];
   for (const ns of state.namespacesOf(GK.AuthorizationPolicy)) {
     if (ns === name) continue; // a namespace's own policies come and go with it
-    const index = state.derived('mesh:trust-index', GK.AuthorizationPolicy, ns, () =>
-      indexTrust(state.list(GK.AuthorizationPolicy, ns).map(parsedPolicy).filter((p): p is ParsedPolicy => !(p instanceof PolicyShapeError))),
-    );
+    const index = state.derived('mesh:trust-index', GK.AuthorizationPolicy, ns, () => indexTrust(state.list(GK.AuthorizationPolicy, ns)));
     const entries = [...(index.exact.get(name) ?? []), ...index.general];
     const seen = new Set<ParsedRule>();
-    for (const { policy: p, rule: r } of entries) {
+    for (const { policy: p, rule: r, managed } of entries) {
       if (seen.has(r)) continue;
       seen.add(r);
       const fields = ruleTrusts(r, name, p, config.trustDomain);
       if (fields.length === 0) continue;
-      for (const protects of protectedBy(own, config.meshRootNamespace, p, r)) out.push({ policy: `${p.namespace}/${p.name}`, field: fields[0]!, protects });
+      for (const protects of protectedBy(own, config.meshRootNamespace, p, r)) out.push({ policy: `${p.namespace}/${p.name}`, field: fields[0]!, protects, managed });
     }
   }
   return out;

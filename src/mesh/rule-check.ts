@@ -30,13 +30,13 @@ export interface ForeignSourceFinding {
  */
 export function foreignSourceFindings(m0: MeshState, policy: ParsedPolicy): ForeignSourceFinding[] {
   if (policy.action !== 'ALLOW' || policy.dryRun) return [];
-  const virtual = symbolicTargets(m0, [policy]);
-  const m = m0.withVirtual(virtual);
+  const virtual = new Map([...symbolicTargets(m0, [policy])].filter(([ns]) => !m0.isVirtual(ns)));
+  const m = m0.withVirtual(new Map([...m0.virtualEntries(), ...virtual]));
   const out: ForeignSourceFinding[] = [];
   const owner = m.ownership.ownerOf(policy.namespace);
   const podTargets: { tenant: string; ns: string }[] = [];
   if (owner.kind === 'tenant') podTargets.push({ tenant: owner.tenant, ns: policy.namespace });
-  if (policy.namespace === m.root) for (const ns of virtual.keys()) podTargets.push({ tenant: ANOTHER_TENANT, ns });
+  if (policy.namespace === m.root) for (const ns of m.virtualNamespaces()) podTargets.push({ tenant: ANOTHER_TENANT, ns });
   const activatorLabels = m.activatorLabels.filter((l) => policyApplies(policy, { namespace: ACTIVATOR.namespace, labels: l }, m.root));
 
   for (const rule of policy.rules) {
@@ -50,7 +50,7 @@ export function foreignSourceFindings(m0: MeshState, policy: ParsedPolicy): Fore
       if (f) out.push(f);
     }
     if (activatorLabels.length === 0) continue;
-    const routed = activatorTargets(m, rule, [...virtual.keys()]);
+    const routed = activatorTargets(m, rule, m.virtualNamespaces());
     search: for (const { tenant, ns } of routed) {
       const routable = rulesRoutableTo(only, ns);
       for (const l of activatorLabels) {
@@ -88,7 +88,8 @@ function activatorTargets(m: MeshState, rule: ParsedRule, symbolic: string[]): {
   const out: { tenant: string; ns: string }[] = [];
   for (const ns of named) {
     const o = m.ownership.ownerOf(ns);
-    if (o.kind === 'tenant') out.push({ tenant: o.tenant, ns });
+    if (o.kind === 'tenant' && !symbolic.includes(ns)) out.push({ tenant: o.tenant, ns });
+    if (o.kind === 'unowned') out.push({ tenant: ANOTHER_TENANT, ns });
   }
   for (const ns of symbolic) out.push({ tenant: ANOTHER_TENANT, ns });
   return out;

@@ -66,6 +66,8 @@ export function symbolicTargets(m: MeshState, policies: ParsedPolicy[]): Map<str
   for (const p of pats) {
     if (p.length > 1 && p.endsWith('*')) names.add(p.slice(0, -1) + fresh);
     else if (p.length > 1 && p.startsWith('*')) names.add(fresh + p.slice(1));
+    // A name routed to that nobody holds yet is a namespace any tenant may create tomorrow.
+    else if (!p.includes('*') && m.ownership.tenancy.ownerOf(p).type === 'none' && !m.state.get('/Namespace', undefined, p)) names.add(p);
   }
   const out = new Map<string, VirtualNamespace>();
   for (const n of names) if (DNS_LABEL.test(n) && n.length <= 63 && !m.state.get('/Namespace', undefined, n)) out.set(n, baselineLike(m, n));
@@ -97,13 +99,15 @@ export function affectedTargets(m: MeshState, policies: ParsedPolicy[]): TargetS
     if (m.gateway.acceptsNoIdentity && policyMayApply(p, m.gateway.workload, m.root)) platformPaths.push('gateway-activator', 'gateway');
     if (platformPaths.length > 0) {
       for (const pat of routedNamespacePatterns(p)) {
-        if (pat.includes('*')) continue; // stands for symbolic namespaces fitting it
+        if (pat.includes('*') || m.isVirtual(pat)) continue; // stands for (or is) a symbolic namespace
         const o = own.ownerOf(pat);
         if (o.kind === 'tenant') add(pat, o.tenant, platformPaths);
+        // An existing namespace of no tenant: whoever runs workloads there is nobody's to vouch for.
+        if (o.kind === 'unowned') add(pat, ANOTHER_TENANT, platformPaths);
       }
       symbolicPaths = [...new Set([...symbolicPaths, ...platformPaths])];
     }
   }
-  if (symbolicPaths.length > 0) for (const ns of symbolicTargets(m, policies).keys()) add(ns, ANOTHER_TENANT, symbolicPaths, true);
+  if (symbolicPaths.length > 0) for (const ns of m.virtualNamespaces()) add(ns, ANOTHER_TENANT, symbolicPaths, true);
   return [...out.values()];
 }

@@ -46,7 +46,7 @@ t.test("the issue's sequence in one run: the deny-list is refused, tenant-2's ne
   t.ok(into1.length > 0 && into1.every((c) => !c.allowed), 'nothing reaches tenant-1');
 });
 
-t.test('a reused name: bob may not re-create a namespace that tenant-1 deleted but still trusts', async (t) => {
+t.test('a reused name: bob may not re-create a namespace that tenant-1 lost but still trusts', async (t) => {
   const dir = t.testdir({
     'trust.yaml': policy('own', '{namespaces: [tenant-1, tenant-1-b, knative-serving, istio-system]}'),
     'ns.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: tenant-1-b}\n',

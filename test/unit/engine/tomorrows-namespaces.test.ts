@@ -104,12 +104,14 @@ t.test('principals and service accounts of names nobody holds: refused; of own n
   }
 });
 
-t.test('a reused name: the owner deletes it (warned), another tenant re-creates it (refused)', async (t) => {
+t.test('a reused name: deleting a namespace other policies still trust is refused; re-creating a trusted name for another tenant is refused', async (t) => {
   const s = state([namespace('tenant-1-b', { [TL]: 'tenant-1' })]);
   t.ok(apply(s, ap('tenant-1', 'own', from({ namespaces: ['tenant-1', 'tenant-1-b', 'knative-serving', 'istio-system'] })), { user: ALICE }).allowed);
   const del = nsReview(s, namespace('tenant-1-b', { [TL]: 'tenant-1' }), ALICE, 'DELETE');
-  t.ok(del.allowed, messages(del));
-  t.match(del.warnings.join('\n'), /TG-NS-TRUSTED-NAME: namespace "tenant-1-b" is still trusted by AuthorizationPolicy tenant-1\/own/);
+  t.same(ruleIds(del), ['TG-NS-TRUSTED-NAME']);
+  t.match(messages(del), /"tenant-1-b" is still trusted by AuthorizationPolicy tenant-1\/own .*Remove "tenant-1-b" from those policies first/);
+  // The same name deleted while the webhook was not looking (or before it was installed): nobody else may create it.
+  s.remove(namespace('tenant-1-b'));
   const squat = nsReview(s, namespace('tenant-1-b'), BOB);
   t.notOk(squat.allowed);
   t.same(ruleIds(squat), ['TG-NS-TRUSTED-NAME']);
@@ -117,6 +119,20 @@ t.test('a reused name: the owner deletes it (warned), another tenant re-creates 
   // Creating it unlabelled (no tenant) is refused too; tenant-1 may take it back.
   t.notOk(nsReview(s, namespace('tenant-1-b'), PLATFORM).allowed);
   t.ok(nsReview(s, namespace('tenant-1-b', { [TL]: 'tenant-1' }), ALICE).allowed);
+  // Once the policy no longer names it, the namespace may go.
+  t.ok(apply(s, ap('tenant-1', 'own', from({ namespaces: ['tenant-1', 'knative-serving', 'istio-system'] })), { user: ALICE }).allowed);
+  t.ok(nsReview(s, namespace('tenant-1-b', { [TL]: 'tenant-1' }), ALICE, 'DELETE').allowed);
+});
+
+t.test("the baseline's own policies do not block a delete: tenant-guard drops the name itself", async (t) => {
+  const s = state([namespace('tenant-1-b', { [TL]: 'tenant-1' })]);
+  const managed = ap('tenant-1', 'tenant-guard-allow-tenant', from({ namespaces: ['tenant-1', 'tenant-1-b', 'knative-serving', 'istio-system'] }));
+  managed.metadata.labels = { 'tenant-guard.dev/managed-by': 'tenant-guard', 'tenant-guard.dev/baseline': 'authorization-policy' };
+  s.upsert(managed);
+  const del = nsReview(s, namespace('tenant-1-b', { [TL]: 'tenant-1' }), ALICE, 'DELETE');
+  t.ok(del.allowed, messages(del));
+  t.match(del.warnings.join('\n'), /TG-NS-TRUSTED-NAME: the baseline's .* still name "tenant-1-b"/);
+  t.same(ruleIds(nsReview(s, namespace('tenant-1-b'), BOB)), ['TG-NS-TRUSTED-NAME'], 'meanwhile nobody else may take the name');
 });
 
 t.test('moving a trusted namespace to another tenant, or out of tenancy, is refused', async (t) => {
@@ -154,4 +170,30 @@ t.test('an activator rule pinned to the tenant\'s namespaces but with a squattab
   );
   t.notOk(d.allowed);
   t.match(messages(d), /fits the pattern .* -> tenant-1 via (activator|gateway-activator)/);
+});
+
+t.test('an activator rule routing to a namespace nobody holds yet: refused (its creator would be reached)', async (t) => {
+  const s = state();
+  const d = review(
+    s,
+    ap('knative-serving', 'tenant-1-future', {
+      selector: { matchLabels: { app: 'activator' } },
+      rules: [{ from: [{ source: { namespaces: ['tenant-1'] } }], when: [{ key: 'request.headers[knative-serving-namespace]', values: ['tenant-1-b'] }] }],
+    }),
+    { user: PLATFORM },
+  );
+  t.notOk(d.allowed);
+  t.match(messages(d), /tenant-1 -> a namespace of another tenant \(for example "tenant-1-b"\) via activator/);
+  // Once tenant-1 holds the name, the same rule is its own business.
+  s.upsert(namespace('tenant-1-b', { [TL]: 'tenant-1' }));
+  s.upsert(ap('tenant-1-b', 'own', from({ namespaces: ['tenant-1', 'tenant-1-b', 'knative-serving', 'istio-system'] })));
+  const again = review(
+    s,
+    ap('knative-serving', 'tenant-1-future', {
+      selector: { matchLabels: { app: 'activator' } },
+      rules: [{ from: [{ source: { namespaces: ['tenant-1'] } }], when: [{ key: 'request.headers[knative-serving-namespace]', values: ['tenant-1-b'] }] }],
+    }),
+    { user: PLATFORM },
+  );
+  t.ok(again.allowed, messages(again));
 });

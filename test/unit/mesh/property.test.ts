@@ -16,6 +16,7 @@ import type { MemoryStore } from '../../../src/cluster/memory-store.js';
 import type { TenancyConfig } from '../../../src/config/types.js';
 import { evaluate } from '../../../src/engine/index.js';
 import type { Decision } from '../../../src/engine/types.js';
+import { BASELINE_ROLE_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../src/controllers/baseline-objects.js';
 import { apply } from './admit.js';
 import { ap, config, namespace, pa, referenceState, type Variant } from './reference-state.js';
 
@@ -96,6 +97,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ name: pick(NEW_NAMESPACES), by: pick<'alice' | 'bob'>(['alice', 'bob']) }).map(({ name, by }): Op => ({ kind: 'ns-delete', name, by })) },
 );
 
+const TENANT_OF = { alice: 'tenant-1', bob: 'tenant-2' } as const;
 const ADMINS = { alice: { username: 'alice', groups: ['tenant-1-admins'] }, bob: { username: 'bob', groups: ['tenant-2-admins'] } };
 const CONTROLLER = { username: 'system:serviceaccount:tenant-guard:tenant-guard', groups: ['system:serviceaccounts:knative-serving'] };
 
@@ -121,14 +123,21 @@ function applyNamespace(s: MemoryStore, cfg: TenancyConfig, name: string, user: 
   return d;
 }
 
-/** The baseline a platform controller gives a new tenant namespace, judged like any write. */
-function baseline(s: MemoryStore, cfg: TenancyConfig, name: string): void {
-  const tenant = s.get('/Namespace', undefined, name)?.metadata.labels?.['tenant-guard.dev/tenant'];
-  if (!tenant) return;
-  const own = s.namespacesWithLabel('tenant-guard.dev/tenant', tenant).concat(cfg.tenants.find((t) => t.name === tenant)?.namespaces ?? []);
-  s.upsert(pa(name, 'default', { mtls: { mode: 'STRICT' } }));
-  const d = apply(s, ap(name, 'baseline', { rules: [{ from: [{ source: { namespaces: [...new Set([...own, 'knative-serving', 'istio-system'])] } }] }] }), { cfg, user: CONTROLLER });
-  if (!d.allowed) throw new Error(`the baseline of ${name} was refused: ${JSON.stringify(d.violations)}`);
+/**
+ * The baseline tenant-guard's controller keeps (src/controllers), judged like
+ * any write: for every namespace of the tenant that the sequence created, a
+ * STRICT PeerAuthentication and a managed ALLOW of the tenant's namespaces
+ * that exist, so a deleted namespace's name is dropped from its siblings.
+ */
+function baseline(s: MemoryStore, cfg: TenancyConfig, tenant: string): void {
+  const own = [...new Set([...s.namespacesWithLabel('tenant-guard.dev/tenant', tenant), ...(cfg.tenants.find((t) => t.name === tenant)?.namespaces ?? [])])].filter((ns) => s.get('/Namespace', undefined, ns)).sort();
+  for (const name of own.filter((ns) => NEW_NAMESPACES.includes(ns))) {
+    s.upsert(pa(name, 'default', { mtls: { mode: 'STRICT' } }));
+    const obj = ap(name, 'baseline', { rules: [{ from: [{ source: { namespaces: [...own, 'knative-serving', 'istio-system'] } }] }] });
+    obj.metadata.labels = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [BASELINE_ROLE_LABEL]: 'authorization-policy' };
+    const d = apply(s, obj, { cfg, user: CONTROLLER });
+    if (!d.allowed) throw new Error(`the baseline of ${name} was refused: ${JSON.stringify(d.violations)}`);
+  }
 }
 
 function start(variant: Variant) {
@@ -171,10 +180,13 @@ t.test('admitted AuthorizationPolicy changes never open a cross-tenant cell', as
         if (o.kind === 'ns-create') {
           d = applyNamespace(s, cfg, o.name, ADMINS[o.by], 'CREATE');
           if (d.allowed) {
-            baseline(s, cfg, o.name);
+            baseline(s, cfg, TENANT_OF[o.by]);
             created++;
           }
-        } else if (o.kind === 'ns-delete') d = applyNamespace(s, cfg, o.name, ADMINS[o.by], 'DELETE');
+        } else if (o.kind === 'ns-delete') {
+          d = applyNamespace(s, cfg, o.name, ADMINS[o.by], 'DELETE');
+          if (d.allowed) baseline(s, cfg, TENANT_OF[o.by]);
+        }
         else if (o.kind === 'write') d = apply(s, o.obj, { cfg });
         else {
           const target = existing[o.index % Math.max(1, existing.length)];
