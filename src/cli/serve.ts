@@ -27,6 +27,9 @@ flags:
   --kubeconfig FILE      watch a live cluster's state through this kubeconfig
   --in-cluster           watch the cluster the pod runs in
   --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)
+  --log-decisions WHICH  denials (default: denials, warnings and errors at
+                         info, plain allowed decisions at debug) or all
+                         (every decision at info)
   --shutdown-delay DUR   on SIGTERM, how long /readyz fails before the
                          listener closes, e.g. 5s, 500ms (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
   -h, --help             show this help
@@ -60,6 +63,7 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     kubeconfig: { type: 'string' },
     'in-cluster': { type: 'boolean' },
     'log-level': { type: 'string' },
+    'log-decisions': { type: 'string' },
     'shutdown-delay': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -79,6 +83,7 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     shutdownDelayMs: f['shutdown-delay'] !== undefined ? parseDuration('--shutdown-delay', f['shutdown-delay']) : DEFAULT_SHUTDOWN_DELAY_MS,
   };
   if (f.config) options.configFile = f.config;
+  if (f['log-decisions']) options.decisionLog = oneOf('--log-decisions', f['log-decisions'], ['denials', 'all'] as const);
   if (live) options.cluster = f['in-cluster'] ? { inCluster: true } : { inCluster: false, kubeconfig: f.kubeconfig! };
   const logLevel = f['log-level'] ? oneOf('--log-level', f['log-level'], LOG_LEVELS) : 'info';
   return { options, logLevel };

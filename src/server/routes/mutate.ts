@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { admit, type AdmissionDeps } from '../admission.js';
+import type { AdmissionDeps } from '../admission.js';
+import { registerAdmissionRoute, type BigBodies } from './admission-route.js';
 
 export const MUTATE_PATH = '/mutate';
 
@@ -9,9 +10,6 @@ export const MUTATE_PATH = '/mutate';
  * /validate when it is not (so a bad object is refused before other mutating
  * webhooks spend work on it).
  */
-export function registerMutateRoute(app: FastifyInstance, deps: AdmissionDeps): void {
-  app.post(MUTATE_PATH, async (request, reply) => {
-    const r = admit('mutate', request.body, deps, request.log);
-    return reply.code(r.statusCode).send(r.body);
-  });
+export function registerMutateRoute(app: FastifyInstance, deps: AdmissionDeps, bigBodies: BigBodies): void {
+  registerAdmissionRoute(app, MUTATE_PATH, 'mutate', deps, bigBodies);
 }

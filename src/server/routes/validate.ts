@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { admit, type AdmissionDeps } from '../admission.js';
+import type { AdmissionDeps } from '../admission.js';
+import { registerAdmissionRoute, type BigBodies } from './admission-route.js';
 
 export const VALIDATE_PATH = '/validate';
 
@@ -7,9 +8,6 @@ export const VALIDATE_PATH = '/validate';
  * The ValidatingWebhookConfiguration's path: judges the final object, after
  * every mutating webhook ran. Never patches.
  */
-export function registerValidateRoute(app: FastifyInstance, deps: AdmissionDeps): void {
-  app.post(VALIDATE_PATH, async (request, reply) => {
-    const r = admit('validate', request.body, deps, request.log);
-    return reply.code(r.statusCode).send(r.body);
-  });
+export function registerValidateRoute(app: FastifyInstance, deps: AdmissionDeps, bigBodies: BigBodies): void {
+  registerAdmissionRoute(app, VALIDATE_PATH, 'validate', deps, bigBodies);
 }
