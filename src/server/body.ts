@@ -82,12 +82,14 @@ export function readJsonBody(raw: IncomingMessage, limits: BodyLimits, lane: Ser
     const chunks: Buffer[] = [];
     let received = 0;
     let over = declared > limits.limitBytes;
-    let head = '';
+    // The first bytes of an oversized body, for its uid; nothing is copied for a body within the limit.
+    let head: string | undefined;
     const onData = (chunk: Buffer) => {
       received += chunk.length;
-      if (head.length < UID_WINDOW) head += chunk.subarray(0, UID_WINDOW - head.length).toString('latin1');
+      if (over && head === undefined) head = chunk.subarray(0, UID_WINDOW).toString('latin1');
       if (!over && received > limits.limitBytes) {
         over = true;
+        head = Buffer.concat(chunks.length > 0 ? chunks : [chunk]).subarray(0, UID_WINDOW).toString('latin1');
         chunks.length = 0;
       }
       if (over) {
@@ -102,7 +104,7 @@ export function readJsonBody(raw: IncomingMessage, limits: BodyLimits, lane: Ser
     };
     const onEnd = () => {
       cleanup();
-      if (over) return reject(new BodyError(413, 'too large', UID_RE.exec(head)?.[1]));
+      if (over) return reject(new BodyError(413, 'too large', UID_RE.exec(head ?? '')?.[1]));
       if (!Number.isNaN(declared) && declared !== received) return reject(new BodyError(400, `the body has ${received} bytes, content-length says ${declared}`));
       const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
       if (received < limits.bigBytes) {

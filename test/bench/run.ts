@@ -8,11 +8,11 @@
 //    multi-megabyte reviews are sent on other connections.
 // Sections are functions of one BenchContext; a new one is one more entry in
 // SECTIONS.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,6 +28,8 @@ const CONNECTIONS = env('BENCH_CONNECTIONS', 10);
 const FLOOR_CONNECTIONS = env('BENCH_FLOOR_CONNECTIONS', 50);
 const ROUNDS = env('BENCH_ROUNDS', 3);
 const RATE = env('BENCH_RATE', 1000);
+// The small reviews' rate while big bodies are sent: the big bodies take most of the CPU, so a rate the server can still serve.
+const BIG_RATE = env('BENCH_BIG_RATE', 200);
 const BIG_CONNECTIONS = env('BENCH_BIG_CONNECTIONS', 2);
 const BIG_MIB = env('BENCH_BIG_MIB', 6);
 const TSX_LOADER = join(REPO, 'node_modules/tsx/dist/loader.mjs');
@@ -37,6 +39,8 @@ export interface BenchContext {
   url: string;
   ca: string;
   dir: string;
+  /** The serve process, for its CPU time. */
+  pid: number;
   durationS: number;
   rssMiB(): Promise<number>;
   print(text: string): void;
@@ -77,6 +81,16 @@ async function cannon(url: string, ca: string, body: string, connections: number
 
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 
+/** CPU time (user + system) of a process in ms, from /proc (Linux; NaN elsewhere). Clock ticks are 10 ms on Linux. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Requests/s, p50/p99 (autocannon, whole milliseconds) and RSS per scenario. */
 const scenarioTable: BenchSection = async (ctx) => {
   const rows: string[][] = [];
@@ -107,25 +121,35 @@ const floorRatio: BenchSection = async (ctx) => {
     const rows: string[][] = [];
     for (const s of floorScenarios()) {
       await checkAnswer(`${ctx.url}${s.path}`, ctx.ca, s);
+      // Unmeasured warm-up of both: the first seconds of a fresh process are spent compiling the hot code.
+      for (const u of [ctx.url, floorUrl]) await cannon(`${u}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, Math.min(3, ctx.durationS));
       let tg = 0;
       let fl = 0;
+      let tgCpu = 0;
+      let flCpu = 0;
       for (let round = 0; round < ROUNDS; round++) {
         // Alternate who goes first, so a drift of the machine's speed hits both alike.
         const order = round % 2 === 0 ? ['floor', 'tg'] : ['tg', 'floor'];
         for (const who of order) {
+          const pid = who === 'tg' ? ctx.pid : floor.pid!;
+          const cpu0 = cpuMs(pid);
           const r = await cannon(`${who === 'tg' ? ctx.url : floorUrl}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, ctx.durationS);
-          if (who === 'tg') tg += r.requests.total;
-          else fl += r.requests.total;
+          const cpu = cpuMs(pid) - cpu0;
+          if (who === 'tg') (tg += r.requests.total), (tgCpu += cpu);
+          else (fl += r.requests.total), (flCpu += cpu);
         }
       }
       const secs = ROUNDS * ctx.durationS;
       const ratio = tg / fl;
-      rows.push([s.path, s.name, (tg / secs).toFixed(0), (fl / secs).toFixed(0), `${ratio.toFixed(2)}×`]);
-      ctx.summary.push(`floor ratio ${s.path}: ${ratio.toFixed(2)}× (target ≥ 0.80×)`);
+      // CPU per request does not depend on how much of the machine the server got (other load, the client): a second view of the same ratio.
+      const tgUs = (tgCpu * 1000) / tg;
+      const flUs = (flCpu * 1000) / fl;
+      rows.push([s.path, s.name, (tg / secs).toFixed(0), (fl / secs).toFixed(0), `${ratio.toFixed(2)}×`, `${tgUs.toFixed(0)} / ${flUs.toFixed(0)} µs`, `${(flUs / tgUs).toFixed(2)}×`]);
+      ctx.summary.push(`floor ratio ${s.path}: ${ratio.toFixed(2)}× requests/s, ${(flUs / tgUs).toFixed(2)}× CPU per request (target ≥ 0.80×)`);
     }
     ctx.print(
       `Ratio to the floor (bare node:https + JSON.parse + fixed answer), ${FLOOR_CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${ctx.durationS} s each:\n` +
-        table(['endpoint', 'review', 'tenant-guard req/s', 'floor req/s', 'ratio'], rows),
+        table(['endpoint', 'review', 'tenant-guard req/s', 'floor req/s', 'ratio', 'CPU/request tg / floor', 'floor/tg CPU'], rows),
     );
   } finally {
     floor.kill('SIGTERM');
@@ -168,14 +192,14 @@ const bigBodies: BenchSection = async (ctx) => {
     agent.destroy();
   });
   await sleep(300);
-  const r = await openLoop({ url: `${ctx.url}${small.path}`, ca: ctx.ca, body: small.body, rate: RATE, durationS: ctx.durationS, connections: 50 });
+  const r = await openLoop({ url: `${ctx.url}${small.path}`, ca: ctx.ca, body: small.body, rate: BIG_RATE, durationS: ctx.durationS, connections: 50 });
   stop = true;
   await Promise.all(loops);
   ctx.print(
-    `Small reviews at ${RATE} req/s while ${BIG_CONNECTIONS} connections send ${(Buffer.byteLength(big) / 1048576).toFixed(1)} MiB reviews back to back ` +
+    `Small reviews at ${BIG_RATE} req/s while ${BIG_CONNECTIONS} connections send ${(Buffer.byteLength(big) / 1048576).toFixed(1)} MiB reviews back to back ` +
       `(${bigDone} big reviews answered, ${bigFailed} failed):\n${table(['review', 'sent', 'failed', 'p50', 'p99', 'max'], [latencyRow(`${small.path} ${small.name}`, r)])}`,
   );
-  ctx.summary.push(`p99 at ${RATE} req/s under ${BIG_CONNECTIONS} × ${BIG_MIB} MiB bodies: ${fmt(percentile(r.latencies, 99))}`);
+  ctx.summary.push(`p99 of small reviews at ${BIG_RATE} req/s under ${BIG_CONNECTIONS} connections of ${BIG_MIB} MiB bodies: ${fmt(percentile(r.latencies, 99))}`);
 };
 
 /** The sections, in order. Another section (e.g. a scale run) is one more entry here. */
@@ -192,10 +216,14 @@ async function main(): Promise<void> {
   );
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
+  // What `npm start` runs: the compiled dist/ (BENCH_TSX=1: the sources through tsx, without a build).
+  const tsx = process.env.BENCH_TSX === '1';
+  if (!tsx) execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const main = tsx ? ['--import', TSX_LOADER, join(REPO, 'src/cli/main.ts')] : [join(REPO, 'dist/cli/main.js')];
   // Logging as `npm start` does (info); stdout to /dev/null, not a pipe, so writing a line costs what it does in production.
   const child = spawn(
     process.execPath,
-    ['--import', TSX_LOADER, join(REPO, 'src/cli/main.ts'), 'serve', '--port', String(port), '--certs-dir', join(dir, 'certs'),
+    [...main, 'serve', '--port', String(port), '--certs-dir', join(dir, 'certs'),
       '--state', join(dir, 'namespaces.yaml'), '--state', join(REPO, 'test/fixtures/reference'), '--shutdown-delay', '0'],
     { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -219,11 +247,12 @@ async function main(): Promise<void> {
       const m = /^process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
       return m ? Number(m[1]) / 1024 / 1024 : NaN;
     };
-    const ctx: BenchContext = { url, ca, dir, durationS: DURATION_S, rssMiB, print: (text) => console.log(`${text}\n`), summary: [] };
-    ctx.print(`tenant-guard bench: ${url}, node ${process.version}, ${DURATION_S} s per run\nRSS after start: ${(await rssMiB()).toFixed(1)} MiB`);
+    const ctx: BenchContext = { url, ca, dir, pid: child.pid!, durationS: DURATION_S, rssMiB, print: (text) => console.log(`${text}\n`), summary: [] };
+    ctx.print(`tenant-guard bench: ${url} (${tsx ? 'src through tsx' : 'dist'}), node ${process.version}, ${DURATION_S} s per run, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs\nRSS after start: ${(await rssMiB()).toFixed(1)} MiB`);
     const only = process.env.BENCH_ONLY?.split(',');
     for (const section of SECTIONS) if (!only || only.includes(section.name)) await section(ctx);
-    ctx.print(`Summary:\n${ctx.summary.map((l) => `- ${l}`).join('\n')}`);
+    // Open-loop latencies at a rate the machine cannot serve measure the queue, not the server: the load average says how busy it was.
+    ctx.print(`Summary (load average ${loadavg().map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} CPUs):\n${ctx.summary.map((l) => `- ${l}`).join('\n')}`);
   } finally {
     cleanup();
   }
