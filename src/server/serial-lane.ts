@@ -1,28 +1,43 @@
 /**
- * Runs heavy jobs one at a time, with a turn of the event loop between them.
+ * Runs heavy jobs one at a time, and leaves the event loop to everything
+ * else for as long as each job took before the next one starts.
  *
- * Parsing and judging a multi-megabyte review takes tens of milliseconds of
- * one thread. Several of them back to back in the same loop turn would hold
- * every small review on other connections for their sum (the issue 12 fault
- * run measured p99 ≈ 300 ms). In the lane they run one after another, and
- * setImmediate lets the poll phase (the small reviews' sockets) run before
- * the next one starts, so a small review waits for at most one job.
+ * Parsing and judging a multi-megabyte review takes tens to hundreds of
+ * milliseconds of the one thread. Run as they come, several of them in a row
+ * hold every small review on other connections for their sum (the issue 12
+ * fault run measured p99 ≈ 300 ms), and a steady stream of them would take
+ * the whole thread. In the lane they run one after another and together get
+ * at most half of the thread: a small review waits for at most one job, and
+ * under overload it is the big reviews that queue, not the small ones.
  */
 export class SerialLane {
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue: (() => void)[] = [];
+  private busy = false;
 
   run<T>(job: () => T): Promise<T> {
-    const next = this.tail.then(
-      () => new Promise<T>((resolve, reject) => setImmediate(() => {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(() => {
+        const started = performance.now();
         try {
           resolve(job());
         } catch (e) {
           reject(e);
         }
-      })),
-    );
-    // The lane goes on whatever one job did.
-    this.tail = next.catch(() => undefined);
-    return next;
+        const took = performance.now() - started;
+        // The result is delivered at once; the lane rests as long as the job ran (at least one turn of the loop).
+        if (took < 1) setImmediate(() => this.next());
+        else setTimeout(() => this.next(), took);
+      });
+      if (!this.busy) {
+        this.busy = true;
+        setImmediate(() => this.next());
+      }
+    });
+  }
+
+  private next(): void {
+    const job = this.queue.shift();
+    if (job) job();
+    else this.busy = false;
   }
 }
