@@ -23,10 +23,16 @@ export class SerialLane {
         } catch (e) {
           reject(e);
         }
-        const took = performance.now() - started;
-        // The result is delivered at once; the lane rests as long as the job ran (at least one turn of the loop).
-        if (took < 1) setImmediate(() => this.next());
-        else setTimeout(() => this.next(), took);
+        // The result is delivered at once; the lane rests as long as the job ran, and at least one turn of the
+        // loop. The clock is read each time: a timer set now would count from the loop's cached time, which is
+        // older than the job, and fire at once.
+        const until = performance.now() + (performance.now() - started);
+        const rest = () => {
+          const left = until - performance.now();
+          if (left <= 0) this.next();
+          else setTimeout(rest, Math.ceil(left));
+        };
+        setImmediate(rest);
       });
       if (!this.busy) {
         this.busy = true;
