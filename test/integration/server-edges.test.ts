@@ -67,7 +67,8 @@ t.test('a body over 7 MiB gets a 413 AdmissionReview, not a reset; the server st
       code: 'TG_ERR_REVIEW_INVALID',
     });
   }
-  const next = await httpsCall(`${s.url}/validate`, { ca, body: review() });
+  // The API server adds ?timeout=<n>s to the configured path.
+  const next = await httpsCall(`${s.url}/validate?timeout=5s`, { ca, body: review() });
   t.equal(next.status, 200, 'the next review on a new connection is answered');
   t.equal(JSON.parse(next.body).response.allowed, true);
   t.match((await httpsCall(`${s.url}/metrics`, { ca })).body, /tenant_guard_admission_requests_total\{endpoint="validate",kind="unknown",operation="unknown",decision="invalid"\} 2/);
