@@ -37,6 +37,9 @@ flags:
   --lease-duration DUR   how long a silent leader keeps the Lease (default 15s;
                          renewal deadline 2/3 and retry period 2/15 of it)
   --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)
+  --log-decisions WHICH  denials (default: denials, warnings and errors at
+                         info, plain allowed decisions at debug) or all
+                         (every decision at info)
   --shutdown-delay DUR   on SIGTERM, how long /readyz fails before the
                          listener closes, e.g. 5s, 500ms (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
   -h, --help             show this help
@@ -89,6 +92,7 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     'lease-name': { type: 'string' },
     'lease-duration': { type: 'string' },
     'log-level': { type: 'string' },
+    'log-decisions': { type: 'string' },
     'shutdown-delay': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -112,6 +116,7 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     shutdownDelayMs: f['shutdown-delay'] !== undefined ? parseDuration('--shutdown-delay', f['shutdown-delay']) : DEFAULT_SHUTDOWN_DELAY_MS,
   };
   if (f.config) options.configFile = f.config;
+  if (f['log-decisions']) options.decisionLog = oneOf('--log-decisions', f['log-decisions'], ['denials', 'all'] as const);
   if (live) options.cluster = f['in-cluster'] ? { inCluster: true } : { inCluster: false, kubeconfig: f.kubeconfig! };
   if (f.controllers) {
     const leaseMs = f['lease-duration'] !== undefined ? parseDuration('--lease-duration', f['lease-duration']) : 15_000;

@@ -56,6 +56,74 @@ function isTerminating(state: ClusterState, ns: string): boolean {
   return Boolean(nsObj?.metadata.deletionTimestamp) || (nsObj?.status as { phase?: string } | undefined)?.phase === 'Terminating';
 }
 
+// The modes of Istio's PeerAuthentication.MutualTLS.Mode enum
+// (istio/api security/v1beta1/peer_authentication.proto).
+const MODES = new Set(['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT']);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `mode` of a MutualTLS object: absent or null is UNSET; anything but an enum name is unreadable. */
+function modeProblem(m: unknown): string | undefined {
+  if (m === undefined || m === null) return undefined;
+  if (typeof m !== 'string' || !MODES.has(m)) return `is ${JSON.stringify(m)}; Istio's MutualTLS.Mode is one of ${[...MODES].join(', ')}`;
+  return undefined;
+}
+
+/**
+ * Fields of a PeerAuthentication that do not have the shape of Istio's API:
+ * `mtls` a MutualTLS object, `portLevelMtls` a map from port number
+ * (map<uint32, MutualTLS> in peer_authentication.proto; istio's validation
+ * refuses port 0) to a MutualTLS object. The mode rules below read such a
+ * field as UNSET (inherit), so without this check `{"8080": "DISABLE"}` would
+ * be admitted and its meaning left to whatever reads it next: it is denied.
+ */
+function shapeProblems(pa: KubeObject): [string, string][] {
+  const out: [string, string][] = [];
+  const spec: unknown = pa.spec;
+  if (spec === undefined || spec === null) return out;
+  if (!isRecord(spec)) return [['spec', 'is not an object']];
+  const mtls = spec.mtls;
+  if (mtls !== undefined && mtls !== null) {
+    if (!isRecord(mtls)) out.push(['spec.mtls', `is ${JSON.stringify(mtls)}; expected an object {mode: ...}`]);
+    else {
+      const p = modeProblem(mtls.mode);
+      if (p) out.push(['spec.mtls.mode', p]);
+    }
+  }
+  const ports = spec.portLevelMtls;
+  if (ports === undefined || ports === null) return out;
+  if (!isRecord(ports)) {
+    out.push(['spec.portLevelMtls', `is ${JSON.stringify(ports)}; expected a map from port number to {mode: ...}`]);
+    return out;
+  }
+  for (const [port, entry] of Object.entries(ports)) {
+    const at = `spec.portLevelMtls["${port}"]`;
+    const n = Number(port);
+    if (!/^\d+$/.test(port) || n < 1 || n > 65535) out.push([at, `the key "${port}" is not a port number from 1 to 65535`]);
+    if (!isRecord(entry)) {
+      out.push([at, `is ${JSON.stringify(entry)}; expected an object {mode: ...}`]);
+      continue;
+    }
+    const p = modeProblem(entry.mode);
+    if (p) out.push([`${at}.mode`, p]);
+    for (const k of Object.keys(entry)) if (k !== 'mode') out.push([`${at}.${k}`, 'is not a field of MutualTLS (only mode is)']);
+  }
+  return out;
+}
+
+function checkShape(ctx: RuleContext, pa: KubeObject, b: DecisionBuilder): void {
+  for (const [path, problem] of shapeProblems(pa)) {
+    b.violate(
+      'TG-PEERAUTHN-MALFORMED',
+      path,
+      `${describeObject(ctx)}: ${path} ${problem}. tenant-guard cannot tell which mTLS mode Istio would apply, so the policy is refused ` +
+        `rather than read as UNSET (fail closed). Write it as Istio's API defines it, e.g. portLevelMtls: {"8080": {mode: STRICT}}.`,
+    );
+  }
+}
+
 function portEntries(pa: KubeObject): [string, unknown][] {
   const ports: unknown = pa.spec?.portLevelMtls;
   return ports && typeof ports === 'object' ? Object.entries(ports as Record<string, unknown>) : [];
@@ -178,6 +246,8 @@ function handlePeerAuthentication(ctx: RuleContext): Decision {
   const ns = namespaceOf(ctx);
   if (ctx.input.operation !== 'DELETE') {
     const pa = ctx.input.object!;
+    checkShape(ctx, pa, b);
+    if (b.hasViolations()) return b.build();
     if (ns === ctx.config.meshRootNamespace) checkRootPolicy(ctx, pa, b);
     else if (isGuarded(ctx, ns)) checkNamespacePolicy(ctx, pa, b);
     checkRevisionLabel(ctx, b);
@@ -188,6 +258,23 @@ function handlePeerAuthentication(ctx: RuleContext): Decision {
 }
 
 const rules: RuleDoc[] = [
+  {
+    id: 'TG-PEERAUTHN-MALFORMED',
+    kinds: [KIND],
+    stops: 'A PeerAuthentication whose mtls or portLevelMtls does not have the shape of Istio\'s API (a mode that is no enum name, a port entry that is not {mode}, a port key that is no port, portLevelMtls that is not a map), in any namespace.',
+    why:
+      'The mode rules read an unreadable mode as UNSET (inherit). A CRD without schema validation, or a client bypassing it, could store ' +
+      '`portLevelMtls: {"8080": "DISABLE"}`; what istiod or a later version makes of it is not something the guard can vouch for, so it fails closed.',
+    cite: `${PA_DOC} (portLevelMtls: map<uint32, MutualTLS>); istio/istio pkg/config/validation ValidatePeerAuthentication`,
+    example: `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: app, namespace: tenant-1}
+spec:
+  selector: {matchLabels: {app: hello}}
+  mtls: {mode: STRICT}
+  portLevelMtls:
+    "8080": DISABLE`,
+  },
   {
     id: 'TG-PEERAUTHN-MODE',
     kinds: [KIND],

@@ -89,11 +89,12 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function stringList(v: unknown, path: string): string[] {
+function stringList(v: unknown, path: string, ports = false): string[] {
   if (!Array.isArray(v)) throw new PolicyShapeError(path, 'must be a list of strings');
   return v.map((x, i) => {
-    if (typeof x === 'number') return String(x); // ports written as numbers in YAML
-    if (typeof x !== 'string') throw new PolicyShapeError(`${path}[${i}]`, 'must be a string');
+    // Ports written as YAML numbers are numbers; anywhere else a non-string is no value Istio's API defines (fail closed).
+    if (ports && typeof x === 'number') return String(x);
+    if (typeof x !== 'string') throw new PolicyShapeError(`${path}[${i}]`, `${JSON.stringify(x)} must be a string`);
     return x;
   });
 }
@@ -105,9 +106,9 @@ function stringList(v: unknown, path: string): string[] {
  * `namespaces: []` next to `principals: [...]` does not restrict the source;
  * reading it as "matches nothing" would hide the opening.
  */
-function optionalList(v: unknown, path: string): string[] | undefined {
+function optionalList(v: unknown, path: string, ports = false): string[] | undefined {
   if (v === undefined || v === null) return undefined;
-  const xs = stringList(v, path);
+  const xs = stringList(v, path, ports);
   return xs.length > 0 ? xs : undefined;
 }
 
@@ -235,7 +236,7 @@ function parseRule(r: unknown, path: string, index: number, policyNamespace: str
     if (op !== undefined && op !== null && !isObj(op)) throw new PolicyShapeError(p, 'must be an object');
     const fields: ParsedOperation['fields'] = {};
     for (const k of OPERATION_FIELDS) {
-      const xs = isObj(op) ? optionalList(op[k], `${p}.${k}`) : undefined;
+      const xs = isObj(op) ? optionalList(op[k], `${p}.${k}`, k === 'ports' || k === 'notPorts') : undefined;
       if (xs) fields[k] = k === 'ports' || k === 'notPorts' ? normalizePorts(xs) : xs;
     }
     return { index: i, fields };
@@ -245,8 +246,8 @@ function parseRule(r: unknown, path: string, index: number, policyNamespace: str
     if (!isObj(c) || typeof c.key !== 'string' || c.key === '') throw new PolicyShapeError(`${p}.key`, 'must be a non-empty string');
     const cond: ParsedCondition = { index: i, key: c.key, policyNamespace };
     const norm = c.key === 'destination.port' ? normalizePorts : (xs: string[] | undefined) => xs;
-    const values = norm(optionalList(c.values, `${p}.values`));
-    const notValues = norm(optionalList(c.notValues, `${p}.notValues`));
+    const values = norm(optionalList(c.values, `${p}.values`, c.key === 'destination.port'));
+    const notValues = norm(optionalList(c.notValues, `${p}.notValues`, c.key === 'destination.port'));
     checkRegexSafe(c.key, values, `${p}.values`, policyNamespace);
     checkRegexSafe(c.key, notValues, `${p}.notValues`, policyNamespace);
     if (values) cond.values = values;

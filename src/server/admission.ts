@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
 import type { ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
 import { isIntercepted } from '../engine/index.js';
@@ -6,11 +6,18 @@ import type { AdmissionInput, Decision } from '../engine/types.js';
 import { describeError, isTenantGuardError } from '../errors.js';
 import type { ConfigProvider } from './config-provider.js';
 import { LOG, MSG } from './log-keys.js';
-import type { Endpoint, ServerMetrics } from './metrics.js';
+import type { AdmissionSeries, Endpoint, ServerMetrics } from './metrics.js';
 import { allowed, AUDIT_KEYS, denied, errored, outcomeOf, patched, review, type AdmissionResponse, type AdmissionReviewResponse } from './responses.js';
 import { isReadable, readEnvelope, readRequest } from './review.js';
 
 export type Evaluate = (input: AdmissionInput, state: ClusterState, config: TenancyConfig) => Decision;
+
+/**
+ * Which decisions get an info line: `denials` (the default) logs denials,
+ * allowed reviews with warnings and errors at info and the plain allowed ones
+ * at debug; `all` logs every decision at info (full decision log).
+ */
+export type DecisionLogMode = 'denials' | 'all';
 
 /** What an admission route reads; everything is passed in, nothing is module state. */
 export interface AdmissionDeps {
@@ -18,6 +25,10 @@ export interface AdmissionDeps {
   state: ClusterState;
   evaluate: Evaluate;
   metrics: ServerMetrics;
+  series: AdmissionSeries;
+  /** The app's logger itself: no child logger is built per request. */
+  log: Logger;
+  decisionLog: DecisionLogMode;
   /** False while the cluster state is still loading: requests are then refused, not judged on a partial state. */
   stateReady: () => boolean;
 }
@@ -54,19 +65,18 @@ function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: Adm
  * 400 (the body is no AdmissionReview, so there is no uid to answer) or a
  * review with allowed=false and the reason.
  */
-export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, log: FastifyBaseLogger): AdmissionReply {
-  const started = process.hrtime.bigint();
+export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, reqId: string): AdmissionReply {
+  const started = performance.now();
   let envelope: ReturnType<typeof readEnvelope>;
   try {
     envelope = readEnvelope(body);
   } catch (e) {
     const message = isTenantGuardError(e) ? e.toString() : `TG_ERR_REVIEW_INVALID: ${describeError(e)}`;
-    deps.metrics.requests.inc({ endpoint, kind: 'unknown', operation: 'unknown', decision: 'invalid' });
-    log.warn({ [LOG.endpoint]: endpoint, [LOG.errorCode]: 'TG_ERR_REVIEW_INVALID', [LOG.error]: message }, MSG.reviewInvalid);
+    deps.series.record(endpoint, 'unknown', 'unknown', 'invalid');
+    deps.log.warn({ reqId, [LOG.endpoint]: endpoint, [LOG.errorCode]: 'TG_ERR_REVIEW_INVALID', [LOG.error]: message }, MSG.reviewInvalid);
     return { statusCode: 400, body: { statusCode: 400, code: 'TG_ERR_REVIEW_INVALID', error: 'Bad Request', message } };
   }
   const { uid } = envelope;
-  const reqLog = log.child({ [LOG.uid]: uid });
   const read = readRequest(uid, envelope.request);
   let input: AdmissionInput | undefined;
   let response: AdmissionResponse;
@@ -82,15 +92,20 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, lo
     response = errored(uid, 500, `TG_ERR_ENGINE: ${describeError(e)}; the request is denied (fail closed)`);
   }
 
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = (performance.now() - started) / 1e3;
   const decision = outcomeOf(response);
-  const labels = { endpoint, kind: kindLabel(input), operation: input?.operation ?? 'unknown', decision };
-  deps.metrics.requests.inc(labels);
-  deps.metrics.latency.observe(labels, seconds);
+  deps.series.record(endpoint, kindLabel(input), input?.operation ?? 'unknown', decision, seconds);
   const rules = deniedRules(response);
-  for (const rule of rules) deps.metrics.denials.inc({ endpoint, rule });
+  for (const rule of rules) deps.series.denial(endpoint, rule);
 
-  const line = {
+  // A plain allowed decision is the common case and says nothing an operator
+  // acts on: it goes to debug unless the full decision log is on, and the
+  // line is not even built when it would be dropped.
+  const level = decision === 'error' ? 'error' : decision === 'denied' || response.warnings || deps.decisionLog === 'all' ? 'info' : 'debug';
+  if (!deps.log.isLevelEnabled(level)) return { statusCode: 200, body: review(response) };
+  const line: Record<string, unknown> = {
+    reqId,
+    [LOG.uid]: uid,
     [LOG.endpoint]: endpoint,
     [LOG.kind]: input ? `${input.kind.group ? input.kind.group + '/' : ''}${input.kind.version}/${input.kind.kind}` : undefined,
     [LOG.namespace]: input?.namespace,
@@ -103,8 +118,12 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, lo
     [LOG.rules]: rules,
     [LOG.latencyMs]: Math.round(seconds * 1e6) / 1e3,
   };
-  if (decision === 'error') reqLog.error({ ...line, [LOG.errorCode]: errorCodeOf(response), [LOG.error]: response.status?.message }, MSG.decision);
-  else reqLog.info(line, MSG.decision);
+  if (response.warnings) line[LOG.warnings] = response.warnings.length;
+  if (decision === 'error') {
+    line[LOG.errorCode] = errorCodeOf(response);
+    line[LOG.error] = response.status?.message;
+  }
+  deps.log[level](line, MSG.decision);
   return { statusCode: 200, body: review(response) };
 }
 

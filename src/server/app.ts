@@ -1,17 +1,19 @@
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type RawServerDefault } from 'fastify';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { ClusterState } from '../cluster/state.js';
 import { evaluate as engineEvaluate } from '../engine/index.js';
-import type { AdmissionDeps, Evaluate } from './admission.js';
+import type { AdmissionDeps, DecisionLogMode, Evaluate } from './admission.js';
+import { createAdmissionHandler } from './admission-handler.js';
 import type { ConfigProvider } from './config-provider.js';
-import { BODY_LIMIT_BYTES, KEEP_ALIVE_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './limits.js';
+import { BIG_BODY_BYTES, BODY_DRAIN_BYTES, BODY_LIMIT_BYTES, CONNECTIONS_CHECK_INTERVAL_MS, KEEP_ALIVE_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './limits.js';
 import { LOG } from './log-keys.js';
-import { createServerMetrics, type Endpoint, type ServerMetrics } from './metrics.js';
+import { AdmissionSeries, createServerMetrics, type Endpoint, type ServerMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { registerHealthRoutes } from './routes/health.js';
-import { MUTATE_PATH, registerMutateRoute } from './routes/mutate.js';
-import { registerValidateRoute, VALIDATE_PATH } from './routes/validate.js';
+import { SerialLane } from './serial-lane.js';
 import { serverTlsOptions, type TlsPair } from './tls.js';
 
 export interface AppOptions {
@@ -26,13 +28,36 @@ export interface AppOptions {
   readiness?: Readiness;
   /** Admission requests are refused while this is false (the cluster state is still loading). */
   stateReady?: () => boolean;
+  /** True once a shutdown began: every response then says `Connection: close`, so keep-alive clients leave gracefully. */
+  draining?: () => boolean;
   /** The engine; tests substitute a failing one. */
   evaluate?: Evaluate;
   /** Serve HTTPS with this pair; plain HTTP (for inject() in tests) when absent. */
   tls?: Pick<TlsPair, 'cert' | 'key'>;
+  /** Whole-request timeout (headers and body); REQUEST_TIMEOUT_MS (30 s) when absent. */
+  requestTimeoutMs?: number;
+  /** `denials` (default): plain allowed decisions are logged at debug; `all`: every decision at info. */
+  decisionLog?: DecisionLogMode;
 }
 
+export const MUTATE_PATH = '/mutate';
+export const VALIDATE_PATH = '/validate';
+
+/**
+ * /mutate: the MutatingWebhookConfiguration's path, answers with the engine's
+ * JSON Patch when allowed and denies with the same message as /validate (so a
+ * bad object is refused before other mutating webhooks spend work on it).
+ * /validate: the ValidatingWebhookConfiguration's path, judges the final
+ * object after every mutating webhook; never patches.
+ */
 const ENDPOINTS: Record<string, Endpoint> = { [MUTATE_PATH]: 'mutate', [VALIDATE_PATH]: 'validate' };
+
+/** The admission endpoint of a request URL; the API server adds `?timeout=10s` to the configured path. */
+function admissionEndpoint(url: string | undefined): Endpoint | undefined {
+  if (url === undefined) return undefined;
+  const q = url.indexOf('?');
+  return ENDPOINTS[q < 0 ? url : url.slice(0, q)];
+}
 
 function errorBody(statusCode: number, error: string, message: string, code = 'TG_ERR_REVIEW_INVALID') {
   return { statusCode, code, error, message: `${code}: ${message}` };
@@ -46,55 +71,82 @@ function errorBody(statusCode: number, error: string, message: string, code = 'T
 export function buildApp(options: AppOptions): FastifyInstance {
   const metrics = options.metrics ?? createServerMetrics(options.registry ?? new Registry());
   const readiness = options.readiness ?? new Readiness();
-  const common = {
-    loggerInstance: options.logger,
-    // One line per decision is logged by the admission routes; fastify's per-request lines would double it.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: BODY_LIMIT_BYTES,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    // On close: idle keep-alive connections are closed, in-flight requests finish, new ones on open connections get 503.
-    forceCloseConnections: 'idle' as const,
-    return503OnClosing: true,
-  };
-  const app = (options.tls ? Fastify({ ...common, https: serverTlsOptions(options.tls) }) : Fastify(common)) as unknown as FastifyInstance;
-
   const deps: AdmissionDeps = {
     config: options.config,
     state: options.state,
     evaluate: options.evaluate ?? engineEvaluate,
     metrics,
+    series: new AdmissionSeries(metrics),
+    log: options.logger,
+    decisionLog: options.decisionLog ?? 'denials',
     stateReady: options.stateReady ?? (() => true),
   };
+  const draining = options.draining;
+  const handle = createAdmissionHandler(
+    deps,
+    { limitBytes: BODY_LIMIT_BYTES, bigBytes: BIG_BODY_BYTES, drainBytes: BODY_DRAIN_BYTES },
+    new SerialLane(),
+    draining,
+  );
+  let requests = 0;
 
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // Node cuts a request that is not complete after requestTimeout (headers only when headersTimeout is not longer) and
+  // looks for such requests every connectionsCheckingInterval (30 s by default, which let slow bodies live 60-90 s).
+  const serverOptions = {
+    headersTimeout: requestTimeout,
+    requestTimeout,
+    connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_INTERVAL_MS, requestTimeout / 4),
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  };
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // One line per decision is logged by the admission handler; fastify's per-request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    // No pino child per request (health and metrics routes log nothing per request anyway).
+    childLoggerFactory: (logger: FastifyBaseLogger) => logger,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout,
+    // Connections are closed by the shutdown sequence (connections.ts), gracefully, not by fastify's close().
+    forceCloseConnections: false,
+    // A request arriving on an open connection during the drain is answered (with Connection: close), not refused with a 503.
+    return503OnClosing: false,
+    // POST /mutate and /validate go straight to the admission handler; everything else to fastify.
+    serverFactory: (fastifyHandler) => {
+      const listener = (req: IncomingMessage, res: ServerResponse) => {
+        const endpoint = req.method === 'POST' ? admissionEndpoint(req.url) : undefined;
+        if (endpoint) handle(endpoint, req, res, `req-${++requests}`);
+        else fastifyHandler(req, res);
+      };
+      return (options.tls ? createHttpsServer({ ...serverTlsOptions(options.tls), ...serverOptions }, listener) : createHttpServer(serverOptions, listener)) as unknown as RawServerDefault;
+    },
+  }) as unknown as FastifyInstance;
+
+  // inject() calls fastify's handler directly: the admission routes hand the raw request to the same handler.
+  for (const [path, endpoint] of Object.entries(ENDPOINTS)) {
+    app.post(path, {
+      onRequest: (request, reply, _done) => {
+        reply.hijack();
+        handle(endpoint, request.raw, reply.raw, request.id);
+      },
+      handler: async () => undefined,
+    });
+  }
   // The API server sends application/json only; anything else is refused with 415 rather than read as text.
   app.removeContentTypeParser('text/plain');
+  if (draining) {
+    app.addHook('onRequest', (_request, reply, next) => {
+      if (draining()) reply.header('connection', 'close');
+      next();
+    });
+  }
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const endpoint = ENDPOINTS[request.routeOptions.url ?? ''];
-    let status: number;
-    let body;
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      status = 413;
-      body = errorBody(413, 'Payload Too Large', `the request body is larger than ${BODY_LIMIT_BYTES} bytes (7 MiB, two 3 MiB objects and the envelope)`);
-    } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      status = 415;
-      body = errorBody(415, 'Unsupported Media Type', `content-type must be application/json, got ${JSON.stringify(request.headers['content-type'] ?? null)}`);
-    } else if (err.statusCode === 400) {
-      status = 400;
-      body = errorBody(400, 'Bad Request', `the body is not valid JSON: ${err.message}`);
-    } else {
-      status = 500;
-      body = errorBody(500, 'Internal Server Error', 'internal error; see the server log', 'TG_ERR_ENGINE');
-      request.log.error({ [LOG.error]: err.message, stack: err.stack }, 'unhandled error in a route');
-    }
-    if (endpoint) metrics.requests.inc({ endpoint, kind: 'unknown', operation: 'unknown', decision: 'invalid' });
-    if (status < 500) request.log.warn({ [LOG.endpoint]: endpoint, [LOG.errorCode]: body.code, [LOG.error]: body.message }, 'request refused');
-    return reply.code(status).send(body);
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) options.logger.error({ reqId: request.id, [LOG.error]: err.message, stack: err.stack }, 'unhandled error in a route');
+    return reply.code(status).send(errorBody(status, status === 500 ? 'Internal Server Error' : 'Bad Request', status === 500 ? 'internal error; see the server log' : err.message, status === 500 ? 'TG_ERR_ENGINE' : 'TG_ERR_REVIEW_INVALID'));
   });
 
-  registerMutateRoute(app, deps);
-  registerValidateRoute(app, deps);
   registerHealthRoutes(app, readiness, metrics.registry);
   return app;
 }

@@ -63,7 +63,12 @@ export class FileConfigProvider implements ConfigProvider {
     try {
       const text = readText(this.file);
       d = digest(text);
-      if (d === this.digest || d === this.refused) return false;
+      if (d === this.digest) {
+        // Back to the config in force (a bad file was fixed): the bad one, written again, is news again.
+        this.refused = undefined;
+        return false;
+      }
+      if (d === this.refused) return false;
       this.config = parseTenancyConfigText(text, this.file);
       this.digest = d;
       this.refused = undefined;

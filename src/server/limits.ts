@@ -26,6 +26,28 @@ export const KEEP_ALIVE_TIMEOUT_MS = 95_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
+ * How often Node looks for requests past their timeout (its default, 30 s,
+ * let a slow body live up to a minute and a half). The check walks the open
+ * connections, a cheap loop.
+ */
+export const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * Bodies from this size on are parsed and judged one at a time, with the
+ * event loop turning between them (serial-lane.ts): a review of a few
+ * kilobytes takes well under a millisecond, one of several megabytes tens of
+ * milliseconds, and several of those in a row would stall every small review.
+ */
+export const BIG_BODY_BYTES = 256 * 1024;
+
+/**
+ * An oversized body is read to its end and thrown away, so the client can
+ * read its 413 (closing while it sends resets the connection); beyond this
+ * much the connection is cut instead.
+ */
+export const BODY_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
  * TLS 1.2 minimum: the API server speaks TLS 1.2 and 1.3; older versions have
  * known weaknesses. HTTP/1.1 only: since Kubernetes 1.16 the API server calls
  * admission webhooks over HTTP/1.1 so that concurrent reviews spread over

@@ -14,6 +14,7 @@ export const LOG = {
   decision: 'decision',
   rules: 'rules',
   latencyMs: 'latencyMs',
+  warnings: 'warnings',
   errorCode: 'errorCode',
   error: 'err',
   file: 'file',

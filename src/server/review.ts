@@ -82,7 +82,8 @@ export function readRequest(uid: string, req: Record<string, unknown>): Readable
   const userInfo = req.userInfo;
   const username = isRecord(userInfo) ? userInfo.username : undefined;
   const groups = isRecord(userInfo) ? userInfo.groups ?? [] : [];
-  if (typeof username !== 'string') problems.push('request.userInfo.username is missing; cannot tell who makes the request');
+  // The API server always names the user; "" is as anonymous as no field, and rules keyed on the user cannot judge it.
+  if (typeof username !== 'string' || username === '') problems.push('request.userInfo.username is missing or empty; cannot tell who makes the request');
   if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) problems.push('request.userInfo.groups is not a list of strings');
   const fields = {
     namespace: optionalString(req, 'namespace'),

@@ -8,9 +8,11 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ensureDevCertificates } from '../certs/dev.js';
 import type { ControllerOptions, RunningControllers } from '../controllers/run.js';
 import { DEFAULT_CONFIG_PATH } from '../config/default.js';
+import type { DecisionLogMode } from './admission.js';
 import { buildApp } from './app.js';
 import { liveState, manifestState, type ClusterConnection, type StateSource } from './cluster-state.js';
 import { FileConfigProvider } from './config-provider.js';
+import { ConnectionDrain } from './connections.js';
 import { DEFAULT_SHUTDOWN_DELAY_MS, SHUTDOWN_GRACE_MS } from './limits.js';
 import { LOG, MSG } from './log-keys.js';
 import { createServerMetrics } from './metrics.js';
@@ -32,6 +34,10 @@ export interface ServeOptions {
   controllers?: ControllerOptions;
   shutdownDelayMs?: number;
   shutdownGraceMs?: number;
+  /** Whole-request timeout; 30 s (REQUEST_TIMEOUT_MS) when absent. Tests shorten it. */
+  requestTimeoutMs?: number;
+  /** `all`: every admission decision is logged at info; by default plain allowed ones go to debug. */
+  decisionLog?: DecisionLogMode;
   /** Poll interval of the certificate and config watchers (tests shorten it). */
   filePollMs?: number;
 }
@@ -82,9 +88,21 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     .require('config', () => config.current() !== undefined)
     .require('state', () => state.isSynced())
     .require('serving', () => !stopping);
-  const app = buildApp({ config, state: state.store, logger, metrics, readiness, stateReady: () => state.isSynced(), tls: pair });
-  await app.listen({ host: opts.host, port: opts.port });
+  const app = buildApp({
+    config,
+    state: state.store,
+    logger,
+    metrics,
+    readiness,
+    stateReady: () => state.isSynced(),
+    draining: () => stopping,
+    tls: pair,
+    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+    ...(opts.decisionLog ? { decisionLog: opts.decisionLog } : {}),
+  });
   const server = app.server as unknown as HttpsServer;
+  const connections = new ConnectionDrain(server, true);
+  await app.listen({ host: opts.host, port: opts.port });
   const address = server.address() as AddressInfo;
   const watchOpts = opts.filePollMs !== undefined ? { pollMs: opts.filePollMs } : {};
   const tls = new TlsReloader(server, tlsFiles, pair, logger.child({ component: 'tls' }), metrics).watch(watchOpts);
@@ -123,10 +141,12 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
         stopping = true;
         // Hand the Lease over at once, while this replica drains: another one writes meanwhile.
         controllersStopped = controllers?.stop();
+        connections.start();
       },
       closeListener: () => app.close(),
       forceClose: () => server.closeAllConnections(),
       release: async () => {
+        connections.stop();
         tls.close();
         config.close();
         await controllersStopped;

@@ -1,20 +1,55 @@
 // `npm run bench`: load a real `tenant-guard serve` process over TLS on
-// loopback with autocannon, one bounded run per scenario, and print
-// requests/s, p50/p99 latency and the server's resident memory.
-import { spawn } from 'node:child_process';
+// loopback and print, section by section:
+//  - requests/s, p50/p99 and memory per scenario (autocannon, closed loop);
+//  - tenant-guard's requests/s as a ratio to a floor server (bare node:https,
+//    JSON.parse, a fixed answer: floor-server.ts) on /mutate and /validate,
+//    alternating runs so that machine noise hits both alike;
+//  - p99 at a fixed rate (open loop, open-loop.ts), and the same while
+//    multi-megabyte reviews are sent on other connections.
+// Sections are functions of one BenchContext; a new one is one more entry in
+// SECTIONS.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { httpsCall } from '../unit/server/https-client.js';
 import { REPO } from '../unit/server/serve-process.js';
-import { scenarios } from './scenarios.js';
+import { openLoop, percentile, post, type OpenLoopResult } from './open-loop.js';
 import { runScaleBench } from './scale/bench.js';
+import { bigReview, floorScenarios, scenarios } from './scenarios.js';
 
-const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const DURATION_S = env('BENCH_DURATION', 5);
+const CONNECTIONS = env('BENCH_CONNECTIONS', 10);
+const FLOOR_CONNECTIONS = env('BENCH_FLOOR_CONNECTIONS', 50);
+const ROUNDS = env('BENCH_ROUNDS', 3);
+const RATE = env('BENCH_RATE', 1000);
+// The small reviews' rate while big bodies are sent: the big bodies take most of the CPU, so a rate the server can still serve.
+const BIG_RATE = env('BENCH_BIG_RATE', 200);
+const BIG_CONNECTIONS = env('BENCH_BIG_CONNECTIONS', 2);
+const BIG_MIB = env('BENCH_BIG_MIB', 6);
+const TSX_LOADER = join(REPO, 'node_modules/tsx/dist/loader.mjs');
+
+/** What every section gets: the running server, its CA, a scratch directory, the settings, and a printer. */
+export interface BenchContext {
+  url: string;
+  ca: string;
+  dir: string;
+  /** The serve process, for its CPU time. */
+  pid: number;
+  durationS: number;
+  rssMiB(): Promise<number>;
+  print(text: string): void;
+  /** Figures that the closing summary quotes. */
+  summary: string[];
+}
+
+export type BenchSection = (ctx: BenchContext) => Promise<void>;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -27,11 +62,149 @@ function freePort(): Promise<number> {
   });
 }
 
-async function rssMiB(url: string, ca: string): Promise<number> {
-  const text = (await httpsCall(`${url}/metrics`, { ca })).body;
-  const m = /^process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
-  return m ? Number(m[1]) / 1024 / 1024 : NaN;
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
+
+async function checkAnswer(url: string, ca: string, s: { name: string; body: string; expect: string }): Promise<void> {
+  const probe = JSON.parse((await httpsCall(url, { ca, body: s.body })).body).response;
+  const got = probe.allowed ? (probe.patch ? 'patched' : 'allowed') : 'denied';
+  if (got !== s.expect) throw new Error(`${s.name}: expected ${s.expect}, the server answered ${got}: ${probe.status?.message ?? ''}`);
+}
+
+async function cannon(url: string, ca: string, body: string, connections: number, durationS: number): Promise<Awaited<ReturnType<typeof autocannon>>> {
+  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: durationS, tlsOptions: { ca } });
+  if (r.errors || r.non2xx || r.timeouts) throw new Error(`${url}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} timeouts`);
+  return r;
+}
+
+const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+/** CPU time (user + system) of a process in ms, from /proc (Linux; NaN elsewhere). Clock ticks are 10 ms on Linux. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Requests/s, p50/p99 (autocannon, whole milliseconds) and RSS per scenario. */
+const scenarioTable: BenchSection = async (ctx) => {
+  const rows: string[][] = [];
+  for (const s of scenarios()) {
+    await checkAnswer(`${ctx.url}${s.path}`, ctx.ca, s);
+    const r = await cannon(`${ctx.url}${s.path}`, ctx.ca, s.body, CONNECTIONS, ctx.durationS);
+    rows.push([s.name, r.requests.average.toFixed(0), `${r.latency.p50} ms`, `${r.latency.p99} ms`, `${(await ctx.rssMiB()).toFixed(1)} MiB`]);
+  }
+  ctx.print(`Scenarios (autocannon, ${CONNECTIONS} connections, ${ctx.durationS} s each):\n${table(['scenario', 'req/s', 'p50', 'p99', 'RSS after'], rows)}`);
+};
+
+function startFloor(dir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(REPO, 'test/bench/floor-server.ts'), String(port), join(dir, 'certs/tls.crt'), join(dir, 'certs/tls.key')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
+  });
+}
+
+/** tenant-guard's requests/s over the floor's, alternating runs of both, per endpoint. */
+const floorRatio: BenchSection = async (ctx) => {
+  const port = await freePort();
+  const floor = await startFloor(ctx.dir, port);
+  const floorUrl = `https://127.0.0.1:${port}`;
+  try {
+    const rows: string[][] = [];
+    for (const s of floorScenarios()) {
+      await checkAnswer(`${ctx.url}${s.path}`, ctx.ca, s);
+      // Unmeasured warm-up of both: the first seconds of a fresh process are spent compiling the hot code.
+      for (const u of [ctx.url, floorUrl]) await cannon(`${u}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, Math.min(3, ctx.durationS));
+      let tg = 0;
+      let fl = 0;
+      let tgCpu = 0;
+      let flCpu = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternate who goes first, so a drift of the machine's speed hits both alike.
+        const order = round % 2 === 0 ? ['floor', 'tg'] : ['tg', 'floor'];
+        for (const who of order) {
+          const pid = who === 'tg' ? ctx.pid : floor.pid!;
+          const cpu0 = cpuMs(pid);
+          const r = await cannon(`${who === 'tg' ? ctx.url : floorUrl}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, ctx.durationS);
+          const cpu = cpuMs(pid) - cpu0;
+          if (who === 'tg') (tg += r.requests.total), (tgCpu += cpu);
+          else (fl += r.requests.total), (flCpu += cpu);
+        }
+      }
+      const secs = ROUNDS * ctx.durationS;
+      const ratio = tg / fl;
+      // CPU per request does not depend on how much of the machine the server got (other load, the client): a second view of the same ratio.
+      const tgUs = (tgCpu * 1000) / tg;
+      const flUs = (flCpu * 1000) / fl;
+      rows.push([s.path, s.name, (tg / secs).toFixed(0), (fl / secs).toFixed(0), `${ratio.toFixed(2)}×`, `${tgUs.toFixed(0)} / ${flUs.toFixed(0)} µs`, `${(flUs / tgUs).toFixed(2)}×`]);
+      ctx.summary.push(`floor ratio ${s.path}: ${ratio.toFixed(2)}× requests/s, ${(flUs / tgUs).toFixed(2)}× CPU per request (target ≥ 0.80×)`);
+    }
+    ctx.print(
+      `Ratio to the floor (bare node:https + JSON.parse + fixed answer), ${FLOOR_CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${ctx.durationS} s each:\n` +
+        table(['endpoint', 'review', 'tenant-guard req/s', 'floor req/s', 'ratio', 'CPU/request tg / floor', 'floor/tg CPU'], rows),
+    );
+  } finally {
+    floor.kill('SIGTERM');
+  }
+};
+
+function latencyRow(name: string, r: OpenLoopResult): string[] {
+  return [name, String(r.sent), String(r.failed), fmt(percentile(r.latencies, 50)), fmt(percentile(r.latencies, 99)), fmt(r.latencies.at(-1) ?? NaN)];
+}
+
+/** p99 at a fixed rate, measured from when each request was due. */
+const fixedRate: BenchSection = async (ctx) => {
+  const rows: string[][] = [];
+  for (const s of floorScenarios()) {
+    const r = await openLoop({ url: `${ctx.url}${s.path}`, ca: ctx.ca, body: s.body, rate: RATE, durationS: ctx.durationS, connections: 50 });
+    rows.push(latencyRow(`${s.path} ${s.name}`, r));
+    ctx.summary.push(`p99 at ${RATE} req/s ${s.path}: ${fmt(percentile(r.latencies, 99))} (target ≤ 5 ms)`);
+  }
+  ctx.print(`Fixed rate ${RATE} req/s for ${ctx.durationS} s (open loop, latency from the scheduled send):\n${table(['review', 'sent', 'failed', 'p50', 'p99', 'max'], rows)}`);
+};
+
+/** The same small reviews at the fixed rate while other connections send multi-megabyte reviews back to back. */
+const bigBodies: BenchSection = async (ctx) => {
+  const big = bigReview(BIG_MIB);
+  const small = floorScenarios().find((s) => s.path === '/validate')!;
+  await checkAnswer(`${ctx.url}/validate`, ctx.ca, { name: 'big review', body: big, expect: 'allowed' });
+  let stop = false;
+  let bigDone = 0;
+  let bigFailed = 0;
+  const loops = Array.from({ length: BIG_CONNECTIONS }, async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    while (!stop) {
+      try {
+        if ((await post(agent, `${ctx.url}/validate`, ctx.ca, big)) === 200) bigDone++;
+        else bigFailed++;
+      } catch {
+        bigFailed++;
+      }
+    }
+    agent.destroy();
+  });
+  await sleep(300);
+  const r = await openLoop({ url: `${ctx.url}${small.path}`, ca: ctx.ca, body: small.body, rate: BIG_RATE, durationS: ctx.durationS, connections: 50 });
+  stop = true;
+  await Promise.all(loops);
+  ctx.print(
+    `Small reviews at ${BIG_RATE} req/s while ${BIG_CONNECTIONS} connections send ${(Buffer.byteLength(big) / 1048576).toFixed(1)} MiB reviews back to back ` +
+      `(${bigDone} big reviews answered, ${bigFailed} failed):\n${table(['review', 'sent', 'failed', 'p50', 'p99', 'max'], [latencyRow(`${small.path} ${small.name}`, r)])}`,
+  );
+  ctx.summary.push(`p99 of small reviews at ${BIG_RATE} req/s under ${BIG_CONNECTIONS} connections of ${BIG_MIB} MiB bodies: ${fmt(percentile(r.latencies, 99))}`);
+};
+
+/** The sections, in order. Another section (e.g. a scale run) is one more entry here. */
+const SECTIONS: BenchSection[] = [scenarioTable, floorRatio, fixedRate, bigBodies];
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tenant-guard-bench-'));
@@ -44,10 +217,14 @@ async function main(): Promise<void> {
   );
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
-  // stdout goes to /dev/null, not a pipe: the server still writes its info line per decision, as in production.
+  // What `npm start` runs: the compiled dist/ (BENCH_TSX=1: the sources through tsx, without a build).
+  const tsx = process.env.BENCH_TSX === '1';
+  if (!tsx) execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const main = tsx ? ['--import', TSX_LOADER, join(REPO, 'src/cli/main.ts')] : [join(REPO, 'dist/cli/main.js')];
+  // Logging as `npm start` does (info); stdout to /dev/null, not a pipe, so writing a line costs what it does in production.
   const child = spawn(
     process.execPath,
-    ['--import', join(REPO, 'node_modules/tsx/dist/loader.mjs'), join(REPO, 'src/cli/main.ts'), 'serve', '--port', String(port), '--certs-dir', join(dir, 'certs'),
+    [...main, 'serve', '--port', String(port), '--certs-dir', join(dir, 'certs'),
       '--state', join(dir, 'namespaces.yaml'), '--state', join(REPO, 'test/fixtures/reference'), '--shutdown-delay', '0'],
     { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -66,33 +243,23 @@ async function main(): Promise<void> {
       }
       await sleep(100);
     }
-    console.log(`tenant-guard bench: ${url}, ${CONNECTIONS} connections, ${DURATION_S} s per scenario, node ${process.version}`);
-    console.log(`RSS after start: ${(await rssMiB(url, ca)).toFixed(1)} MiB\n`);
-    const rows: string[][] = [];
-    for (const s of scenarios()) {
-      const probe = JSON.parse((await httpsCall(`${url}${s.path}`, { ca, body: s.body })).body).response;
-      const got = probe.allowed ? (probe.patch ? 'patched' : 'allowed') : 'denied';
-      if (got !== s.expect) throw new Error(`${s.name}: expected ${s.expect}, the server answered ${got}: ${probe.status?.message ?? ''}`);
-      const r = await autocannon({
-        url: `${url}${s.path}`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: s.body,
-        connections: CONNECTIONS,
-        duration: DURATION_S,
-        tlsOptions: { ca },
-      });
-      if (r.errors || r.non2xx || r.timeouts) throw new Error(`${s.name}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} timeouts`);
-      rows.push([s.name, r.requests.average.toFixed(0), `${r.latency.p50} ms`, `${r.latency.p99} ms`, `${(await rssMiB(url, ca)).toFixed(1)} MiB`]);
-    }
-    const head = ['scenario', 'req/s', 'p50', 'p99', 'RSS after'];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-    console.log([line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
+    const rssMiB = async () => {
+      const text = (await httpsCall(`${url}/metrics`, { ca })).body;
+      const m = /^process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
+      return m ? Number(m[1]) / 1024 / 1024 : NaN;
+    };
+    const ctx: BenchContext = { url, ca, dir, pid: child.pid!, durationS: DURATION_S, rssMiB, print: (text) => console.log(`${text}\n`), summary: [] };
+    ctx.print(`tenant-guard bench: ${url} (${tsx ? 'src through tsx' : 'dist'}), node ${process.version}, ${DURATION_S} s per run, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs\nRSS after start: ${(await rssMiB()).toFixed(1)} MiB`);
+    const only = process.env.BENCH_ONLY?.split(',');
+    for (const section of SECTIONS) if (!only || only.includes(section.name)) await section(ctx);
+    // Open-loop latencies at a rate the machine cannot serve measure the queue, not the server: the load average says how busy it was.
+    ctx.print(`Summary (load average ${loadavg().map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} CPUs):\n${ctx.summary.map((l) => `- ${l}`).join('\n')}`);
   } finally {
     cleanup();
   }
-  if (!(await runScaleBench())) process.exitCode = 1;
+  // The scale section starts its own servers, one per generated state.
+  const only = process.env.BENCH_ONLY?.split(',');
+  if ((!only || only.includes('scale')) && !(await runScaleBench())) process.exitCode = 1;
 }
 
 main().catch((e: unknown) => {

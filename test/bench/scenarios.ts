@@ -41,3 +41,26 @@ export function scenarios(): Scenario[] {
     },
   ];
 }
+
+/** The common review on each endpoint, for the floor ratio and the fixed-rate p99: a tenant deploys a Knative Service. */
+export function floorScenarios(): Scenario[] {
+  const body = JSON.stringify(reviewOf(inputFor(knativeService('tenant-1', 'hello', { 'autoscaling.knative.dev/min-scale': '1' }), ALICE)));
+  return [
+    { name: 'allowed Knative Service (patched)', path: '/mutate', body, expect: 'patched' },
+    { name: 'allowed Knative Service', path: '/validate', body, expect: 'allowed' },
+  ];
+}
+
+/**
+ * A review of about `mib` MiB: a Knative Service whose container has tens of
+ * thousands of env entries. Many small objects are the expensive shape to
+ * parse (one big string parses several times faster).
+ */
+export function bigReview(mib: number): string {
+  const svc = knativeService('tenant-1', 'big');
+  const env: { name: string; value: string }[] = [];
+  const perEntry = 72;
+  for (let i = 0; i < (mib * 1048576) / perEntry; i++) env.push({ name: `VAR_${i}`, value: `value-${i}-${'x'.repeat(36)}` });
+  (svc.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]!.env = env;
+  return JSON.stringify(reviewOf(inputFor(svc, ALICE)));
+}

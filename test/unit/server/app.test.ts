@@ -172,13 +172,31 @@ t.test('bodies above 7 MiB get 413; an UPDATE of two 3 MiB objects fits', async 
 });
 
 t.test('logs: one line per decision, no object bodies, no request ids missing', async (t) => {
-  const { app: a, log } = app();
+  const { app: a, log } = app({ decisionLog: 'all' });
   const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'tenant-1' }, data: { password: 'aHVudGVyMg==' } };
   await a.inject({ method: 'POST', url: '/validate', payload: reviewOf(inputFor(secret, ALICE), 'sec') });
   const lines = log.lines().filter((l) => l.msg === 'admission decision');
   t.equal(lines.length, 1);
   t.equal(lines[0]!.uid, 'sec');
+  t.equal(lines[0]!.level, 30, 'the full decision log puts allowed decisions at info');
+  t.match(lines[0]!.reqId, /^req-/);
   t.notMatch(log.text(), /aHVudGVyMg==/);
+});
+
+t.test('logs: by default allowed decisions go to debug, denials stay at info with their content', async (t) => {
+  const { app: a, log } = app();
+  const allowedSvc = reviewOf(inputFor(knativeService('tenant-1', 'ok'), ALICE), 'ok-1');
+  await a.inject({ method: 'POST', url: '/mutate', payload: allowedSvc });
+  t.same(log.lines().filter((l) => l.msg === 'admission decision'), [], 'no info line for a plain allowed review');
+  await a.inject({ method: 'POST', url: '/validate', payload: body('den-1') });
+  const [line] = log.lines().filter((l) => l.msg === 'admission decision');
+  t.match(line, { level: 30, uid: 'den-1', endpoint: 'validate', kind: 'serving.knative.dev/v1/Service', namespace: 'tenant-1', name: 'hello', operation: 'CREATE', user: 'alice', decision: 'denied', rules: ['TG-WORKLOAD-INJECT-OPTOUT'] });
+  t.type(line!.latencyMs, 'number');
+
+  const debug = capturingLogger('debug');
+  const b = buildApp({ config, state: new MemoryStore(), logger: debug.logger });
+  await b.inject({ method: 'POST', url: '/mutate', payload: allowedSvc });
+  t.match(debug.lines().filter((l) => l.msg === 'admission decision'), [{ level: 20, uid: 'ok-1', decision: 'patched' }], '--log-level debug shows them');
 });
 
 t.test('apps are independent: separate registries and state', async (t) => {

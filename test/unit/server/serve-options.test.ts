@@ -20,6 +20,7 @@ t.test('flags', async (t) => {
   });
   t.same(serveOptions(['--in-cluster']) !== 'help' && (serveOptions(['--in-cluster']) as { options: { cluster: unknown } }).options.cluster, { inCluster: true });
   t.equal(serveOptions(['-h']), 'help');
+  t.match(serveOptions(['--log-decisions', 'all']), { options: { decisionLog: 'all' } }, 'the full decision log');
 });
 
 t.test('durations', async (t) => {
@@ -39,6 +40,7 @@ t.test('invalid combinations are usage errors', async (t) => {
     [['--port', '70000'], /--port must be a number from 0 to 65535/],
     [['--log-level', 'loud'], /--log-level must be one of fatal, error, warn, info, debug, trace/],
     [['--shutdown-delay', 'soon'], /--shutdown-delay must be a duration/],
+    [['--log-decisions', 'some'], /--log-decisions must be one of denials, all/],
     [['positional'], /Unexpected argument 'positional'/],
   ];
   for (const [argv, re] of cases) {
