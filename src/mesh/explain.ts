@@ -2,7 +2,7 @@ import { compileCondition, compileOperation, compileSource, type HopKeys } from 
 import { evaluate, type Assignment } from './formula.js';
 import { SOURCE_FIELDS, type OperationField, type ParsedRule, type SourceField } from './policy.js';
 
-const POSITIVE_SOURCE: SourceField[] = ['namespaces', 'principals', 'serviceAccounts', 'requestPrincipals', 'ipBlocks', 'remoteIpBlocks'];
+const POSITIVE_SOURCE: SourceField[] = ['namespaces', 'principals', 'serviceAccounts', 'trustDomains', 'requestPrincipals', 'ipBlocks', 'remoteIpBlocks'];
 const POSITIVE_OP: OperationField[] = ['hosts', 'ports', 'paths', 'methods'];
 
 /**
