@@ -32,6 +32,12 @@ export interface ConcreteRequest {
 export interface DecideOptions {
   rootNamespace: string;
   trustDomain: string;
+  /**
+   * The mesh's ext_authz providers (meshConfig.extensionProviders names) and
+   * what the external authorizer answers. Given, CUSTOM policies are decided
+   * as istiod builds them (customDenies); absent, they never decide.
+   */
+  extAuthz?: { providers: string[]; allows?: boolean };
 }
 
 export interface Decision {
@@ -135,12 +141,40 @@ export function decideRequest(policies: KubeObject[], workload: { namespace: str
     else allow.push(p);
   }
   const k = hopKeys(0, new Set(), options.trustDomain);
-  const denyF = or(deny.flatMap((p) => p.rules.map((r) => compileRule(r, k))));
+  const custom = options.extAuthz ? customDenies(ignored.filter((p) => p.action === 'CUSTOM'), options.extAuthz, k) : [];
+  const denyF = or([...custom.map((c) => c.f), ...deny.flatMap((p) => p.rules.map((r) => compileRule(r, k)))]);
   const allowF = allow.length === 0 || refusedMayApply ? TRUE : or(allow.flatMap((p) => p.rules.map((r) => compileRule(r, k))));
   const f = and([not(denyF), allowF]);
   const a = assignment(f, request, options.trustDomain);
   const applied = { allow: allow.map(ref), deny: deny.map(ref), ignored: ignored.map(ref) };
   if (evaluate(f, a) === 1) return { verdict: 'allow', refused, applied };
-  const denying = deny.find((p) => p.rules.some((r) => evaluate(compileRule(r, k), a) === 1));
+  const denying = custom.find((c) => evaluate(c.f, a) === 1)?.policy ?? deny.find((p) => p.rules.some((r) => evaluate(compileRule(r, k), a) === 1));
   return { verdict: 'deny', deciding: denying ? ref(denying) : allow[0] ? ref(allow[0]) : undefined, refused, applied };
+}
+
+/**
+ * CUSTOM policies as istiod's CUSTOM builder turns them into Envoy filters
+ * (pilot/pkg/security/authz/builder/builder.go build/buildHTTP), per provider:
+ * - more than one provider on the workload (PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS
+ *   off, its default), or a provider the mesh does not define: the enforced
+ *   policies' rules become DENY rules (getBadCustomDenyRules, fail closed);
+ * - otherwise dry-run policies' rules are put in the RBAC filter's enforced
+ *   rules with action DENY (a known limitation noted in buildHTTP), and a
+ *   request matching an enforced policy goes to the external authorizer,
+ *   which denies it unless `allows`.
+ */
+function customDenies(policies: ParsedPolicy[], extAuthz: NonNullable<DecideOptions['extAuthz']>, k: ReturnType<typeof hopKeys>): { policy: ParsedPolicy; f: Formula }[] {
+  const providers = [...new Set(policies.map((p) => p.provider ?? ''))];
+  const out: { policy: ParsedPolicy; f: Formula }[] = [];
+  const rulesOf = (p: ParsedPolicy) => ({ policy: p, f: or(p.rules.map((r) => compileRule(r, k))) });
+  for (const provider of providers) {
+    const mine = policies.filter((p) => (p.provider ?? '') === provider);
+    const failClosed = providers.length > 1 || !extAuthz.providers.includes(provider);
+    if (failClosed) out.push(...mine.filter((p) => !p.dryRun).map(rulesOf));
+    else {
+      out.push(...mine.filter((p) => p.dryRun).map(rulesOf));
+      if (extAuthz.allows === false) out.push(...mine.filter((p) => !p.dryRun).map(rulesOf));
+    }
+  }
+  return out;
 }

@@ -8,12 +8,18 @@ import type { KubeObject } from '../../src/engine/types.js';
 import { decideRequest, type ConcreteRequest } from '../../src/mesh/decide.js';
 
 interface Input {
-  options?: { rootNamespace?: string; trustDomain?: string };
+  options?: { rootNamespace?: string; trustDomain?: string; extAuthz?: string };
   cases: { id: string; policies: KubeObject[]; workload: { namespace: string; labels?: Record<string, string> }; request: ConcreteRequest }[];
 }
 
 const input = JSON.parse(readFileSync(0, 'utf8')) as Input;
-const options = { rootNamespace: input.options?.rootNamespace || 'istio-system', trustDomain: input.options?.trustDomain || 'cluster.local' };
+// The oracle's mesh config defines one ext_authz provider, `ext-authz`, which
+// answers options.extAuthz (default allow).
+const options = {
+  rootNamespace: input.options?.rootNamespace || 'istio-system',
+  trustDomain: input.options?.trustDomain || 'cluster.local',
+  extAuthz: { providers: ['ext-authz'], allows: input.options?.extAuthz !== 'deny' },
+};
 const out: string[] = [];
 for (const c of input.cases) {
   let line: Record<string, unknown>;

@@ -13,11 +13,11 @@ import { readFileSync } from 'node:fs';
  */
 export const ALLOWED = [
   {
-    id: 'custom-denies',
+    id: 'custom-authorizer',
     why:
-      'CUSTOM policies hand the request to an external authorizer the model does not know, which can only deny more; ' +
-      'the model leaves them out. Istio also fails closed on its own for an unknown provider, several providers on one ' +
-      'workload, and dry-run CUSTOM policies (builder.go getBadCustomDenyRules; dry-run CUSTOM rules are put in the enforced RBAC rules).',
+      'CUSTOM policies hand the request to an external authorizer. decideRequest models istiod\'s fail-closed handling ' +
+      '(unknown provider, several providers, dry-run CUSTOM) when told the providers, as the driver does; the reachability ' +
+      'search never counts CUSTOM as denying, since the authorizer can only deny more.',
     test: (r) => r.istio.verdict === 'deny' && r.tg.verdict === 'allow' && /ext_authz|ext-authz|CUSTOM/.test(r.istio.deniedBy ?? ''),
   },
   {

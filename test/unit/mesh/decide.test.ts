@@ -141,3 +141,17 @@ t.test("new writes istiod's validation rejects carry istiod's reason", async (t)
   t.match(invalid({ rules: [{ from: [{ source: { trustDomains: ['a*b'] } }] }] }), /wildcard is only allowed at the start or end/);
   t.equal(invalid({ rules: [{ from: [{ source: { trustDomains: ['*.local'], requestPrincipals: ['https://issuer/*'] } }], to: [{ operation: { paths: ['/api/{*}/x'] } }] }] }), '');
 });
+
+t.test('CUSTOM, given the mesh ext_authz providers: fail closed as istiod builds it', async (t) => {
+  const ext = { ...OPTS, extAuthz: { providers: ['ext-authz'] } };
+  const custom = (name: string, provider: string, rule: object, annotations?: Record<string, string>) => ap('tenant-1', name, { action: 'CUSTOM', provider: { name: provider }, rules: [rule] }, annotations);
+  const v = (policies: KubeObject[], opts = ext, r: Partial<ConcreteRequest> = {}) => decideRequest(policies, W, req(r), opts);
+  t.equal(v([custom('c', 'ext-authz', {})]).verdict, 'allow', 'a known provider asks the authorizer, which allows');
+  t.equal(v([custom('c', 'ext-authz', {})], { ...OPTS, extAuthz: { providers: ['ext-authz'], allows: false } }).verdict, 'deny');
+  const unknown = v([custom('c', 'nope', { to: [{ operation: { paths: ['/admin'] } }] })], ext, { path: '/admin' });
+  t.same([unknown.verdict, unknown.deciding], ['deny', 'tenant-1/c'], 'an unknown provider denies what its rules match');
+  t.equal(v([custom('c', 'nope', { to: [{ operation: { paths: ['/admin'] } }] })]).verdict, 'allow', 'and only that');
+  t.equal(v([custom('a', 'ext-authz', {}), custom('b', 'other', { to: [{ operation: { paths: ['/x'] } }] })]).verdict, 'deny', 'two providers on one workload: both fail closed');
+  t.equal(v([custom('c', 'ext-authz', {}, { 'istio.io/dry-run': 'true' })]).verdict, 'deny', 'a dry-run CUSTOM rule is enforced as DENY');
+  t.equal(v([custom('c', 'nope', {})], OPTS).verdict, 'allow', 'without the provider list, CUSTOM never decides');
+});
