@@ -45,3 +45,14 @@ t.test('notTrustDomains: an ALLOW of every other trust domain admits no cluster.
   t.ok(ruleIds(opened).includes('TG-AUTHZ-OPENS-PATH'), 'trustDomains: ["*"] admits every mTLS caller');
   t.match(opened.violations[0]!.message, /source\.trustDomains\[0\] = "\*"/);
 });
+
+t.test('the search reaches through path templates and split request principals', async (t) => {
+  // A `{*}` path is a URI template: the search must try a path that fills it, not the literal string.
+  const tmpl = ap('tenant-1', 'tmpl', { rules: [{ from: [{ source: { namespaces: ['tenant-2'] } }], to: [{ operation: { paths: ['/api/{*}/x'] } }] }] });
+  const d = review(referenceState('kind'), tmpl, { user: ALICE });
+  t.ok(ruleIds(d).includes('TG-AUTHZ-OPENS-PATH'), JSON.stringify(d.violations));
+  t.match(d.violations[0]?.message ?? "", /paths\[0\] = "\/api\/\{\*\}\/x"/);
+  // requestPrincipals are caller-chosen (its own token): issuer and subject are found separately.
+  const jwt = ap('tenant-1', 'jwt', { rules: [{ from: [{ source: { requestPrincipals: ['https://issuer/*'] } }] }] });
+  t.ok(ruleIds(review(referenceState('kind'), jwt, { user: ALICE })).includes('TG-AUTHZ-OPENS-PATH'));
+});
