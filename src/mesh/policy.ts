@@ -256,9 +256,9 @@ function parseRule(r: unknown, path: string, index: number, policyNamespace: str
   };
   const from = list(r.from, `${path}.from`).map((f, i): ParsedSource => {
     const p = `${path}.from[${i}].source`;
-    if (f !== null && f !== undefined && !isObj(f)) throw new PolicyShapeError(`${path}.from[${i}]`, 'must be an object');
-    if (isObj(f)) knownFields(f, ['source'], `${path}.from[${i}]`);
-    const src = isObj(f) ? f.source : undefined;
+    if (!isObj(f)) throw new PolicyShapeError(`${path}.from[${i}]`, 'must be an object');
+    knownFields(f, ['source'], `${path}.from[${i}]`);
+    const src = f.source;
     if (src !== undefined && src !== null && !isObj(src)) throw new PolicyShapeError(p, 'must be an object');
     if (isObj(src)) knownFields(src, SOURCE_FIELDS, p);
     const fields: ParsedSource['fields'] = {};
@@ -271,9 +271,9 @@ function parseRule(r: unknown, path: string, index: number, policyNamespace: str
   });
   const to = list(r.to, `${path}.to`).map((t, i): ParsedOperation => {
     const p = `${path}.to[${i}].operation`;
-    if (t !== null && t !== undefined && !isObj(t)) throw new PolicyShapeError(`${path}.to[${i}]`, 'must be an object');
-    if (isObj(t)) knownFields(t, ['operation'], `${path}.to[${i}]`);
-    const op = isObj(t) ? t.operation : undefined;
+    if (!isObj(t)) throw new PolicyShapeError(`${path}.to[${i}]`, 'must be an object');
+    knownFields(t, ['operation'], `${path}.to[${i}]`);
+    const op = t.operation;
     if (op !== undefined && op !== null && !isObj(op)) throw new PolicyShapeError(p, 'must be an object');
     if (isObj(op)) knownFields(op, OPERATION_FIELDS, p);
     const fields: ParsedOperation['fields'] = {};

@@ -3,7 +3,7 @@
 // do, as the shared istio-oracle confirmed (npm run test:oracle).
 import t from 'tap';
 import type { KubeObject } from '../../../src/engine/types.js';
-import { decideRequest, type ConcreteRequest } from '../../../src/mesh/decide.js';
+import { decideRequest, type ConcreteRequest, type DecideOptions } from '../../../src/mesh/decide.js';
 import { pathTemplateRegex } from '../../../src/mesh/istio-match.js';
 import { parsePolicy } from '../../../src/mesh/policy.js';
 import { ap } from './reference-state.js';
@@ -124,6 +124,7 @@ t.test('unknown fields anywhere in the spec are refused, naming the field', asyn
     [{ rules: [{ from: [{ source: {}, extra: {} }] }] }, /from\[0\]\.extra/],
     [{ targetRefs: [{ kind: 'Gateway', name: 'gw', sectionName: 'x' }] }, /targetRefs\[0\]\.sectionName/],
     [{ action: 'CUSTOM', provider: { name: 'x', port: 1 }, rules: [{}] }, /spec\.provider\.port/],
+    [{ action: 'DENY', rules: [{ from: [null] }] }, /from\[0\]: must be an object/],
   ];
   for (const [spec, message] of cases) t.throws(() => parsePolicy(ap('tenant-1', 'x', spec)), { message }, JSON.stringify(spec));
 });
@@ -145,7 +146,7 @@ t.test("new writes istiod's validation rejects carry istiod's reason", async (t)
 t.test('CUSTOM, given the mesh ext_authz providers: fail closed as istiod builds it', async (t) => {
   const ext = { ...OPTS, extAuthz: { providers: ['ext-authz'] } };
   const custom = (name: string, provider: string, rule: object, annotations?: Record<string, string>) => ap('tenant-1', name, { action: 'CUSTOM', provider: { name: provider }, rules: [rule] }, annotations);
-  const v = (policies: KubeObject[], opts = ext, r: Partial<ConcreteRequest> = {}) => decideRequest(policies, W, req(r), opts);
+  const v = (policies: KubeObject[], opts: DecideOptions = ext, r: Partial<ConcreteRequest> = {}) => decideRequest(policies, W, req(r), opts);
   t.equal(v([custom('c', 'ext-authz', {})]).verdict, 'allow', 'a known provider asks the authorizer, which allows');
   t.equal(v([custom('c', 'ext-authz', {})], { ...OPTS, extAuthz: { providers: ['ext-authz'], allows: false } }).verdict, 'deny');
   const unknown = v([custom('c', 'nope', { to: [{ operation: { paths: ['/admin'] } }] })], ext, { path: '/admin' });
