@@ -12,6 +12,7 @@
 // that belong to no tenant and are not system namespaces are not judged.
 
 import { OverlayState } from '../cluster/overlay.js';
+import { unknownPeerAuthenticationField } from '../mesh/peer-authentication-fields.js';
 import { GK, type ClusterState } from '../cluster/state.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
@@ -178,6 +179,11 @@ function handlePeerAuthentication(ctx: RuleContext): Decision {
   const ns = namespaceOf(ctx);
   if (ctx.input.operation !== 'DELETE') {
     const pa = ctx.input.object!;
+    const unknown = unknownPeerAuthenticationField(pa.spec ?? {});
+    if (unknown) {
+      b.violate('TG-PEERAUTHN-MALFORMED', unknown.path, `${unknown.message}. A field the tenant guard does not know could change the mTLS mode, so the policy is denied (${PA_DOC}).`);
+      return b.build();
+    }
     if (ns === ctx.config.meshRootNamespace) checkRootPolicy(ctx, pa, b);
     else if (isGuarded(ctx, ns)) checkNamespacePolicy(ctx, pa, b);
     checkRevisionLabel(ctx, b);
@@ -188,6 +194,18 @@ function handlePeerAuthentication(ctx: RuleContext): Decision {
 }
 
 const rules: RuleDoc[] = [
+  {
+    id: 'TG-PEERAUTHN-MALFORMED',
+    kinds: [KIND],
+    stops: 'A CREATE or UPDATE of a PeerAuthentication with a field its CRD does not define (for example `mtls: {mod: DISABLE}`).',
+    why: 'The mTLS rules read the policy field by field; a field they do not know is never dropped silently, since it could be meant to change the mode.',
+    cite: `${PA_DOC} ; the security.istio.io PeerAuthentication CRD (openAPIV3Schema)`,
+    example: `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: tenant-1}
+spec:
+  mtls: {mod: DISABLE}`,
+  },
   {
     id: 'TG-PEERAUTHN-MODE',
     kinds: [KIND],
