@@ -12,7 +12,7 @@ import { loadTenancyConfig } from '../config/load.js';
 import type { TenancyConfig } from '../config/types.js';
 import { evaluate, interceptedKinds } from '../engine/index.js';
 import { Tenancy } from '../engine/tenancy.js';
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
 import { computeMatrix, formatMatrixText } from '../mesh/matrix.js';
 import { oneOf, parseFlags } from './args.js';

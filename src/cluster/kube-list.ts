@@ -1,4 +1,4 @@
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 import type { KubeClient } from './kube-client.js';
 import { resourcePath, type ResourceInfo } from './kube-discovery.js';
 

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 import type { KubeClient } from './kube-client.js';
 import { discoverResource, type ResourceInfo } from './kube-discovery.js';
 import { listAll } from './kube-list.js';

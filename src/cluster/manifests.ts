@@ -2,8 +2,9 @@ import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 import { TenantGuardError, describeFsError } from '../errors.js';
+import { fastLoadDocuments } from './manifest-fast-yaml.js';
 
 /** Where a manifest came from, for error messages and reports. */
 export interface ManifestSource {
@@ -85,6 +86,26 @@ function isList(value: unknown): value is { kind: string; items: unknown[] } {
  * TG_ERR_INPUT_PARSE / TG_ERR_INPUT_INVALID naming file, document and line.
  */
 export function parseManifests(text: string, file: string): Manifest[] {
+  const fast = fastLoadDocuments(text, file);
+  if (fast) {
+    const out: Manifest[] = [];
+    for (const d of fast) collect(d.value, { file, document: d.document, line: d.line }, out);
+    return out;
+  }
+  return parseManifestsPrecisely(text, file);
+}
+
+function collect(value: unknown, source: ManifestSource, out: Manifest[]): void {
+  if (value === null || value === undefined) return; // empty, `---` only, or comments only
+  if (isList(value)) {
+    value.items.forEach((item, j) => out.push({ object: validateObject(item, { ...source, item: j + 1 }), source: { ...source, item: j + 1 } }));
+    return;
+  }
+  out.push({ object: validateObject(value, source), source });
+}
+
+/** `yaml`'s parser: exact positions in errors, anchors and aliases bounded. */
+export function parseManifestsPrecisely(text: string, file: string): Manifest[] {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: true });
   const out: Manifest[] = [];
@@ -106,12 +127,7 @@ export function parseManifests(text: string, file: string): Manifest[] {
     } catch (e) {
       throw new TenantGuardError('TG_ERR_INPUT_PARSE', `${describeSource(source)}: ${(e as Error).message.split('\n')[0]}`);
     }
-    if (value === null || value === undefined) return; // empty, `---` only, or comments only
-    if (isList(value)) {
-      value.items.forEach((item, j) => out.push({ object: validateObject(item, { ...source, item: j + 1 }), source: { ...source, item: j + 1 } }));
-      return;
-    }
-    out.push({ object: validateObject(value, source), source });
+    collect(value, source, out);
   });
   return out;
 }

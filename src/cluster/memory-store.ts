@@ -1,4 +1,4 @@
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 import { groupKindOf, GK, type ClusterState, type GroupKind } from './state.js';
 
 const CLUSTER = ''; // namespace key for cluster-scoped objects
@@ -11,6 +11,31 @@ const CLUSTER = ''; // namespace key for cluster-scoped objects
 export class MemoryStore implements ClusterState {
   private readonly byKind = new Map<GroupKind, Map<string, Map<string, KubeObject>>>();
   private readonly nsLabelIndex = new Map<string, Set<string>>(); // "key=value" -> namespace names
+  // Per kind and namespace: data derived from its objects until they change
+  // (see ClusterState.derived).
+  // Keyed kind -> namespace, without building strings: a lookup over every
+  // namespace of a large cluster stays a pair of map probes each.
+  private readonly derivedCache = new Map<GroupKind, Map<string, Map<string, unknown>>>();
+
+  /** A change to a kind in a namespace drops what was derived from it. */
+  private bump(gk: GroupKind, ns: string): void {
+    this.derivedCache.get(gk)?.delete(ns);
+  }
+
+  derived<T>(key: string, gk: GroupKind, namespace: string, compute: () => T): T {
+    let byNs = this.derivedCache.get(gk);
+    if (!byNs) this.derivedCache.set(gk, (byNs = new Map()));
+    let values = byNs.get(namespace);
+    if (!values) byNs.set(namespace, (values = new Map()));
+    if (values.has(key)) return values.get(key) as T;
+    const value = compute();
+    values.set(key, value);
+    return value;
+  }
+
+  namespacesOf(gk: GroupKind): string[] {
+    return [...(this.byKind.get(gk)?.entries() ?? [])].filter(([, byName]) => byName.size > 0).map(([ns]) => ns);
+  }
 
   upsert(obj: KubeObject): void {
     const gk = groupKindOf(obj);
@@ -23,6 +48,7 @@ export class MemoryStore implements ClusterState {
     let byName = byNs.get(ns);
     if (!byName) byNs.set(ns, (byName = new Map()));
     byName.set(name, obj);
+    this.bump(gk, ns);
     if (gk === GK.Namespace) this.indexNamespace(obj);
   }
 
@@ -35,12 +61,14 @@ export class MemoryStore implements ClusterState {
     if (!byName?.has(name)) return false;
     if (gk === GK.Namespace) this.unindexNamespace(name);
     byName.delete(name);
+    this.bump(gk, ns);
     return true;
   }
 
   /** Drop every object of a kind (a relist replaces the whole kind). */
   replaceKind(gk: GroupKind, objects: KubeObject[]): void {
     if (gk === GK.Namespace) this.nsLabelIndex.clear();
+    for (const ns of this.byKind.get(gk)?.keys() ?? []) this.bump(gk, ns);
     this.byKind.delete(gk);
     for (const o of objects) this.upsert(o);
   }

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 import { groupKindOf, GK, type ClusterState, type GroupKind } from './state.js';
 
 function sameRef(a: KubeObject, gk: GroupKind, ns: string | undefined, name: string): boolean {
@@ -33,6 +33,24 @@ export class OverlayState implements ClusterState {
     const w = this.written;
     if (w && groupKindOf(w) === gk && (namespace === undefined || (w.metadata.namespace ?? '') === namespace)) out.push(w);
     return out;
+  }
+
+  /** Whether the written or deleted object is of this kind in this namespace. */
+  private touches(gk: GroupKind, namespace: string): boolean {
+    const t = this.written ?? this.deleted;
+    return t !== undefined && groupKindOf(t) === gk && (t.metadata.namespace ?? '') === namespace;
+  }
+
+  derived<T>(key: string, gk: GroupKind, namespace: string, compute: () => T): T {
+    // Untouched namespaces share the base's derived data; the changed one is computed afresh.
+    return this.touches(gk, namespace) ? compute() : this.base.derived(key, gk, namespace, compute);
+  }
+
+  namespacesOf(gk: GroupKind): string[] {
+    const out = new Set(this.base.namespacesOf(gk));
+    const w = this.written;
+    if (w && groupKindOf(w) === gk) out.add(w.metadata.namespace ?? '');
+    return [...out];
   }
 
   namespacesWithLabel(label: string, value: string): string[] {

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 
 /**
  * A group/kind key, version-insensitive: `security.istio.io/AuthorizationPolicy`,
@@ -51,4 +51,13 @@ export interface ClusterState {
   list(gk: GroupKind, namespace?: string): KubeObject[];
   /** Names of namespaces whose `label` has `value` (indexed, for tenant lookups). */
   namespacesWithLabel(label: string, value: string): string[];
+  /** Namespaces holding at least one object of the kind. */
+  namespacesOf(gk: GroupKind): string[];
+  /**
+   * Data computed from the objects of one kind in one namespace, kept until
+   * those objects change: the mesh model compiles a namespace's policies once
+   * per change, not once per review. `compute` must read only that kind in
+   * that namespace.
+   */
+  derived<T>(key: string, gk: GroupKind, namespace: string, compute: () => T): T;
 }

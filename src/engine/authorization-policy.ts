@@ -88,16 +88,6 @@ spec:
   rules: [{from: [{source: {namespaces: ["tenant-*"]}}]}]`,
   },
   {
-    id: 'TG-AUTHZ-ACTIVATOR-HEADER',
-    kinds: KIND,
-    warningOnly: true,
-    stops: 'An activator ALLOW rule that admits a tenant by Host without pinning `request.headers[knative-serving-namespace]` to that tenant.',
-    why:
-      'The activator picks the revision from the knative-serving-namespace/-revision headers, not from Host; the Host check alone can be paired with another tenant\'s header. ' +
-      'The reachability model treats the activator as routing by Host (so the reference setup keeps its expected matrix) and reports this as hardening advice.',
-    cite: 'https://github.com/knative/serving/blob/main/pkg/activator/handler/handler.go (RevisionHeaderNamespace)',
-  },
-  {
     id: 'TG-AUTHZ-DRAIN-PATH',
     kinds: KIND,
     warningOnly: true,
@@ -154,8 +144,8 @@ function handle(ctx: RuleContext): Decision {
       b.violate(
         'TG-AUTHZ-OPENS-PATH',
         o.rule !== undefined ? `spec.rules[${o.rule}]` : 'spec',
-        `${cell}: ${o.detail}. ${verb[0]!.toUpperCase()}${verb.slice(1)} this AuthorizationPolicy would let a workload of ${o.from} reach a Knative Service of ${o.to} ` +
-          `(${o.request}). Admit only ${o.to}'s own namespaces and the platform namespaces, or declare the path as a peering in the tenancy config.`,
+        `${cell}: ${o.detail}. ${verb[0]!.toUpperCase()}${verb.slice(1)} this AuthorizationPolicy would let ${o.from.startsWith('any') || o.from.startsWith('namespace') || o.from.startsWith('a ') ? o.from : `a workload of ${o.from}`} reach a Knative Service of ${o.to} ` +
+          `(${o.request}). ${o.fix ?? `Admit only ${o.to}'s own namespaces, by exact name, and the platform namespaces, or declare the path as a peering in the tenancy config.`}`,
       );
     }
   }
@@ -163,8 +153,11 @@ function handle(ctx: RuleContext): Decision {
     b.violate(
       'TG-AUTHZ-FOREIGN-SOURCE',
       `spec.rules[${f.rule}]`,
-      `${f.from} -> ${f.to} via ${f.via === 'pod' ? 'direct calls' : 'the activator'}: ${f.detail} (${f.request}). This rule on its own admits ${f.from.startsWith('a caller') ? f.from : `a caller of ${f.from}`} ` +
-        `into ${f.to}; list only ${f.to}'s own namespaces (plus knative-serving and istio-system on tenant workloads), or declare a peering in the tenancy config.`,
+      `${f.from} -> ${f.to} via ${f.via === 'pod' ? 'direct calls' : 'the activator'}: ${f.detail} (${f.request}). This rule on its own admits ${f.from.startsWith('a caller') || f.from.startsWith('any') || f.from.startsWith('namespace') ? f.from : `a caller of ${f.from}`} ` +
+        `into ${f.to}. ` +
+        (f.via === 'activator'
+          ? `The activator routes by the knative-serving-namespace header, not by Host: add when: [{key: "request.headers[knative-serving-namespace]", values: [<the namespaces this rule's sources may call>]}] to spec.rules[${f.rule}], or declare a peering in the tenancy config.`
+          : `List only the tenant's own existing namespaces by exact name (plus knative-serving and istio-system), or declare a peering in the tenancy config.`),
     );
   }
   for (const w of review.warnings) b.warn(w);

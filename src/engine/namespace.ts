@@ -23,6 +23,7 @@
 import { GK } from '../cluster/state.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
+import { checkTrustedName, namespaceTrustRules, trustedNameWarnings } from './namespace-trust.js';
 import { setMapEntries } from './workload-labels.js';
 import type { Decision } from './types.js';
 
@@ -86,8 +87,11 @@ function handler(ctx: RuleContext): Decision {
   const b = new DecisionBuilder();
   const op = ctx.input.operation;
   const v = new Verdict(b, ctx.actor.role === 'platform-controller', ctx.actor.username);
-  if (op === 'DELETE') judgeDelete(ctx, v);
-  else if (op === 'CREATE' || op === 'UPDATE') judgeWrite(ctx, v);
+  if (op === 'DELETE') {
+    judgeDelete(ctx, v);
+    const name = (ctx.input.oldObject ?? ctx.input.object)?.metadata.name ?? ctx.input.name;
+    if (name && !ctx.tenancy.isSystemNamespace(name)) for (const w of trustedNameWarnings(ctx, name)) v.warn(w);
+  } else if (op === 'CREATE' || op === 'UPDATE') judgeWrite(ctx, v);
   return b.build();
 }
 
@@ -144,6 +148,7 @@ function judgeWrite(ctx: RuleContext, v: Verdict): void {
     tenant = explicit ?? claimed;
     const oldTenant = explicit ?? (oldLabels[T] || undefined);
     if (claimed && !tenancy.tenant(claimed)) v.warn(`Namespace "${name}" is labelled for tenant "${claimed}", which the tenancy config does not define; it is treated as a tenant of its own.`);
+    if (input.operation === 'CREATE' || oldTenant !== tenant) checkTrustedName(ctx, name, tenant, (r, p, m) => v.deny(r, p, m));
     if (input.operation === 'UPDATE' && oldTenant !== tenant) {
       v.warn(
         tenant === undefined
@@ -162,6 +167,8 @@ function judgeWrite(ctx: RuleContext, v: Verdict): void {
     }
   } else {
     tenant = judgeTenantClaim(ctx, v, name, explicit, claimed, oldLabels);
+    // Labels are protected from non-platform actors, so only a CREATE picks a holder here.
+    if (input.operation === 'CREATE' && !v.b.hasViolations()) checkTrustedName(ctx, name, tenant, (r, p, m) => v.deny(r, p, m));
     if (tenant === undefined) return;
     if (input.operation === 'UPDATE') protectLabels(ctx, v, labels, oldLabels, ensure);
     else if (labels[IGNORE] !== undefined)
@@ -407,4 +414,4 @@ metadata:
   },
 ];
 
-export const namespaceModule: RuleModule = { handlers: { [GK.Namespace]: handler }, rules };
+export const namespaceModule: RuleModule = { handlers: { [GK.Namespace]: handler }, rules: [...rules, ...namespaceTrustRules] };

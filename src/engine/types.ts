@@ -4,23 +4,8 @@
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  [key: string]: unknown;
-}
-
-/** Any Kubernetes object as it travels in an AdmissionReview or a manifest. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  spec?: any;
-  [key: string]: unknown;
-}
+export type { KubeObject, ObjectMeta } from '../kube/objects.js';
+import type { KubeObject } from '../kube/objects.js';
 
 export interface GroupVersionKind {
   group: string;

@@ -44,8 +44,9 @@ export function stringCandidates(patterns: string[], extra: string[], fresh: str
     }
     if (x.kind === 'suffix') {
       suffixes.push(x.s);
-      out.add(x.s);
+      // A label before the suffix first: `*.ns.svc.cluster.local` is witnessed by a real host name.
       out.add(fresh + x.s);
+      out.add(x.s);
     }
   }
   for (const p of prefixes.slice(0, 8)) for (const s of suffixes.slice(0, 8)) out.add(p + fresh + s);
@@ -128,4 +129,48 @@ export function portCandidates(base: string[], patterns: string[], exclude: stri
 
 export function withAbsent(values: string[]): Value[] {
   return [undefined, ...values];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The namespace part a principal pattern constrains, as an Istio pattern over namespace names (or undefined: none). */
+function namespacePatternOfPrincipal(pattern: string): string | undefined {
+  const x = parts(pattern);
+  if (x.kind === 'any') return undefined;
+  const s = x.s;
+  const at = s.indexOf('/ns/');
+  if (at >= 0) {
+    const rest = s.slice(at + 4);
+    const slash = rest.indexOf('/');
+    if (slash >= 0) return rest.slice(0, slash); // the whole namespace is spelled out
+    if (x.kind === 'prefix') return `${rest}*`; // `.../ns/tenant-1*`
+    return rest; // exact or `*.../ns/<ns>`
+  }
+  if (x.kind === 'suffix') {
+    // `*-1/sa/default`: the namespace ends with the part before `/sa/`.
+    const sa = s.indexOf('/sa/');
+    if (sa > 0 && !s.slice(0, sa).includes('/')) return `*${s.slice(0, sa)}`;
+  }
+  return undefined;
+}
+
+/**
+ * Namespace names a caller could call from, enough to meet or avoid every
+ * namespace constraint the policies spell (namespaces, principals,
+ * service accounts): each constant, each prefix and suffix extended by the
+ * fresh token, prefix+fresh+suffix, and the fresh token alone (a namespace
+ * that no pattern mentions, such as one created tomorrow). Only valid
+ * namespace names (DNS labels) are kept: nothing else can carry a principal.
+ */
+export function namespaceCandidates(namespacePatterns: string[], principalPatterns: string[], serviceAccountPatterns: string[], fresh: string): string[] {
+  const pats = [...namespacePatterns];
+  for (const p of principalPatterns) {
+    const ns = namespacePatternOfPrincipal(p);
+    if (ns !== undefined) pats.push(ns);
+  }
+  for (const p of serviceAccountPatterns) {
+    const slash = p.indexOf('/');
+    if (slash > 0) pats.push(p.slice(0, slash));
+  }
+  return stringCandidates(pats, [], fresh).filter((n) => n.length <= 63 && DNS_LABEL.test(n));
 }

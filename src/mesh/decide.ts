@@ -1,4 +1,4 @@
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 import { claimKey, compileRule, hopKeys, SHARED } from './compile.js';
 import { and, evaluate, leaves, not, or, TRUE, type Assignment, type Formula, type Value } from './formula.js';
 import { CLAIM_LIST_SEPARATOR } from './istio-match.js';

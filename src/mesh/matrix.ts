@@ -1,16 +1,16 @@
 import type { ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
-import { reach, type DataPath } from './reachability.js';
-import { buildView, tenantsOf, type MeshView } from './view.js';
+import { MeshState } from './mesh-state.js';
+import { isPeered } from './ownership.js';
+import { reachAny } from './reach.js';
+import { DATA_PATHS, type DataPath } from './routes.js';
 
-export type { DataPath } from './reachability.js';
+export type { DataPath } from './routes.js';
+export { DATA_PATHS } from './routes.js';
+export { isPeered } from './ownership.js';
 
-/**
- * Knative's four data paths into a service (see test/fixtures/reference/README.md):
- * direct (pod IP or <rev>-private), through the activator, through
- * knative-local-gateway then the activator, through the gateway alone.
- */
-export const DATA_PATHS: DataPath[] = ['direct', 'activator', 'gateway-activator', 'gateway'];
+/** The matrix row that stands for every caller that is no tenant's today (namespaces created later, or existing without a tenant). */
+export const OTHER_CALLERS = '(other)';
 
 export interface MatrixCell {
   from: string;
@@ -25,31 +25,51 @@ export interface MatrixCell {
 
 export interface ReachabilityMatrix {
   tenants: string[];
+  /** Caller rows: the tenants, then OTHER_CALLERS. */
+  sources: string[];
   paths: DataPath[];
   cells: MatrixCell[];
-  /** AuthorizationPolicies the model could not read (left out: fix them). */
+  /** AuthorizationPolicies the model could not read (counted conservatively: fix them). */
   unreadablePolicies: string[];
   /** What the model assumed about knative-local-gateway. */
   gateway: string;
 }
 
-export function isPeered(config: TenancyConfig, from: string, to: string): boolean {
-  return config.peerings.some((p) => p.from === from && p.to === to);
-}
-
-/** One cell: can a workload of tenant `from` reach a Knative Service of tenant `to` along `path`? */
-export function computeCell(view: MeshView, from: string, to: string, path: DataPath, explainDenied = true): MatrixCell {
-  const r = reach(view, path, view.tenantNamespaces.get(from) ?? [], view.tenantNamespaces.get(to) ?? [], explainDenied);
-  return { from, to, path, allowed: r.allowed, reason: r.reason, peered: from !== to && isPeered(view.config, from, to) };
-}
-
-/** The tenant-by-tenant reachability matrix over the four data paths. */
+/**
+ * The tenant-by-tenant reachability matrix over the four data paths, plus a
+ * row for callers that are no tenant's today. Each target tenant is judged
+ * first against the symbolic foreign caller (every namespace it does not own
+ * or peer with, today's and tomorrow's); only when that finds a way in are
+ * the rows computed one by one, to say who gets in. A closed cluster costs
+ * one symbolic check per tenant and path.
+ */
 export function computeMatrix(state: ClusterState, config: TenancyConfig): ReachabilityMatrix {
-  const view = buildView(state, config);
-  const tenants = tenantsOf(view);
+  const m = new MeshState(state, config);
+  const tenants = m.ownership.tenants();
+  const sources = [...tenants, OTHER_CALLERS];
   const cells: MatrixCell[] = [];
-  for (const path of DATA_PATHS) for (const from of tenants) for (const to of tenants) cells.push(computeCell(view, from, to, path));
-  return { tenants, paths: [...DATA_PATHS], cells, unreadablePolicies: view.unreadable, gateway: view.gateway.source };
+  for (const path of DATA_PATHS) {
+    for (const to of tenants) {
+      const targets = m.ownership.namespacesOf(to);
+      const foreign = reachAny(m, path, { kind: 'foreign', tenant: to }, targets);
+      for (const from of sources) {
+        const peered = from !== to && from !== OTHER_CALLERS && isPeered(config, from, to);
+        const cross = from !== to && !peered;
+        if (cross && !foreign.allowed) {
+          cells.push({ from, to, path, allowed: false, reason: foreign.reason, peered });
+          continue;
+        }
+        const r =
+          from === OTHER_CALLERS
+            ? reachAny(m, path, { kind: 'foreign', tenant: to, onlyUnlisted: true }, targets)
+            : reachAny(m, path, { kind: 'namespaces', namespaces: m.ownership.namespacesOf(from) }, targets);
+        cells.push({ from, to, path, allowed: r.allowed, reason: r.reason, peered });
+      }
+    }
+  }
+  // Every policy of the state, read or not, so the report lists them all.
+  for (const ns of new Set(state.list('security.istio.io/AuthorizationPolicy').map((o) => o.metadata.namespace ?? ''))) m.policiesIn(ns);
+  return { tenants, sources, paths: [...DATA_PATHS], cells, unreadablePolicies: m.unreadable(), gateway: m.gateway.source };
 }
 
 function pad(s: string, n: number): string {
@@ -63,25 +83,26 @@ function pad(s: string, n: number): string {
  */
 export function formatMatrixText(m: ReachabilityMatrix): string {
   const lines: string[] = [];
-  const cell = (path: DataPath, from: string, to: string) => m.cells.find((c) => c.path === path && c.from === from && c.to === to);
-  const mark = (c: MatrixCell | undefined, from: string, to: string): string => {
+  const index = new Map(m.cells.map((c) => [`${c.path}|${c.from}|${c.to}`, c]));
+  const mark = (c: MatrixCell | undefined): string => {
     if (!c) return '?';
     if (!c.allowed) return 'deny';
-    if (from === to) return 'allow';
+    if (c.from === c.to) return 'allow';
     return c.peered ? 'allow (peered)' : 'ALLOW!';
   };
   // Columns as wide as their longest entry (a tenant name or "allow (peered)"),
   // at least 12, with two spaces between them; no trailing spaces.
-  const longestMark = Math.max(...m.cells.map((c) => mark(c, c.from, c.to).length), 0);
-  const width = Math.max(12, longestMark + 2, ...m.tenants.map((t) => t.length + 2));
+  const longestMark = Math.max(...m.cells.map((c) => mark(c).length), 0);
+  const width = Math.max(12, longestMark + 2, ...m.sources.map((t) => t.length + 2));
   const row = (cells: string[]) => cells.map((c) => pad(c, width)).join('').trimEnd();
   for (const path of m.paths) {
     lines.push(`path: ${path}`);
     lines.push(row(['from \\ to', ...m.tenants]));
-    for (const from of m.tenants) lines.push(row([from, ...m.tenants.map((to) => mark(cell(path, from, to), from, to))]));
+    for (const from of m.sources) lines.push(row([from, ...m.tenants.map((to) => mark(index.get(`${path}|${from}|${to}`)))]));
     lines.push('');
   }
-  const open = m.cells.filter((c) => c.allowed && c.from !== c.to && !c.peered);
+  lines.push(`${OTHER_CALLERS}: any namespace that is no tenant's today (created later by anyone, or existing without a tenant label)`);
+  const open = openCrossTenantCells(m);
   if (open.length > 0) {
     lines.push(`open cross-tenant paths (${open.length}):`);
     for (const c of open) lines.push(`  ${c.from} -> ${c.to} via ${c.path}: ${c.reason}`);
@@ -89,6 +110,11 @@ export function formatMatrixText(m: ReachabilityMatrix): string {
     lines.push('no cross-tenant path is open (peerings aside).');
   }
   lines.push(`knative-local-gateway: ${m.gateway}`);
-  for (const u of m.unreadablePolicies) lines.push(`unreadable AuthorizationPolicy (not modelled): ${u}`);
+  for (const u of m.unreadablePolicies) lines.push(`unreadable AuthorizationPolicy: ${u}`);
   return lines.join('\n') + '\n';
+}
+
+/** Cross-tenant cells that are open without a peering. */
+export function openCrossTenantCells(m: ReachabilityMatrix): MatrixCell[] {
+  return m.cells.filter((c) => c.allowed && c.from !== c.to && !c.peered);
 }

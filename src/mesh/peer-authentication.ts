@@ -1,5 +1,5 @@
 import { GK, type ClusterState } from '../cluster/state.js';
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 import type { Workload } from './policy.js';
 
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 import { conditionKeyError, conditionKeyKind, ipValueError, portValueError } from './istio-match.js';
 import { validationProblems as istiodValidation } from './policy-validation.js';
 

@@ -1,15 +1,14 @@
-import { parsePrincipal } from './istio-match.js';
-import { isPeered } from './matrix.js';
+import { describeCaller, describeRequest, explainRuleMatch } from './explain.js';
+import type { MeshState } from './mesh-state.js';
 import { ACTIVATOR, REVISION_POD_PORTS } from './platform.js';
 import { policyApplies, type ParsedPolicy, type ParsedRule } from './policy.js';
-import { describeRequest, keysOf, solveRoute, type DataPath, type Hop, type Route } from './reachability.js';
-import { explainRuleMatch } from './explain.js';
-import { isTenantNamespace, tenantOfNamespace } from './scope.js';
-import { podLabelCandidates, tenantsOf, type MeshView } from './view.js';
+import { keysOf, solveRoute } from './request-space.js';
+import { rulesRoutableTo, type Hop, type Route } from './routes.js';
+import { ANOTHER_TENANT, symbolicTargets } from './targets.js';
 
 export interface ForeignSourceFinding {
   rule: number;
-  /** The tenant whose caller the rule admits (or "a caller without identity"). */
+  /** Who the rule admits: a tenant, a namespace nobody holds yet, "a caller without identity". */
   from: string;
   to: string;
   via: 'pod' | 'activator';
@@ -19,78 +18,47 @@ export interface ForeignSourceFinding {
 
 /**
  * Rule by rule, ignoring every other policy: does this ALLOW rule by itself
- * admit a caller of another (non-peered) tenant into tenant T's pods, or
- * through the activator to T's hosts? Only drain ports are exempt. This is
- * the defence-in-depth half of the admission check: it holds even where
- * another policy already opened the cell, so a second opening is not admitted
- * silently and stays open once the first is fixed.
+ * admit a caller the protected tenant does not own (the symbolic foreign
+ * caller: another tenant, a namespace created tomorrow, plaintext) into that
+ * tenant's pods, or through the activator to its revisions? Only drain ports
+ * are exempt. This is the defence-in-depth half of the admission check: it
+ * holds even where another policy already opened the way in, so a second
+ * opening is not admitted silently and stays closed once the first is fixed.
+ * Its cost is that of the policy's own targets: the namespace a tenant
+ * policy sits in; for a mesh-root or activator policy, the namespaces it
+ * routes to by name plus one symbolic namespace of another tenant.
  */
-export function foreignSourceFindings(view: MeshView, policy: ParsedPolicy): ForeignSourceFinding[] {
+export function foreignSourceFindings(m0: MeshState, policy: ParsedPolicy): ForeignSourceFinding[] {
   if (policy.action !== 'ALLOW' || policy.dryRun) return [];
+  const virtual = symbolicTargets(m0, [policy]);
+  const m = m0.withVirtual(virtual);
   const out: ForeignSourceFinding[] = [];
-  const tenants = tenantsOf(view);
-  const targets: { tenant: string; ns: string; labels: Record<string, string>[] }[] = [];
-  const add = (tenant: string, ns: string) => {
-    // The pods this policy can bind (a tenant labels its pods freely), each
-    // with the mTLS mode its PeerAuthentication gives it.
-    const labels = podLabelCandidates(view, ns).filter((l) => policyApplies(policy, { namespace: ns, labels: l }, view.root));
-    if (labels.length > 0) targets.push({ tenant, ns, labels });
-  };
-  if (policy.namespace === view.root) {
-    for (const t of tenants) for (const ns of view.tenantNamespaces.get(t) ?? []) add(t, ns);
-  } else if (isTenantNamespace(view, policy.namespace)) {
-    add(tenantOfNamespace(view, policy.namespace)!, policy.namespace);
-  }
-  // The activator label sets under which this policy applies to it (it may
-  // carry labels beyond its manifest's, see platformLabelCandidates).
-  const activatorLabels = view.activatorLabels.filter((l) => policyApplies(policy, { namespace: ACTIVATOR.namespace, labels: l }, view.root));
+  const owner = m.ownership.ownerOf(policy.namespace);
+  const podTargets: { tenant: string; ns: string }[] = [];
+  if (owner.kind === 'tenant') podTargets.push({ tenant: owner.tenant, ns: policy.namespace });
+  if (policy.namespace === m.root) for (const ns of virtual.keys()) podTargets.push({ tenant: ANOTHER_TENANT, ns });
+  const activatorLabels = m.activatorLabels.filter((l) => policyApplies(policy, { namespace: ACTIVATOR.namespace, labels: l }, m.root));
+
   for (const rule of policy.rules) {
     const only: ParsedPolicy = { ...policy, rules: [rule] };
-    const seen = new Set<string>();
-    for (const { tenant, ns, labels } of targets) {
-      const attackers = foreignNamespaces(view, tenants, tenant);
-      if (attackers.length === 0) continue;
-      for (const l of labels) {
-        const hop: Hop = {
-          label: `pod in ${ns}${Object.keys(l).length ? ` ${JSON.stringify(l)}` : ''}`,
-          workload: { namespace: ns, labels: l },
-          sidecar: true,
-          caller: { kind: 'attacker', namespaces: attackers, noIdentityOnly: false },
-          ports: REVISION_POD_PORTS,
-          freePort: true,
-          headerOverrides: new Map(),
-          allow: [only],
-          deny: [],
-        };
-        const f = finding(view, rule, { hops: [hop], note: 'caller -> pod', trustDomain: view.config.trustDomain }, tenant, 'pod');
-        if (f && !seen.has(`${f.from}>${tenant}`)) {
-          seen.add(`${f.from}>${tenant}`);
-          out.push(f);
-          break;
-        }
-      }
+    for (const { tenant, ns } of podTargets) {
+      // The pods this policy can bind (a tenant labels its pods freely).
+      const labels = m.podLabels(ns).filter((l) => policyApplies(policy, { namespace: ns, labels: l }, m.root));
+      const f = labels
+        .map((l) => finding(m, rule, attackerHop(`pod in ${ns}`, { namespace: ns, labels: l }, tenant, REVISION_POD_PORTS, true, only), tenant, 'pod'))
+        .find((x) => x !== undefined);
+      if (f) out.push(f);
     }
-    for (const t of activatorLabels.length > 0 ? tenants : []) {
-      const attackers = foreignNamespaces(view, tenants, t);
-      if (attackers.length === 0) continue;
-      search: for (const ns of view.tenantNamespaces.get(t) ?? []) {
-        for (const l of activatorLabels) {
-          const hop: Hop = {
-            label: 'activator',
-            workload: { namespace: ACTIVATOR.namespace, labels: l },
-            sidecar: true,
-            caller: { kind: 'attacker', namespaces: attackers, noIdentityOnly: false },
-            ports: ACTIVATOR.ports,
-            freePort: false,
-            headerOverrides: new Map(),
-            allow: [only],
-            deny: [],
-          };
-          const f = finding(view, rule, { hops: [hop], hostRoutedTo: ns, note: 'caller -> activator', trustDomain: view.config.trustDomain }, t, 'activator');
-          if (f) {
-            out.push(f);
-            break search;
-          }
+    if (activatorLabels.length === 0) continue;
+    const routed = activatorTargets(m, rule, [...virtual.keys()]);
+    search: for (const { tenant, ns } of routed) {
+      const routable = rulesRoutableTo(only, ns);
+      for (const l of activatorLabels) {
+        const hop = attackerHop('activator', { namespace: ACTIVATOR.namespace, labels: l }, tenant, ACTIVATOR.ports, false, routable);
+        const f = finding(m, rule, hop, tenant, 'activator', ns);
+        if (f) {
+          out.push(f);
+          break search;
         }
       }
     }
@@ -98,17 +66,44 @@ export function foreignSourceFindings(view: MeshView, policy: ParsedPolicy): For
   return out;
 }
 
-function foreignNamespaces(view: MeshView, tenants: string[], target: string): string[] {
-  return tenants.filter((s) => s !== target && !isPeered(view.config, s, target)).flatMap((s) => view.tenantNamespaces.get(s) ?? []);
+function attackerHop(label: string, workload: Hop['workload'], tenant: string, ports: string[], freePort: boolean, policy: ParsedPolicy): Hop {
+  return {
+    label,
+    workload,
+    sidecar: true,
+    caller: { kind: 'attacker', callers: { kind: 'foreign', tenant }, noIdentityOnly: false },
+    ports,
+    freePort,
+    headerOverrides: new Map(),
+    allow: [policy],
+    deny: [],
+  };
 }
 
-function finding(view: MeshView, rule: ParsedRule, route: Route, to: string, via: 'pod' | 'activator'): ForeignSourceFinding | undefined {
-  const w = solveRoute(view, route);
+/** Namespaces the rule's activator traffic can be routed to: those it names that a tenant owns, and the symbolic ones. */
+function activatorTargets(m: MeshState, rule: ParsedRule, symbolic: string[]): { tenant: string; ns: string }[] {
+  const named = new Set<string>();
+  for (const c of rule.when) for (const v of c.values ?? []) if (!v.includes('*')) named.add(v);
+  for (const o of rule.to ?? []) for (const h of o.fields.hosts ?? []) for (const label of h.toLowerCase().split('.')) if (label && !label.includes('*')) named.add(label);
+  const out: { tenant: string; ns: string }[] = [];
+  for (const ns of named) {
+    const o = m.ownership.ownerOf(ns);
+    if (o.kind === 'tenant') out.push({ tenant: o.tenant, ns });
+  }
+  for (const ns of symbolic) out.push({ tenant: ANOTHER_TENANT, ns });
+  return out;
+}
+
+function finding(m: MeshState, rule: ParsedRule, hop: Hop, to: string, via: 'pod' | 'activator', routedTo?: string): ForeignSourceFinding | undefined {
+  // Through the activator the caller names the revision by header (any Host).
+  const route: Route = {
+    hops: [hop],
+    callerHeaders: new Map(routedTo ? [['knative-serving-namespace', routedTo]] : []),
+    note: via === 'pod' ? 'caller -> pod' : 'caller -> activator',
+    trustDomain: m.config.trustDomain,
+  };
+  const w = solveRoute(m, route);
   if (!w) return undefined;
   const k = keysOf(route, 0);
-  const principal = w.get(k.principal);
-  const from = principal === undefined ? 'a caller without identity' : tenantOfNamespace(view, parsePrincipal(principal)?.namespace ?? '') ?? 'another tenant';
-  return { rule: rule.index, from, to, via, detail: explainRuleMatch(rule, k, w), request: describeRequest(route, w) };
+  return { rule: rule.index, from: describeCaller(m, route, w), to: routedTo && to === ANOTHER_TENANT ? `a namespace of another tenant (for example "${routedTo}")` : to, via, detail: explainRuleMatch(rule, k, w.assignment), request: describeRequest(route, w) };
 }
-
-export type { DataPath };

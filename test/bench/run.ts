@@ -11,6 +11,7 @@ import autocannon from 'autocannon';
 import { httpsCall } from '../unit/server/https-client.js';
 import { REPO } from '../unit/server/serve-process.js';
 import { scenarios } from './scenarios.js';
+import { runScaleBench } from './scale/bench.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
   } finally {
     cleanup();
   }
+  if (!(await runScaleBench())) process.exitCode = 1;
 }
 
 main().catch((e: unknown) => {

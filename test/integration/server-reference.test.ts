@@ -66,7 +66,10 @@ t.test('reference setup: every manifest is admitted, same as evaluate()', async 
     const existing = state.get(`${m.object.apiVersion.includes('/') ? m.object.apiVersion.split('/')[0] : ''}/${m.object.kind}`, m.object.metadata.namespace, m.object.metadata.name!);
     const input = inputFor(m.object, actorFor(m.object), existing ? 'UPDATE' : 'CREATE', existing);
     const { expected, mutate } = await sameAsEngine(t, app, state, input, label);
-    t.equal(expected.allowed, true, `${label}: the reference setup is admitted`);
+    // The seed's per-tenant activator policies admit tenants by Host while the activator routes by header.
+    const hostOnlyActivator = /^allow-tenant-\d-to-activator$/.test(m.object.metadata.name ?? '');
+    t.equal(expected.allowed, !hostOnlyActivator, `${label}: the reference setup is admitted, but for its Host-only activator policies`);
+    if (!expected.allowed) continue;
     if (mutate.patch) patchedCount++;
     // What the API server would store, for the next objects to be judged against.
     state.upsert(mutate.patch ? fjp.applyPatch(structuredClone(m.object), JSON.parse(Buffer.from(mutate.patch, 'base64').toString())).newDocument : m.object);

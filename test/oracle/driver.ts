@@ -4,7 +4,7 @@
 // line per case: {id, verdict, refused?, deniedBy?, applied}.
 // Run by the oracle's compare.mjs with TG_DRIVER=<abs path of this file>.
 import { readFileSync } from 'node:fs';
-import type { KubeObject } from '../../src/engine/types.js';
+import type { KubeObject } from '../../src/kube/objects.js';
 import { decideRequest, type ConcreteRequest } from '../../src/mesh/decide.js';
 
 interface Input {

@@ -49,6 +49,7 @@ const decision = (d: Partial<Decision>): Decision => ({ allowed: true, intercept
 const as = { username: 'u', groups: [] };
 const matrix = (crossAllowed: boolean, peered = false): ReachabilityMatrix => ({
   tenants: ['tenant-1', 'tenant-2'],
+  sources: ['tenant-1', 'tenant-2'],
   paths: ['direct'],
   cells: [
     { from: 'tenant-1', to: 'tenant-1', path: 'direct', allowed: true, reason: 'own', peered: false },

@@ -31,6 +31,15 @@ class RecordingState implements ClusterState {
     this.read.add(GK.Namespace);
     return this.base.namespacesWithLabel(label, value);
   }
+  namespacesOf(gk: GroupKind) {
+    this.read.add(gk);
+    return this.base.namespacesOf(gk);
+  }
+  derived<T>(key: string, gk: GroupKind, namespace: string, compute: () => T): T {
+    this.read.add(gk);
+    // Never cached here: every read must go through this recorder.
+    return compute();
+  }
 }
 
 const docs = (text: string): KubeObject[] =>

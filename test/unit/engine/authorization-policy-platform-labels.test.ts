@@ -15,7 +15,14 @@ function activatorPolicy(ns: string, name: string, matchLabels: Record<string, s
   return ap(ns, name, {
     action,
     selector: { matchLabels },
-    rules: [{ from: [{ source: { namespaces: [source] } }], to: [{ operation: { hosts: [`*.${hostsOf}.svc.cluster.local`] } }] }],
+    // The routing header pinned to the hosts' namespace, as the activator routes by it.
+    rules: [
+      {
+        from: [{ source: { namespaces: [source] } }],
+        to: [{ operation: { hosts: [`*.${hostsOf}.svc.cluster.local`] } }],
+        when: [{ key: 'request.headers[knative-serving-namespace]', values: [hostsOf] }],
+      },
+    ],
   });
 }
 

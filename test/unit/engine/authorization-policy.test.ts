@@ -3,7 +3,7 @@ import { MemoryStore } from '../../../src/cluster/memory-store.js';
 import { ruleCatalog } from '../../../src/engine/index.js';
 import type { Decision, KubeObject } from '../../../src/engine/types.js';
 import { apply, review, ruleIds } from '../mesh/admit.js';
-import { ALICE, ap, config, namespace, referencePolicies, referenceState, VARIANTS, type Variant } from '../mesh/reference-state.js';
+import { ALICE, ap, config, namespace, referencePolicies, referenceState, seedReferenceState, VARIANTS, type Variant } from '../mesh/reference-state.js';
 
 function rejected(t: Test, d: Decision, rule: string, message: RegExp) {
   t.notOk(d.allowed, `rejected by ${rule}`);
@@ -43,17 +43,20 @@ t.test('openshift allow-wait-for-drain: admitted with the drain warning', async 
   t.notMatch(d2.warnings.join('\n'), /TG-AUTHZ-DRAIN-PATH/);
 });
 
-t.test('per-tenant activator rules: admitted, header pinning advised', async (t) => {
+t.test('per-tenant activator rules: refused by Host alone (the activator routes by header), admitted with the header pinned', async (t) => {
   const s = referenceState('kind');
-  const act = s.get('security.istio.io/AuthorizationPolicy', 'knative-serving', 'allow-tenant-1-to-activator')!;
+  const act = seedReferenceState('kind').get('security.istio.io/AuthorizationPolicy', 'knative-serving', 'allow-tenant-1-to-activator')!;
   const d = review(s, act);
-  t.ok(d.allowed);
-  t.match(d.warnings.join('\n'), /TG-AUTHZ-ACTIVATOR-HEADER.*"tenant-1"/);
+  t.notOk(d.allowed);
+  t.ok(d.violations.every((v) => v.rule === 'TG-AUTHZ-OPENS-PATH'), d.violations.map((v) => v.rule).join());
+  const msg = d.violations.map((v) => v.message).join('\n');
+  t.match(msg, /tenant-1 -> .* via activator/);
+  t.match(msg, /header knative-serving-namespace: /);
+  t.match(msg, /add when: \[\{key: "request\.headers\[knative-serving-namespace\]"/);
   const pinned: KubeObject = structuredClone(act);
   pinned.spec.rules[0].when = [{ key: 'request.headers[knative-serving-namespace]', values: ['tenant-1'] }];
   const d2 = review(s, pinned);
-  t.ok(d2.allowed);
-  t.notMatch(d2.warnings.join('\n'), /TG-AUTHZ-ACTIVATOR-HEADER/);
+  t.ok(d2.allowed, JSON.stringify(d2.violations));
 });
 
 t.test('threats: rejected, with the cell and the rule named', async (t) => {
@@ -81,7 +84,7 @@ t.test('threats: rejected, with the cell and the rule named', async (t) => {
 
 t.test('a tenant admin is refused the same way', async (t) => {
   const d = review(referenceState('kind'), ap('tenant-1', 'x', from({ namespaces: ['tenant-2'] })), { user: ALICE });
-  rejected(t, d, 'TG-AUTHZ-OPENS-PATH', /tenant-2 -> tenant-1/);
+  rejected(t, d, 'TG-AUTHZ-OPENS-PATH', /(tenant-2|any caller.*) -> tenant-1/);
 });
 
 t.test('UPDATE widening the tenant policy', async (t) => {
@@ -94,13 +97,13 @@ t.test('UPDATE widening the tenant policy', async (t) => {
 t.test('DELETE or dry-run of the last ALLOW policy', async (t) => {
   const s = referenceState('kind');
   const p = s.get('security.istio.io/AuthorizationPolicy', 'tenant-1', 'allow-traffic-to-tenant-1')!;
-  rejected(t, review(s, p, { operation: 'DELETE' }), 'TG-AUTHZ-LAST-ALLOW', /tenant-2 -> tenant-1 via direct: .*no enforced ALLOW policy/);
+  rejected(t, review(s, p, { operation: 'DELETE' }), 'TG-AUTHZ-LAST-ALLOW', /(tenant-2|any caller.*) -> tenant-1 via direct: .*no enforced ALLOW policy/);
   const dry = structuredClone(p);
   dry.metadata.annotations = { 'istio.io/dry-run': 'true' };
-  rejected(t, review(s, dry), 'TG-AUTHZ-LAST-ALLOW', /tenant-2 -> tenant-1/);
+  rejected(t, review(s, dry), 'TG-AUTHZ-LAST-ALLOW', /(tenant-2|any caller.*) -> tenant-1/);
   const audit = structuredClone(p);
   audit.spec.action = 'AUDIT';
-  rejected(t, review(s, audit), 'TG-AUTHZ-LAST-ALLOW', /tenant-2 -> tenant-1/);
+  rejected(t, review(s, audit), 'TG-AUTHZ-LAST-ALLOW', /(tenant-2|any caller.*) -> tenant-1/);
   // Deleting one of two ALLOW policies is fine.
   s.upsert(ap('tenant-1', 'second', from({ namespaces: ['tenant-1'] })));
   t.ok(review(s, p, { operation: 'DELETE' }).allowed);
@@ -111,7 +114,7 @@ t.test('DELETE or dry-run of the last ALLOW policy', async (t) => {
   // activator's identity is trusted by every tenant.
   s.remove(s.get('security.istio.io/AuthorizationPolicy', 'knative-serving', 'allow-traffic-to-activator')!);
   s.remove(s.get('security.istio.io/AuthorizationPolicy', 'knative-serving', 'allow-tenant-2-to-activator')!);
-  rejected(t, review(s, act, { operation: 'DELETE' }), 'TG-AUTHZ-LAST-ALLOW', /tenant-2 -> tenant-1 via activator: .*activator is left with no enforced ALLOW/);
+  rejected(t, review(s, act, { operation: 'DELETE' }), 'TG-AUTHZ-LAST-ALLOW', /(tenant-2|any caller.*) -> tenant-1 via activator: .*activator is left with no enforced ALLOW/);
 });
 
 t.test('deleting a DENY that held a cell closed', async (t) => {
@@ -120,7 +123,7 @@ t.test('deleting a DENY that held a cell closed', async (t) => {
     ap('tenant-1', 'deny-others', { action: 'DENY', rules: [{ from: [{ source: { notNamespaces: ['tenant-1', 'knative-serving', 'istio-system'] } }] }] }),
   ]);
   const d = review(s, s.get('security.istio.io/AuthorizationPolicy', 'tenant-1', 'deny-others')!, { operation: 'DELETE' });
-  rejected(t, d, 'TG-AUTHZ-OPENS-PATH', /tenant-2 -> tenant-1 via direct: the change lifts the policy that denied/);
+  rejected(t, d, 'TG-AUTHZ-OPENS-PATH', /(tenant-2|any caller.*) -> tenant-1 via direct: the change lifts the policy that denied/);
 });
 
 t.test('foreign source even where the cell is already open', async (t) => {
@@ -178,5 +181,5 @@ t.test('v1beta1 is routed the same', async (t) => {
 
 t.test('rule docs', async (t) => {
   const ids = ruleCatalog.filter((r) => r.id.startsWith('TG-AUTHZ-')).map((r) => r.id);
-  t.same(ids.sort(), ['TG-AUTHZ-ACTIVATOR-HEADER', 'TG-AUTHZ-DRAIN-PATH', 'TG-AUTHZ-FOREIGN-SOURCE', 'TG-AUTHZ-LAST-ALLOW', 'TG-AUTHZ-MALFORMED', 'TG-AUTHZ-OPENS-PATH']);
+  t.same(ids.sort(), ['TG-AUTHZ-DRAIN-PATH', 'TG-AUTHZ-FOREIGN-SOURCE', 'TG-AUTHZ-LAST-ALLOW', 'TG-AUTHZ-MALFORMED', 'TG-AUTHZ-OPENS-PATH']);
 });

@@ -2,7 +2,7 @@
 // what istiod's translation (pilot/pkg/security/authz) and Envoy's RBAC filter
 // do, as the shared istio-oracle confirmed (npm run test:oracle).
 import t from 'tap';
-import type { KubeObject } from '../../../src/engine/types.js';
+import type { KubeObject } from '../../../src/kube/objects.js';
 import { decideRequest, type ConcreteRequest, type DecideOptions } from '../../../src/mesh/decide.js';
 import { pathTemplateRegex } from '../../../src/mesh/istio-match.js';
 import { parsePolicy } from '../../../src/mesh/policy.js';

@@ -4,6 +4,7 @@ import { formatMatrixText, type MatrixCell, type ReachabilityMatrix } from '../.
 function matrix(cells: Partial<MatrixCell>[]): ReachabilityMatrix {
   return {
     tenants: ['tenant-1', 'tenant-2'],
+    sources: ['tenant-1', 'tenant-2'],
     paths: ['direct'],
     cells: cells.map((c) => ({ path: 'direct', reason: 'r', peered: false, allowed: false, from: '', to: '', ...c }) as MatrixCell),
     gateway: 'assumed ISTIO_MUTUAL',

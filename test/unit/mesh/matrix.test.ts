@@ -22,7 +22,7 @@ for (const variant of Object.keys(VARIANTS) as Variant[]) {
   t.test(`reference ${variant}: the README table`, async (t) => {
     const m = summary(variant);
     t.same(m.tenants, ['tenant-1', 'tenant-2']);
-    t.equal(m.cells.length, 16);
+    t.equal(m.cells.length, 24); // 3 caller rows (2 tenants + "(other)") x 2 targets x 4 paths
     for (const c of m.cells) {
       t.equal(c.allowed, c.from === c.to, `${c.from} -> ${c.to} via ${c.path}: ${c.reason}`);
       t.ok(c.reason.length > 0);
@@ -104,7 +104,15 @@ t.test('Istio evaluation semantics', async (t) => {
     const exactHost = ap('knative-serving', 'act', { selector: { matchLabels: { app: 'activator' } }, rules: [{ from: [{ source: { namespaces: ['tenant-2'] } }], to: [{ operation: { hosts: ['hello.tenant-1.svc.cluster.local'] } }] }] });
     t.ok(cellOf(summary('kind', [exactHost]).cells, 'tenant-2', 'tenant-1', 'activator').allowed, 'exact host of the target');
     const ownHost = ap('knative-serving', 'act', { selector: { matchLabels: { app: 'activator' } }, rules: [{ from: [{ source: { namespaces: ['tenant-2'] } }], to: [{ operation: { hosts: ['*.tenant-2.svc.cluster.local', 'tenant-2.example.com'] } }] }] });
-    t.notOk(cellOf(summary('kind', [ownHost]).cells, 'tenant-2', 'tenant-1', 'activator').allowed, 'own hosts only');
+    // The activator routes by knative-serving-namespace: own hosts alone still let tenant-2 name tenant-1's revision.
+    const byHeader = cellOf(summary('kind', [ownHost]).cells, 'tenant-2', 'tenant-1', 'activator');
+    t.ok(byHeader.allowed, 'own hosts only, header not pinned');
+    t.match(byHeader.reason, /routed by header knative-serving-namespace: tenant-1/);
+    const pinned = ap('knative-serving', 'act', {
+      selector: { matchLabels: { app: 'activator' } },
+      rules: [{ from: [{ source: { namespaces: ['tenant-2'] } }], to: [{ operation: { hosts: ['*.tenant-2.svc.cluster.local'] } }], when: [{ key: 'request.headers[knative-serving-namespace]', values: ['tenant-2'] }] }],
+    });
+    t.notOk(cellOf(summary('kind', [pinned]).cells, 'tenant-2', 'tenant-1', 'activator').allowed, 'own hosts and the header pinned');
   });
   t.test('negative sources: STRICT refuses plaintext, PERMISSIVE lets it match not*', async (t) => {
     const notOwn = ap('tenant-1', 'not', { rules: [{ from: [{ source: { notNamespaces: ['tenant-2'] } }] }] });

@@ -87,7 +87,13 @@ function start(variant: Variant) {
     ap('tenant-3', 'allow-own', { rules: [{ from: [{ source: { namespaces: ['tenant-3', 'knative-serving', 'istio-system'] } }] }] }),
     ap('knative-serving', 'allow-tenant-3-to-activator', {
       selector: { matchLabels: { app: 'activator' } },
-      rules: [{ from: [{ source: { namespaces: ['tenant-3'] } }], to: [{ operation: { hosts: ['*.tenant-3.svc.cluster.local'] } }] }],
+      rules: [
+        {
+          from: [{ source: { namespaces: ['tenant-3'] } }],
+          to: [{ operation: { hosts: ['*.tenant-3.svc.cluster.local'] } }],
+          when: [{ key: 'request.headers[knative-serving-namespace]', values: ['tenant-3'] }],
+        },
+      ],
     }),
   ]);
   return s;

@@ -1,6 +1,10 @@
-// Builds the reference setup's cluster state (test/fixtures/reference) for the
-// mesh and AuthorizationPolicy tests: every AuthorizationPolicy and
-// PeerAuthentication of one variant, plus the namespaces it runs in.
+// Builds the reference setup's cluster state for the mesh and
+// AuthorizationPolicy tests: every AuthorizationPolicy and PeerAuthentication
+// of one variant, plus the namespaces it runs in. `referenceState` is the
+// hardened reference (examples/reference-hardened: the activator rules pin
+// knative-serving-namespace), the known-good state; `seedReferenceState` is
+// the reference as published (test/fixtures/reference), whose activator rules
+// admit tenants by Host only and so let them name each other's revisions.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -10,8 +14,10 @@ import type { TenancyConfig } from '../../../src/config/types.js';
 import type { KubeObject } from '../../../src/engine/types.js';
 
 const ROOT = new URL('../../fixtures/reference/', import.meta.url).pathname;
+const HARDENED = new URL('../../../examples/reference-hardened/', import.meta.url).pathname;
 
 export const VARIANTS = { kind: 'kind/config', openshift: 'openshift/securing-config' } as const;
+export const HARDENED_VARIANTS = { kind: 'kind', openshift: 'openshift' } as const;
 export type Variant = keyof typeof VARIANTS;
 
 export function loadDocs(dir: string): KubeObject[] {
@@ -26,21 +32,27 @@ export function loadDocs(dir: string): KubeObject[] {
   return out;
 }
 
-/** The reference variant's AuthorizationPolicies and PeerAuthentications. */
-export function referencePolicies(variant: Variant): KubeObject[] {
-  return loadDocs(join(ROOT, VARIANTS[variant])).filter((o) => o.kind === 'AuthorizationPolicy' || o.kind === 'PeerAuthentication');
+/** The reference variant's AuthorizationPolicies and PeerAuthentications (hardened unless `seed`). */
+export function referencePolicies(variant: Variant, seed = false): KubeObject[] {
+  const dir = seed ? join(ROOT, VARIANTS[variant]) : join(HARDENED, HARDENED_VARIANTS[variant]);
+  return loadDocs(dir).filter((o) => o.kind === 'AuthorizationPolicy' || o.kind === 'PeerAuthentication');
 }
 
 export function namespace(name: string, labels: Record<string, string> = {}): KubeObject {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
 }
 
-export function referenceState(variant: Variant, extra: KubeObject[] = []): MemoryStore {
+export function referenceState(variant: Variant, extra: KubeObject[] = [], seed = false): MemoryStore {
   const s = new MemoryStore();
   for (const ns of ['tenant-1', 'tenant-2']) s.upsert(namespace(ns, { 'istio-injection': 'enabled' }));
   for (const ns of ['knative-serving', 'istio-system']) s.upsert(namespace(ns));
-  for (const o of [...referencePolicies(variant), ...extra]) s.upsert(o);
+  for (const o of [...referencePolicies(variant, seed), ...extra]) s.upsert(o);
   return s;
+}
+
+/** The reference as published, activator rules by Host only. */
+export function seedReferenceState(variant: Variant, extra: KubeObject[] = []): MemoryStore {
+  return referenceState(variant, extra, true);
 }
 
 export function config(patch: Partial<TenancyConfig> = {}): TenancyConfig {

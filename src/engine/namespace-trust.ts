@@ -1,0 +1,70 @@
+// Namespace names carry trust: an AuthorizationPolicy that admits callers "from
+// namespace x" (or by a pattern or deny-list x fits) admits whoever holds x.
+// A name counts as a tenant's only while the namespace exists with that
+// tenant's label, so creating, relabelling or un-labelling a namespace hands
+// the trust its name has to the new holder. These checks keep the mesh model's
+// ownership facts (src/mesh/ownership.ts) true.
+
+import { isPeered } from '../mesh/ownership.js';
+import { EVERY_TENANT, trustsOfName, type NameTrust } from '../mesh/namespace-trust.js';
+import type { RuleContext, RuleDoc } from './context.js';
+
+export const TRUSTED_NAME_RULE = 'TG-NS-TRUSTED-NAME';
+
+export const namespaceTrustRules: RuleDoc[] = [
+  {
+    id: TRUSTED_NAME_RULE,
+    kinds: ['/Namespace'],
+    stops:
+      "Creating a namespace, or moving it to another tenant (or out of tenancy), whose name an enforced ALLOW AuthorizationPolicy of another tenant trusts: exactly, by pattern (`tenant-1*`), or by a deny-list (`notNamespaces`) the name is not on.",
+    why:
+      'Istio admits callers by the namespace in their mTLS identity, so the trust a policy gives a namespace name goes to whoever holds that name: a name that does not exist yet, or that its owner deleted, ' +
+      'could otherwise be created by another tenant to inherit it. Deleting a namespace whose name policies still trust is admitted with a warning: the name stays reserved by this rule.',
+    cite: 'https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source (namespaces: matched against the peer identity)',
+    exampleAs: { username: 'bob', groups: ['tenant-2-admins'] },
+    example: `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-own, namespace: tenant-1}
+spec:
+  rules: [{from: [{source: {namespaces: [tenant-1, "tenant-1-*", knative-serving, istio-system]}}]}]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: tenant-1-jobs}`,
+  },
+];
+
+function describe(t: NameTrust): string {
+  return `AuthorizationPolicy ${t.policy} (${t.field}), which admits callers into ${t.protects === EVERY_TENANT ? 'every tenant' : `tenant ${t.protects}`}`;
+}
+
+/**
+ * Judge the holder of namespace `name` changing to `owner` (a tenant, or
+ * undefined: no tenant). `deny` records a violation (or a warning for
+ * platform controllers, as the namespace rules do).
+ */
+export function checkTrustedName(ctx: RuleContext, name: string, owner: string | undefined, deny: (rule: string, path: string, message: string) => void): void {
+  const inherited = trustsOfName(ctx.state, ctx.config, name).filter(
+    (t) => owner === undefined || t.protects === EVERY_TENANT || (t.protects !== owner && !isPeered(ctx.config, owner, t.protects)),
+  );
+  if (inherited.length === 0) return;
+  const holder = owner === undefined ? 'a namespace of no tenant' : `tenant ${owner}`;
+  const shown = inherited.slice(0, 3).map(describe).join('; ');
+  const more = inherited.length > 3 ? `; and ${inherited.length - 3} more` : '';
+  deny(
+    TRUSTED_NAME_RULE,
+    'metadata.name',
+    `"${name}" is trusted by ${shown}${more}. As ${holder}, its workloads would inherit that trust and reach those workloads. ` +
+      `Pick another name, or first remove "${name}" from those policies (or declare a peering in the tenancy config).`,
+  );
+}
+
+/** Deleting a namespace frees its name; say which policies still trust it (this rule keeps it reserved). */
+export function trustedNameWarnings(ctx: RuleContext, name: string): string[] {
+  const trusts = trustsOfName(ctx.state, ctx.config, name);
+  if (trusts.length === 0) return [];
+  return [
+    `${TRUSTED_NAME_RULE}: namespace "${name}" is still trusted by ${trusts.slice(0, 3).map(describe).join('; ')}${trusts.length > 3 ? `; and ${trusts.length - 3} more` : ''}. ` +
+      `After the delete, tenant-guard refuses creating "${name}" for any other tenant; remove the name from those policies.`,
+  ];
+}

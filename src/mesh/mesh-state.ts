@@ -1,0 +1,262 @@
+import { GK, type ClusterState } from '../cluster/state.js';
+import type { TenancyConfig } from '../config/types.js';
+import { joinLabelSets, selectingLabels, uniqueLabelSets } from './label-sets.js';
+import { Ownership } from './ownership.js';
+import { mtlsModeFor, type MtlsMode } from './peer-authentication.js';
+import { ACTIVATOR, localGateway, type LocalGateway } from './platform.js';
+import { DRY_RUN_ANNOTATION, GATEWAY_NAME_LABEL, isDryRunValue, policyApplies, PolicyShapeError, type ParsedPolicy, type Workload } from './policy.js';
+import { parsedPolicy } from './policy-cache.js';
+import { indexByRoutingPin, rulesRoutableTo } from './routing-pins.js';
+
+/** Policies that stand for a namespace that does not exist (the symbolic target namespace). */
+export interface VirtualNamespace {
+  /** The symbolic tenant that owns it. */
+  tenant: string;
+  policies: ParsedPolicy[];
+  /** mTLS mode of its pods (the baseline's STRICT). */
+  mtls: MtlsMode;
+}
+
+/**
+ * Everything the reachability model reads from one cluster state, read on
+ * demand and per namespace: a review touches the namespaces on its paths
+ * (the target, the mesh root, the activator's and the gateway's), never the
+ * whole cluster. Parsing is memoised per object (policy-cache.ts).
+ */
+export class MeshState {
+  readonly root: string;
+  readonly ownership: Ownership;
+  private readonly byNamespace = new Map<string, ParsedPolicy[]>();
+  private readonly unreadableRefs = new Map<string, string>();
+  private gatewayMemo?: LocalGateway;
+  private activatorLabelsMemo?: Record<string, string>[];
+  private gatewayLabelsMemo?: Record<string, string>[];
+  private readonly mtlsMemo = new Map<string, MtlsMode>();
+  private readonly activatorMemo = new Map<string, { allow: ParsedPolicy[]; deny: ParsedPolicy[] }>();
+
+  constructor(
+    readonly state: ClusterState,
+    readonly config: TenancyConfig,
+    private readonly virtual: ReadonlyMap<string, VirtualNamespace> = new Map(),
+  ) {
+    this.root = config.meshRootNamespace;
+    this.ownership = new Ownership(state, config, new Map([...virtual].map(([ns, v]) => [ns, v.tenant])));
+  }
+
+  /** A view of the same state with extra symbolic namespaces. */
+  withVirtual(virtual: ReadonlyMap<string, VirtualNamespace>): MeshState {
+    return new MeshState(this.state, this.config, virtual);
+  }
+
+  isVirtual(ns: string): boolean {
+    return this.virtual.has(ns);
+  }
+
+  /**
+   * The AuthorizationPolicies of a namespace as the model evaluates them,
+   * sorted by name. A policy the model cannot read counts conservatively:
+   * one that may be an ALLOW is read as "may allow anything" (rules: [{}],
+   * on the workloads its selector names, or all of them when that is
+   * unreadable too); a DENY, AUDIT or CUSTOM one as "may deny nothing".
+   */
+  policiesIn(ns: string): ParsedPolicy[] {
+    const v = this.virtual.get(ns);
+    if (v) return v.policies;
+    let out = this.byNamespace.get(ns);
+    if (out) return out;
+    const read = this.state.derived('mesh:policies', GK.AuthorizationPolicy, ns, () => readPolicies(this.state, ns));
+    for (const [ref, why] of read.unreadable) this.unreadableRefs.set(ref, why);
+    out = read.policies;
+    this.byNamespace.set(ns, out);
+    return out;
+  }
+
+  /** Policies seen so far that the model could not read, with the reason. */
+  unreadable(): string[] {
+    return [...this.unreadableRefs].map(([ref, why]) => `${ref}: ${why} (counted as allowing everything if ALLOW, as denying nothing otherwise)`);
+  }
+
+  /**
+   * Policies Istio enforces on a workload, in evaluation classes. Dry-run
+   * policies are only logged, AUDIT never decides, and CUSTOM hands the
+   * decision to an external authorizer that can only deny more, so none of
+   * them can let a request in.
+   */
+  enforced(w: Workload): { allow: ParsedPolicy[]; deny: ParsedPolicy[]; ignored: ParsedPolicy[] } {
+    const allow: ParsedPolicy[] = [];
+    const deny: ParsedPolicy[] = [];
+    const ignored: ParsedPolicy[] = [];
+    const pools = w.namespace === this.root ? [this.policiesIn(w.namespace)] : [this.policiesIn(w.namespace), this.policiesIn(this.root)];
+    for (const pool of pools) {
+      for (const p of pool) {
+        if (!policyApplies(p, w, this.root)) continue;
+        if (p.dryRun || p.action === 'AUDIT' || p.action === 'CUSTOM') ignored.push(p);
+        else if (p.action === 'DENY') deny.push(p);
+        else allow.push(p);
+      }
+    }
+    return { allow, deny, ignored };
+  }
+
+  mtlsMode(w: Workload, port: string): MtlsMode {
+    const v = this.virtual.get(w.namespace);
+    if (v) return v.mtls;
+    const key = `${w.namespace}|${JSON.stringify(w.labels)}|${port}`;
+    let mode = this.mtlsMemo.get(key);
+    if (mode === undefined) this.mtlsMemo.set(key, (mode = mtlsModeFor(this.state, this.root, w, port)));
+    return mode;
+  }
+
+  get gateway(): LocalGateway {
+    return (this.gatewayMemo ??= localGateway(this.state));
+  }
+
+  /** Label sets the activator may carry (see platformLabelCandidates), its manifest labels first. */
+  get activatorLabels(): Record<string, string>[] {
+    return (this.activatorLabelsMemo ??= this.platformLabelCandidates(ACTIVATOR, true));
+  }
+
+  /** Label sets the knative-local-gateway pod may carry; it terminates TLS per its Gateway servers, so PeerAuthentication does not decide there. */
+  get gatewayLabels(): Record<string, string>[] {
+    return (this.gatewayLabelsMemo ??= this.platformLabelCandidates(this.gateway.workload, false));
+  }
+
+  /**
+   * Label sets a platform workload (the activator, the gateway) may carry. It
+   * is one real pod whose labels are those of its manifest plus others the
+   * model cannot know, fixed but unknown; the sound question is whether SOME
+   * plausible label set lets a request through, each set deciding ALLOW, DENY
+   * and PeerAuthentication selectors together. Candidates: the known labels
+   * alone; joined with the selector of each enforced ALLOW policy that can
+   * select the workload; each joined with the selector of each workload
+   * PeerAuthentication of its namespace (sidecars only). If labels L let a
+   * request in through ALLOW policy P (or with no ALLOW applying), the known
+   * labels plus P's selector plus the PeerAuthentication in force under L are
+   * a subset of L: they select P, no DENY policy L does not select, and the
+   * same PeerAuthentication. A DENY selector is never assumed to match.
+   */
+  private platformLabelCandidates(w: Workload, sidecar: boolean): Record<string, string>[] {
+    const key = `mesh:selecting:${JSON.stringify(w.labels)}`;
+    const selecting = (ns: string) =>
+      this.state.derived(key, GK.AuthorizationPolicy, ns, () => uniqueLabelSets(this.policiesIn(ns).filter((p) => p.action === 'ALLOW' && !p.dryRun).flatMap((p) => selectingLabels(p, w, this.root))));
+    const policySets: Record<string, string>[] = [w.labels, ...selecting(w.namespace), ...(w.namespace === this.root ? [] : selecting(this.root))];
+    const paSets: Record<string, string>[] = [{}, ...(sidecar ? this.peerAuthenticationSelectors(w.namespace) : [])];
+    return joinLabelSets(policySets, paSets);
+  }
+
+  /**
+   * The activator's policies that can decide a request routed to namespace
+   * `ns`, for one label set: its namespace's policies are indexed by the
+   * namespaces their rules pin `knative-serving-namespace` to, so a hop sees
+   * the rules routable to `ns` plus the unpinned ones, never one rule per
+   * tenant. ALLOW policies pinned elsewhere still count as present (an ALLOW
+   * policy that matches nothing still denies), as one rule-less stand-in.
+   */
+  activatorEnforced(w: Workload, ns: string): { allow: ParsedPolicy[]; deny: ParsedPolicy[] } {
+    const key = `${JSON.stringify(w.labels)}|${ns}`;
+    let hit = this.activatorMemo.get(key);
+    if (hit) return hit;
+    const index = this.state.derived('mesh:activator-index', GK.AuthorizationPolicy, w.namespace, () => indexByRoutingPin(this.policiesIn(w.namespace)));
+    const candidates = [...index.general, ...(index.byPin.get(ns) ?? []), ...index.wildcardPinned.filter((p) => rulesRoutableTo(p, ns).rules.length > 0)];
+    const root = w.namespace === this.root ? [] : this.policiesIn(this.root);
+    const allow: ParsedPolicy[] = [];
+    const deny: ParsedPolicy[] = [];
+    for (const p of [...new Set(candidates), ...root]) {
+      if (!policyApplies(p, w, this.root) || p.dryRun || p.action === 'AUDIT' || p.action === 'CUSTOM') continue;
+      if (p.action === 'DENY') deny.push(p);
+      else allow.push(rulesRoutableTo(p, ns));
+    }
+    if (allow.length === 0) {
+      const elsewhere = index.pinnedSelectors.find((p) => policyApplies(p, w, this.root));
+      if (elsewhere) allow.push({ ...elsewhere, rules: [] });
+    }
+    hit = { allow, deny };
+    this.activatorMemo.set(key, hit);
+    return hit;
+  }
+
+  /**
+   * Label sets a tenant's revision pod may carry, as far as the policies can
+   * tell them apart. A tenant labels its pods freely, so the model tries: no
+   * labels; the labels of each selector (or the Gateway API gateway-name label
+   * a `targetRefs: Gateway` policy attaches by) in the namespace or the root
+   * namespace; each joined with the selector of each workload
+   * PeerAuthentication of the namespace, whose mode decides whether plaintext
+   * callers get in. If some labels let a request in, the labels of the ALLOW
+   * policy that admits it plus those of the PeerAuthentication in force do
+   * too, with no more DENY policies and the same mTLS mode.
+   */
+  podLabels(ns: string): Record<string, string>[] {
+    const policySets: Record<string, string>[] = [{}];
+    const pools = ns === this.root ? [this.policiesIn(ns)] : [this.policiesIn(ns), this.policiesIn(this.root)];
+    for (const pool of pools) {
+      for (const p of pool) {
+        if (p.targetRefs) {
+          if (p.namespace !== ns) continue;
+          for (const r of p.targetRefs) if (r.kind === 'Gateway') policySets.push({ [GATEWAY_NAME_LABEL]: r.name });
+        } else if (p.selector) policySets.push(p.selector);
+      }
+    }
+    const paSets: Record<string, string>[] = [{}, ...this.peerAuthenticationSelectors(ns)];
+    return joinLabelSets(policySets, paSets);
+  }
+
+  private peerAuthenticationSelectors(ns: string): Record<string, string>[] {
+    const out: Record<string, string>[] = [];
+    for (const pa of this.state.list(GK.PeerAuthentication, ns)) {
+      const ml: unknown = pa.spec?.selector?.matchLabels;
+      if (ml && typeof ml === 'object' && Object.keys(ml).length > 0) {
+        out.push(Object.fromEntries(Object.entries(ml as Record<string, unknown>).map(([k, v]) => [k, String(v)])));
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * The AuthorizationPolicies of a namespace as the model evaluates them,
+ * sorted by name. A policy the model cannot read counts conservatively: one
+ * that may be an ALLOW is read as "may allow anything" (rules: [{}], on the
+ * workloads its selector names, or all of them when that is unreadable too);
+ * a DENY, AUDIT or CUSTOM one as "may deny nothing".
+ */
+function readPolicies(state: ClusterState, ns: string): { policies: ParsedPolicy[]; unreadable: [string, string][] } {
+  const policies: ParsedPolicy[] = [];
+  const unreadable: [string, string][] = [];
+  for (const obj of state.list(GK.AuthorizationPolicy, ns)) {
+    const p = parsedPolicy(obj);
+    if (!(p instanceof PolicyShapeError)) {
+      policies.push(p);
+      continue;
+    }
+    unreadable.push([`${ns}/${obj.metadata.name}`, p.message]);
+    const action: unknown = obj.spec?.action;
+    if (action === 'DENY' || action === 'AUDIT' || action === 'CUSTOM') continue;
+    const ml: unknown = obj.spec?.selector?.matchLabels;
+    const selector =
+      ml && typeof ml === 'object' && !Array.isArray(ml) && Object.values(ml).every((x) => typeof x === 'string') && Object.keys(ml).length > 0
+        ? (ml as Record<string, string>)
+        : undefined;
+    policies.push({
+      name: obj.metadata.name ?? '',
+      namespace: ns,
+      action: 'ALLOW',
+      dryRun: isDryRunValue(obj.metadata.annotations?.[DRY_RUN_ANNOTATION]),
+      selector,
+      rules: [{ index: 0, when: [] }],
+      unreadable: p.message,
+    } as ParsedPolicy);
+  }
+  policies.sort((a, b) => a.name.localeCompare(b.name));
+  return { policies, unreadable };
+}
+
+/** `namespace/name`, as messages name a policy. */
+export function policyRef(p: ParsedPolicy): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+/** Why a policy was counted conservatively, if it was (see MeshState.policiesIn). */
+export function unreadableReason(p: ParsedPolicy): string | undefined {
+  return (p as ParsedPolicy & { unreadable?: string }).unreadable;
+}

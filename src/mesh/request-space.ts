@@ -1,0 +1,139 @@
+import {
+  freeHostCandidates,
+  freshToken,
+  ipCandidates,
+  namespaceCandidates,
+  portCandidates,
+  routedHostCandidates,
+  serviceAccountCandidates,
+  stringCandidates,
+  withAbsent,
+} from './candidates.js';
+import { compileRule, hopKeys, SHARED, type HopKeys } from './compile.js';
+import { and, leaves, not, or, solve, TRUE, type Assignment, type Formula, type SearchVar, type Value } from './formula.js';
+import { principalOf } from './istio-match.js';
+import type { MeshState } from './mesh-state.js';
+import { NAMESPACE_HEADER } from './platform.js';
+import type { CallerSet, Hop, Route } from './routes.js';
+
+// A route as one formula over the request's attributes, and the finite set of
+// attacker choices that is enough to satisfy it whenever any request can:
+// every pattern is exact, `prefix*`, `*suffix` or `*`, so the patterns' own
+// constants plus a fresh piece no constant contains cover every way of
+// matching some patterns and avoiding the others (candidates.ts).
+
+/** Istio's order at one hop: DENY first; then, if any ALLOW policy applies, some ALLOW rule must match. */
+export function hopFormula(h: Hop, k: HopKeys): Formula {
+  const deny = or(h.deny.flatMap((p) => p.rules.map((r) => compileRule(r, k))));
+  // An ALLOW policy without rules matches nothing (`spec: {}` denies all); a
+  // workload without ALLOW policies allows the request.
+  const allow = h.allow.length === 0 ? TRUE : or(h.allow.flatMap((p) => p.rules.map((r) => compileRule(r, k))));
+  return and([not(deny), allow]);
+}
+
+export function keysOf(route: Route, i: number): HopKeys {
+  return hopKeys(i, new Set(route.hops[i]!.headerOverrides.keys()), route.trustDomain);
+}
+
+function routeFormula(route: Route): Formula {
+  return and(route.hops.map((h, i) => hopFormula(h, keysOf(route, i))));
+}
+
+/** Namespaces a caller of the set may call from, given the namespace patterns the route tests. */
+function callerNamespaces(m: MeshState, callers: CallerSet, patterns: { namespace: string[]; principal: string[]; serviceAccount: string[] }, fresh: string): string[] {
+  if (callers.kind === 'namespaces') return callers.namespaces;
+  const own = m.ownership;
+  return namespaceCandidates(patterns.namespace, patterns.principal, patterns.serviceAccount, fresh).filter((ns) => {
+    if (!own.isForeignTo(ns, callers.tenant)) return false;
+    // A matrix row for "everyone else": names no tenant holds today.
+    return !callers.onlyUnlisted || own.ownerOf(ns).kind !== 'tenant';
+  });
+}
+
+/** The search space of attacker choices for one route, from the patterns its policies test. */
+function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[]; fixed: Assignment; fresh: string } {
+  const byKey = new Map<string, { kind: string; patterns: string[] }[]>();
+  for (const l of leaves(f)) {
+    const list = byKey.get(l.key) ?? [];
+    list.push({ kind: l.kind, patterns: l.patterns });
+    byKey.set(l.key, list);
+  }
+  const patternsOf = (key: string, kind?: string) => (byKey.get(key) ?? []).filter((x) => !kind || x.kind === kind).flatMap((x) => x.patterns);
+  const fresh = freshToken([...byKey.values()].flatMap((xs) => xs.flatMap((x) => x.patterns)));
+  const fixed: Assignment = new Map();
+  const vars: SearchVar[] = [];
+  const drain = m.config.drainPorts;
+  const allPrincipalPatterns = (kind: string) => route.hops.flatMap((_, j) => patternsOf(keysOf(route, j).principal, kind));
+
+  route.hops.forEach((h, i) => {
+    const k = keysOf(route, i);
+    const ports = h.freePort ? portCandidates(h.ports, patternsOf(k.port), drain) : h.ports;
+    vars.push({ key: k.port, values: () => ports });
+    for (const [name, value] of h.headerOverrides) fixed.set(k.header(name), value);
+    const modeAt = (a: Assignment) => (h.sidecar ? m.mtlsMode(h.workload, String(a.get(k.port))) : 'STRICT');
+    if (h.caller.kind === 'forwarder') {
+      const principal = h.caller.principal;
+      // Platform proxies call with mTLS; a DISABLE hop drops the identity.
+      vars.push({ key: k.principal, dependsOn: [k.port], values: (a) => [modeAt(a) === 'DISABLE' ? undefined : principal] });
+    } else {
+      const caller = h.caller;
+      const sas = serviceAccountCandidates(allPrincipalPatterns('principal'), allPrincipalPatterns('serviceAccount'), fresh);
+      const namespaces = callerNamespaces(
+        m,
+        caller.callers,
+        { namespace: allPrincipalPatterns('namespace'), principal: allPrincipalPatterns('principal'), serviceAccount: allPrincipalPatterns('serviceAccount') },
+        fresh,
+      );
+      const ids = namespaces.flatMap((ns) => sas.map((sa) => principalOf(m.config.trustDomain, ns, sa)));
+      vars.push({
+        key: k.principal,
+        dependsOn: [k.port],
+        values: (a): Value[] => {
+          if (caller.noIdentityOnly) return [undefined];
+          const mode = modeAt(a);
+          if (mode === 'DISABLE') return ids.length > 0 ? [undefined] : [];
+          return mode === 'PERMISSIVE' && ids.length > 0 ? [...ids, undefined] : ids;
+        },
+      });
+    }
+  });
+  for (const [name, value] of route.callerHeaders) fixed.set(keysOf(route, 0).header(name), value);
+
+  const hostPatterns = patternsOf(SHARED.host);
+  const target = route.hops.at(-1)!.workload.namespace;
+  const hosts = route.hostRoutedTo ? routedHostCandidates(route.hostRoutedTo, hostPatterns, fresh) : freeHostCandidates(target, hostPatterns, fresh);
+  vars.push({ key: SHARED.host, values: () => hosts });
+
+  const rest = [...byKey.keys()].filter((key) => !vars.some((v) => v.key === key) && !fixed.has(key)).sort((a, b) => {
+    // The routing header first: it is what per-tenant activator rules pin.
+    const pa = a === `header:${NAMESPACE_HEADER}` ? 0 : 1;
+    const pb = b === `header:${NAMESPACE_HEADER}` ? 0 : 1;
+    return pa - pb || a.localeCompare(b);
+  });
+  for (const key of rest) {
+    const pats = patternsOf(key);
+    const kinds = new Set((byKey.get(key) ?? []).map((x) => x.kind));
+    let values: Value[];
+    if (kinds.has('ip')) values = ipCandidates(pats);
+    else if (key === SHARED.method) values = stringCandidates(pats, ['GET', 'POST'], fresh.toUpperCase());
+    else if (key === SHARED.path) values = stringCandidates(pats, ['/', `/${fresh}`], fresh);
+    else if (key.startsWith('header:')) values = withAbsent(stringCandidates(pats, [target], fresh));
+    else values = withAbsent(stringCandidates(pats, [], fresh));
+    vars.push({ key, values: () => values });
+  }
+  return { vars, fixed, fresh };
+}
+
+export interface Witness {
+  assignment: Assignment;
+  /** The invented namespace name standing for "any namespace created later". */
+  fresh: string;
+}
+
+/** A request a caller can send along the route that every hop lets through, if any. */
+export function solveRoute(m: MeshState, route: Route): Witness | undefined {
+  const f = routeFormula(route);
+  const { vars, fixed, fresh } = searchSpace(m, route, f);
+  const a = solve(f, vars, fixed);
+  return a ? { assignment: a, fresh } : undefined;
+}
