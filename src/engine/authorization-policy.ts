@@ -1,5 +1,6 @@
 import { GK, groupKind } from '../cluster/state.js';
 import { reviewAuthorizationPolicy } from '../mesh/admission.js';
+import { parsePolicy, PolicyShapeError } from '../mesh/policy.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import type { Decision, KubeObject } from './types.js';
@@ -25,12 +26,14 @@ export const authorizationPolicyRules: RuleDoc[] = [
     id: 'TG-AUTHZ-MALFORMED',
     kinds: KIND,
     stops:
-      'An AuthorizationPolicy whose fields the model cannot read (unknown action, a non-list where Istio expects a list, a when condition without key, a null rule), ' +
+      'A CREATE or UPDATE of an AuthorizationPolicy whose fields the model cannot read (a field the CRD does not define, unknown action, a non-list where Istio expects a list, a when condition without key, a null rule), ' +
+      "that istiod's own validation rejects (bad IP or port, unknown or malformed when key, a when without values, empty values, bad path templates, dry-run on AUDIT/CUSTOM, ...; the message repeats istiod's reason), " +
       'or whose namespaces, principals (`*<rest>` form) or serviceAccounts values contain regex characters.',
     why:
-      'The guardrail proves reachability from what it can read; a policy it cannot read could open anything, so it is denied (fail closed). ' +
-      'istiod pastes those values into regular expressions without escaping them (`.*/ns/<value>/.*`), so `tenant-.` or `(tenant-1|tenant-2)` would match other tenants.',
-    cite: `${ISTIO_AP} ; https://github.com/istio/istio/blob/master/pilot/pkg/security/authz/model/generator.go (srcNamespaceGenerator)`,
+      'The guardrail proves reachability from what it can read; a policy it cannot read could open anything, so it is denied (fail closed), and a field it does not know is never dropped. ' +
+      'Policies istiod rejects are still modelled as istiod runs them when they are already in the cluster, but a new one is refused with istiod\'s reason. ' +
+      'Istio releases without istio/istio#59992 paste namespace and `*<rest>` principal values into regular expressions unescaped (`.*/ns/<value>/.*`), so `tenant-.` or `(tenant-1|tenant-2)` would match other tenants.',
+    cite: `${ISTIO_AP} ; https://github.com/istio/istio/blob/master/pkg/config/validation/validation.go (ValidateAuthorizationPolicy) ; https://github.com/istio/istio/blob/master/pilot/pkg/security/authz/model/generator.go (srcNamespaceGenerator)`,
     example: `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: odd, namespace: tenant-1}
@@ -113,15 +116,20 @@ function handle(ctx: RuleContext): Decision {
   } else {
     return b.build();
   }
-  const review = reviewAuthorizationPolicy(state, config, written, deleted);
-  if (review.malformed) {
-    b.violate(
-      'TG-AUTHZ-MALFORMED',
-      review.malformed.path,
-      `${review.malformed.message}. The tenant guard cannot tell which paths this policy opens, so it is denied; fix the field to the AuthorizationPolicy schema (${ISTIO_AP}).`,
-    );
-    return b.build();
+  // A new write must pass istiod's own validation (and the model's refusals):
+  // a policy istiod would reject is refused with istiod's reason. Policies
+  // already in the cluster are modelled as istiod runs them (src/mesh/policy.ts).
+  if (written) {
+    try {
+      const problem = parsePolicy(written).invalid?.[0];
+      if (problem) return malformed(b, problem);
+    } catch (e) {
+      if (!(e instanceof PolicyShapeError)) throw e;
+      return malformed(b, e);
+    }
   }
+  const review = reviewAuthorizationPolicy(state, config, written, deleted);
+  if (review.malformed) return malformed(b, review.malformed);
   const verb = input.operation === 'DELETE' ? 'deleting' : input.operation === 'UPDATE' ? 'this update of' : 'creating';
   for (const o of review.opened) {
     const cell = `${o.from} -> ${o.to} via ${o.path}`;
@@ -153,6 +161,15 @@ function handle(ctx: RuleContext): Decision {
     );
   }
   for (const w of review.warnings) b.warn(w);
+  return b.build();
+}
+
+function malformed(b: DecisionBuilder, e: PolicyShapeError): Decision {
+  b.violate(
+    'TG-AUTHZ-MALFORMED',
+    e.path,
+    `${e.message}. The tenant guard cannot tell which paths this policy opens, so it is denied; fix the field to the AuthorizationPolicy schema (${ISTIO_AP}).`,
+  );
   return b.build();
 }
 

@@ -12,6 +12,7 @@
 // that belong to no tenant and are not system namespaces are not judged.
 
 import { OverlayState } from '../cluster/overlay.js';
+import { unknownPeerAuthenticationField } from '../mesh/peer-authentication-fields.js';
 import { GK, type ClusterState } from '../cluster/state.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
@@ -246,6 +247,11 @@ function handlePeerAuthentication(ctx: RuleContext): Decision {
   const ns = namespaceOf(ctx);
   if (ctx.input.operation !== 'DELETE') {
     const pa = ctx.input.object!;
+    const unknown = unknownPeerAuthenticationField(pa.spec ?? {});
+    if (unknown) {
+      b.violate('TG-PEERAUTHN-MALFORMED', unknown.path, `${unknown.message}. A field the tenant guard does not know could change the mTLS mode, so the policy is denied (${PA_DOC}).`);
+      return b.build();
+    }
     checkShape(ctx, pa, b);
     if (b.hasViolations()) return b.build();
     if (ns === ctx.config.meshRootNamespace) checkRootPolicy(ctx, pa, b);
@@ -261,10 +267,13 @@ const rules: RuleDoc[] = [
   {
     id: 'TG-PEERAUTHN-MALFORMED',
     kinds: [KIND],
-    stops: 'A PeerAuthentication whose mtls or portLevelMtls does not have the shape of Istio\'s API (a mode that is no enum name, a port entry that is not {mode}, a port key that is no port, portLevelMtls that is not a map), in any namespace.',
+    stops:
+      'A PeerAuthentication with a field its CRD does not define (for example `mtls: {mod: DISABLE}`), or whose mtls or portLevelMtls does not have the shape of Istio\'s API ' +
+      '(a mode that is no enum name, a port entry that is not {mode}, a port key that is no port, portLevelMtls that is not a map), in any namespace.',
     why:
       'The mode rules read an unreadable mode as UNSET (inherit). A CRD without schema validation, or a client bypassing it, could store ' +
-      '`portLevelMtls: {"8080": "DISABLE"}`; what istiod or a later version makes of it is not something the guard can vouch for, so it fails closed.',
+      '`portLevelMtls: {"8080": "DISABLE"}`; what istiod or a later version makes of it is not something the guard can vouch for, so it fails closed. ' +
+      'A field the mTLS rules do not know is never dropped silently, since it could be meant to change the mode.',
     cite: `${PA_DOC} (portLevelMtls: map<uint32, MutualTLS>); istio/istio pkg/config/validation ValidatePeerAuthentication`,
     example: `apiVersion: security.istio.io/v1
 kind: PeerAuthentication

@@ -32,6 +32,9 @@ export function stringCandidates(patterns: string[], extra: string[], fresh: str
   const prefixes: string[] = [];
   const suffixes: string[] = [];
   for (const p of patterns) {
+    // A path template (`{*}` one segment, `{**}` the rest) is matched as a
+    // URI template, not literally: its witness fills each operator with the fresh token.
+    if (p.includes('{*}') || p.includes('{**}')) out.add(p.replaceAll('{**}', fresh).replaceAll('{*}', fresh));
     const x = parts(p);
     if (x.kind === 'exact') out.add(x.s);
     if (x.kind === 'prefix') {

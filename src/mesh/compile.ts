@@ -1,5 +1,20 @@
-import { and, not, or, TRUE, type Formula, type PatternKind, type Value } from './formula.js';
-import { cidrContains, hostMatch, istioStringMatch, namespaceMatch, principalPatternFor, serviceAccountMatch } from './istio-match.js';
+import { and, FALSE, not, or, TRUE, type Formula, type PatternKind, type Value } from './formula.js';
+import {
+  cidrContains,
+  claimMatch,
+  claimPathOfKey,
+  conditionKeyKind,
+  envoyStringMatch,
+  headerOfKey,
+  hostMatch,
+  istioStringMatch,
+  namespaceMatch,
+  pathMatch,
+  principalPatternFor,
+  requestPrincipalParts,
+  serviceAccountMatch,
+  trustDomainMatch,
+} from './istio-match.js';
 import type { ParsedCondition, ParsedOperation, ParsedRule, ParsedSource } from './policy.js';
 
 /**
@@ -24,8 +39,15 @@ export const SHARED = {
   host: 'host',
   method: 'method',
   path: 'path',
-  requestPrincipal: 'request.auth.principal',
+  /** The JWT's `iss` and `sub` claims when they are strings (what requestPrincipals match). */
+  jwtIssuer: 'jwt:iss',
+  jwtSubject: 'jwt:sub',
 };
+
+/** The key of a JWT claim at `path` (`request.auth.claims[a][b]` -> ["a","b"]): its string, or its string elements joined with NUL. */
+export function claimKey(path: string[]): string {
+  return `claim:${JSON.stringify(path)}`;
+}
 
 export function hopKeys(hop: number, headerOverrides: ReadonlySet<string> = new Set(), trustDomain = 'cluster.local'): HopKeys {
   return {
@@ -55,8 +77,30 @@ function serviceAccountLeaf(k: HopKeys, patterns: string[], policyNamespace: str
   return leaf(k.principal, 'serviceAccount', qualified, (p, v) => serviceAccountMatch(p, v, policyNamespace));
 }
 
+function trustDomainLeaf(k: HopKeys, patterns: string[]): Formula {
+  return leaf(k.principal, 'trustDomain', patterns, trustDomainMatch);
+}
+
+/** requestPrincipals: each value is an issuer AND a subject pattern (split at the last `/`); values are ORed. */
+function requestPrincipalFormula(patterns: string[]): Formula {
+  return or(
+    patterns.map((v) => {
+      const { iss, sub } = requestPrincipalParts(v);
+      return and([
+        { t: 'leaf', key: SHARED.jwtIssuer, kind: 'string', patterns: [iss.pattern], pred: iss.match },
+        { t: 'leaf', key: SHARED.jwtSubject, kind: 'string', patterns: [sub.pattern], pred: sub.match },
+      ]);
+    }),
+  );
+}
+
 function exactMatch(p: string, v: Value): boolean {
   return v !== undefined && v === p;
+}
+
+/** connection.sni: StringMatcher over the requested server name, which is empty (not absent) without SNI. */
+function sniMatch(p: string, v: Value): boolean {
+  return envoyStringMatch(p, v ?? '');
 }
 
 /** One field with its positive list (any matches) and negative list (none matches). */
@@ -76,7 +120,8 @@ export function compileSource(s: ParsedSource, k: HopKeys): Formula {
     field(f.principals, f.notPrincipals, (ps) => principalLeaf(k, ps)),
     field(f.namespaces, f.notNamespaces, (ps) => leaf(k.principal, 'namespace', ps, namespaceMatch)),
     field(f.serviceAccounts, f.notServiceAccounts, (ps) => serviceAccountLeaf(k, ps, s.policyNamespace)),
-    field(f.requestPrincipals, f.notRequestPrincipals, (ps) => leaf(SHARED.requestPrincipal, 'string', ps, istioStringMatch)),
+    field(f.trustDomains, f.notTrustDomains, (ps) => trustDomainLeaf(k, ps)),
+    field(f.requestPrincipals, f.notRequestPrincipals, requestPrincipalFormula),
     field(f.ipBlocks, f.notIpBlocks, (ps) => leaf(k.sourceIp, 'ip', ps, cidrContains)),
     field(f.remoteIpBlocks, f.notRemoteIpBlocks, (ps) => leaf(k.remoteIp, 'ip', ps, cidrContains)),
   ]);
@@ -88,50 +133,60 @@ export function compileOperation(o: ParsedOperation, k: HopKeys): Formula {
     field(f.hosts, f.notHosts, (ps) => leaf(SHARED.host, 'host', ps, hostMatch)),
     field(f.ports, f.notPorts, (ps) => leaf(k.port, 'port', ps, exactMatch)),
     field(f.methods, f.notMethods, (ps) => leaf(SHARED.method, 'string', ps, istioStringMatch)),
-    field(f.paths, f.notPaths, (ps) => leaf(SHARED.path, 'string', ps, istioStringMatch)),
+    field(f.paths, f.notPaths, (ps) => leaf(SHARED.path, 'string', ps, pathMatch)),
   ]);
 }
 
-/** The variable a `when` key reads (https://istio.io/latest/docs/reference/config/security/conditions/). */
-export function conditionTarget(key: string, k: HopKeys): { key: string; kind: PatternKind; match: (p: string, v: Value) => boolean } {
-  const header = /^request\.headers\[(.+)\]$/.exec(key);
-  if (header) return { key: k.header(header[1]!.toLowerCase()), kind: 'string', match: istioStringMatch };
-  switch (key) {
-    case 'source.ip':
-      return { key: k.sourceIp, kind: 'ip', match: cidrContains };
-    case 'remote.ip':
-      return { key: k.remoteIp, kind: 'ip', match: cidrContains };
-    case 'destination.ip':
-      return { key: k.destinationIp, kind: 'ip', match: cidrContains };
-    case 'source.namespace':
-      return { key: k.principal, kind: 'namespace', match: namespaceMatch };
-    case 'source.principal':
-      return { key: k.principal, kind: 'principal', match: istioStringMatch };
-    case 'source.serviceAccount':
-      return { key: k.principal, kind: 'serviceAccount', match: serviceAccountMatch };
-    case 'destination.port':
-      return { key: k.port, kind: 'port', match: exactMatch };
-    case 'connection.sni':
-      return { key: k.sni, kind: 'string', match: istioStringMatch };
-    case 'request.auth.principal':
-      return { key: SHARED.requestPrincipal, kind: 'string', match: istioStringMatch };
-    default:
-      // request.auth.audiences/presenter/claims[...] come from a JWT the
-      // caller brings; experimental.* and anything else are treated as
-      // caller-chosen strings too (the search may pick any value).
-      return { key: `attr:${key}`, kind: 'string', match: istioStringMatch };
+/**
+ * The formula of one `when` condition (https://istio.io/latest/docs/reference/config/security/conditions/),
+ * read as authz/model/model.go New does. Keys whose values istiod cannot
+ * translate were dealt with by the parser (the rule is skipped, or the values dropped).
+ */
+export function compileCondition(c: ParsedCondition, k: HopKeys): Formula {
+  const on = (mk: (patterns: string[]) => Formula) => field(c.values, c.notValues, mk);
+  switch (conditionKeyKind(c.key)) {
+    case 'header': {
+      const name = headerOfKey(c.key);
+      return name === undefined ? TRUE : on((ps) => leaf(k.header(name), 'string', ps, istioStringMatch));
+    }
+    case 'ip': {
+      const key = c.key === 'source.ip' ? k.sourceIp : c.key === 'remote.ip' ? k.remoteIp : k.destinationIp;
+      return on((ps) => leaf(key, 'ip', ps, cidrContains));
+    }
+    case 'port':
+      return on((ps) => leaf(k.port, 'port', ps, exactMatch));
+    case 'sni':
+      return on((ps) => leaf(k.sni, 'string', ps, sniMatch));
+    case 'namespace':
+      return on((ps) => leaf(k.principal, 'namespace', ps, namespaceMatch));
+    case 'trustDomain':
+      return on((ps) => trustDomainLeaf(k, ps));
+    case 'serviceAccount':
+      return on((ps) => serviceAccountLeaf(k, ps, c.policyNamespace));
+    case 'principal':
+      return on((ps) => principalLeaf(k, ps));
+    case 'requestPrincipal':
+      return on(requestPrincipalFormula);
+    case 'claim': {
+      const path = claimPathOfKey(c.key);
+      return path === undefined ? TRUE : on((ps) => leaf(claimKey(path), 'string', ps, claimMatch));
+    }
+    case 'envoyFilter':
+      // Envoy dynamic metadata of another filter: the model lets the caller choose it.
+      return on((ps) => leaf(`attr:${c.key}`, 'string', ps, istioStringMatch));
+    case 'unknown':
+      // istiod drops the whole rule (the parser marked it skipped).
+      return FALSE;
   }
 }
 
-export function compileCondition(c: ParsedCondition, k: HopKeys): Formula {
-  if (c.key === 'source.principal') return field(c.values, c.notValues, (ps) => principalLeaf(k, ps));
-  if (c.key === 'source.serviceAccount') return field(c.values, c.notValues, (ps) => serviceAccountLeaf(k, ps, c.policyNamespace));
-  const t = conditionTarget(c.key, k);
-  return field(c.values, c.notValues, (ps) => leaf(t.key, t.kind, ps, t.match));
-}
-
-/** A rule matches when some `from` AND some `to` AND every `when` match; absent lists match anything. */
+/**
+ * A rule matches when some `from` AND some `to` AND every `when` match;
+ * absent lists match anything. A rule istiod leaves out of the Envoy config
+ * (ParsedRule.skipped) matches nothing.
+ */
 export function compileRule(r: ParsedRule, k: HopKeys): Formula {
+  if (r.skipped !== undefined) return FALSE;
   return and([
     r.from ? or(r.from.map((s) => compileSource(s, k))) : TRUE,
     r.to ? or(r.to.map((o) => compileOperation(o, k))) : TRUE,

@@ -9,7 +9,7 @@ import type { Hop, Route } from './routes.js';
 // The last stage of the pipeline: a found request (or the hop where every
 // request stops) in words, naming the policy fields responsible.
 
-const POSITIVE_SOURCE: SourceField[] = ['namespaces', 'principals', 'serviceAccounts', 'requestPrincipals', 'ipBlocks', 'remoteIpBlocks'];
+const POSITIVE_SOURCE: SourceField[] = ['namespaces', 'principals', 'serviceAccounts', 'trustDomains', 'requestPrincipals', 'ipBlocks', 'remoteIpBlocks'];
 const POSITIVE_OP: OperationField[] = ['hosts', 'ports', 'paths', 'methods'];
 
 /**

@@ -5,7 +5,7 @@
 export type Value = string | undefined; // undefined: the attribute is absent
 
 /** How candidate values for a variable are derived from the patterns that test it. */
-export type PatternKind = 'string' | 'host' | 'principal' | 'namespace' | 'serviceAccount' | 'ip' | 'port';
+export type PatternKind = 'string' | 'host' | 'principal' | 'namespace' | 'serviceAccount' | 'trustDomain' | 'ip' | 'port';
 
 export type Formula =
   | { t: 'leaf'; key: string; kind: PatternKind; patterns: string[]; pred: (v: Value) => boolean }

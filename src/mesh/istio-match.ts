@@ -32,36 +32,57 @@ export function hostMatch(pattern: string, value: string | undefined): boolean {
 
 const regexCache = new Map<string, RegExp>();
 
+function cachedRegex(source: string): RegExp {
+  let re = regexCache.get(source);
+  if (!re) {
+    re = new RegExp(source);
+    regexCache.set(source, re);
+  }
+  return re;
+}
+
+/** Go's regexp.QuoteMeta: the value as a literal inside a regex. */
+export function quoteMeta(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 // Istio's namespace matcher: the regex `.*/ns/<value>/.*` over the principal,
-// every `*` in the value becoming `.*` (generator.go srcNamespaceGenerator).
-// Other characters are kept literal here (namespace names are DNS labels, so
-// only `*` matters).
+// every `*` in the value becoming `.*` and the rest quoted (generator.go
+// srcNamespaceGenerator, regexp.QuoteMeta since istio/istio#59992; earlier
+// releases pasted the value unquoted, which is why new writes with regex
+// characters are refused, see policy-validation.ts).
 export function namespaceMatch(pattern: string, principal: string | undefined): boolean {
   if (principal === undefined) return false;
-  let re = regexCache.get(pattern);
-  if (!re) {
-    const body = pattern
-      .split('*')
-      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*');
-    re = new RegExp(`^.*/ns/${body}/.*$`);
-    regexCache.set(pattern, re);
-  }
-  return re.test(principal);
+  return cachedRegex(`^.*/ns/${pattern.split('*').map(quoteMeta).join('.*')}/.*$`).test(principal);
 }
 
 /**
- * `serviceAccounts: ["<ns>/<sa>"]` (or `"<sa>"`: the policy's own namespace,
- * generator.go serviceAccountRegex): the peer's namespace and service account,
- * any trust domain. Regex characters were refused when the policy was parsed.
+ * `serviceAccounts: ["<ns>/<sa>"]` (or `"<sa>"`: the policy's own namespace):
+ * istiod's regex `spiffe://.+/ns/<ns>/(.+/|)sa/<sa>(/.+)?` over the peer's
+ * URI SAN, both parts quoted (authz/model/generator.go serviceAccountRegex).
  */
 export function serviceAccountMatch(pattern: string, principal: string | undefined, policyNamespace = ''): boolean {
   if (principal === undefined) return false;
   const slash = pattern.indexOf('/');
   const ns = slash < 0 ? policyNamespace : pattern.slice(0, slash);
   const sa = slash < 0 ? pattern : pattern.slice(slash + 1);
-  const id = parsePrincipal(principal);
-  return id !== undefined && id.namespace === ns && id.serviceAccount === sa;
+  return cachedRegex(`^spiffe://.+/ns/${quoteMeta(ns)}/(.+/|)sa/${quoteMeta(sa)}(/.+)?$`).test(`spiffe://${principal}`);
+}
+
+/**
+ * `source.trustDomains` / `when: source.trustDomain` (authz/model/generator.go
+ * srcTrustDomainGenerator, over the peer's URI SAN): `*` is any mTLS peer;
+ * a value without `*` is the prefix `spiffe://<value>/`; otherwise the first
+ * `*` matches within the trust domain (`[^/]*`) and the rest is literal.
+ * Without trust-domain aliases, istiod expands nothing (ExpandTrustDomainAliases).
+ */
+export function trustDomainMatch(pattern: string, principal: string | undefined): boolean {
+  if (principal === undefined) return false;
+  const uri = `spiffe://${principal}`;
+  if (pattern === '*') return true;
+  if (!pattern.includes('*')) return uri.startsWith(`spiffe://${pattern}/`);
+  const star = pattern.indexOf('*');
+  return cachedRegex(`^spiffe://${quoteMeta(pattern.slice(0, star))}[^/]*${quoteMeta(pattern.slice(star + 1))}/.*$`).test(uri);
 }
 
 export interface PeerIdentity {
@@ -109,33 +130,53 @@ interface Cidr {
   bits: number;
 }
 
+/** Go's netip.ParseAddr (IPv4 without leading zeros, IPv6 with `::` and an embedded IPv4 tail; zones refused). */
 function parseIp(s: string): { v6: boolean; n: bigint } | undefined {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) {
-    const parts = s.split('.').map(Number);
-    if (parts.some((x) => x > 255)) return undefined;
-    return { v6: false, n: parts.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n) };
+  const v4 = (x: string): bigint | undefined => {
+    const parts = x.split('.');
+    if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255)) return undefined;
+    return parts.reduce((acc, p) => (acc << 8n) | BigInt(Number(p)), 0n);
+  };
+  if (!s.includes(':')) {
+    const n = v4(s);
+    return n === undefined ? undefined : { v6: false, n };
   }
-  if (s.includes(':')) {
-    const [head, tail, extra] = s.split('::');
-    if (extra !== undefined) return undefined;
-    const h = head ? head.split(':') : [];
-    const t = tail !== undefined ? (tail ? tail.split(':') : []) : [];
-    const missing = 8 - h.length - t.length;
-    if (tail === undefined ? h.length !== 8 : missing < 1) return undefined;
-    const groups = [...h, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...t];
-    if (groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
-    return { v6: true, n: groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n) };
-  }
-  return undefined;
+  const groups = s.split('::');
+  if (groups.length > 2) return undefined;
+  const words = (x: string): bigint[] | undefined => {
+    if (x === '') return [];
+    const out: bigint[] = [];
+    const parts = x.split(':');
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (i === parts.length - 1 && p.includes('.')) {
+        const n = v4(p);
+        if (n === undefined) return undefined;
+        out.push(n >> 16n, n & 0xffffn);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(BigInt(parseInt(p, 16)));
+      else return undefined;
+    }
+    return out;
+  };
+  const head = words(groups[0]!);
+  const tail = groups.length === 2 ? words(groups[1]!) : [];
+  if (!head || !tail) return undefined;
+  const missing = 8 - head.length - tail.length;
+  if (groups.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const all = [...head, ...Array<bigint>(groups.length === 2 ? missing : 0).fill(0n), ...tail];
+  return { v6: true, n: all.reduce((acc, g) => (acc << 16n) | g, 0n) };
 }
 
+/** Go's netip.ParsePrefix (`addr/bits`, decimal bits without leading zeros) or a single address. */
 export function parseCidr(s: string): Cidr | undefined {
-  const [addr, len] = s.split('/');
-  const ip = parseIp(addr ?? '');
+  const slash = s.indexOf('/');
+  const ip = parseIp(slash < 0 ? s : s.slice(0, slash));
   if (!ip) return undefined;
   const max = ip.v6 ? 128 : 32;
+  const len = slash < 0 ? undefined : s.slice(slash + 1);
+  if (len !== undefined && !/^(0|[1-9][0-9]*)$/.test(len)) return undefined;
   const bits = len === undefined ? max : Number(len);
-  if (!Number.isInteger(bits) || bits < 0 || bits > max) return undefined;
+  if (bits > max) return undefined;
   const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(max - bits);
   return { v6: ip.v6, base: ip.n & mask, bits };
 }
@@ -159,4 +200,225 @@ export function cidrWitness(block: string): string | undefined {
   const groups: string[] = [];
   for (let s = 112n; s >= 0n; s -= 16n) groups.push(((c.base >> s) & 0xffffn).toString(16));
   return groups.join(':');
+}
+
+// --- values istiod cannot translate ----------------------------------------
+
+/** Why istiod cannot turn an ipBlocks / source.ip / remote.ip / destination.ip value into a CIDR (networking/util AddrStrToPrefix). */
+export function ipValueError(v: string): string | undefined {
+  if (v === '') return 'empty address';
+  return parseCidr(v) ? undefined : `bad IP address or CIDR range ${JSON.stringify(v)}`;
+}
+
+/** Why istiod cannot read a port value (authz/model/util.go convertToPort: ParseUint, at most 65535). */
+export function portValueError(v: string): string | undefined {
+  return /^[0-9]+$/.test(v) && Number(v) <= 65535 ? undefined : `invalid port ${JSON.stringify(v)}`;
+}
+
+export type ConditionKeyKind = 'header' | 'ip' | 'port' | 'sni' | 'envoyFilter' | 'namespace' | 'trustDomain' | 'serviceAccount' | 'principal' | 'requestPrincipal' | 'claim' | 'unknown';
+
+/** How istiod reads a `when` key, in the order of authz/model/model.go New's switch. */
+export function conditionKeyKind(key: string): ConditionKeyKind {
+  if (key === 'destination.ip') return 'ip';
+  if (key === 'destination.port') return 'port';
+  if (key === 'connection.sni') return 'sni';
+  if (key.startsWith('experimental.envoy.filters.')) return 'envoyFilter';
+  if (key === 'source.ip' || key === 'remote.ip') return 'ip';
+  if (key === 'source.namespace') return 'namespace';
+  if (key === 'source.trustDomain') return 'trustDomain';
+  if (key === 'source.serviceAccount') return 'serviceAccount';
+  if (key === 'source.principal') return 'principal';
+  if (key === 'request.auth.principal') return 'requestPrincipal';
+  if (key === 'request.auth.audiences' || key === 'request.auth.presenter') return 'claim';
+  if (key.startsWith('request.headers')) return 'header';
+  if (key.startsWith('request.auth.claims')) return 'claim';
+  return 'unknown';
+}
+
+/** `[name]` -> name (authz/model/util.go extractNameInBrackets). */
+function nameInBrackets(s: string): string | undefined {
+  return s.startsWith('[') && s.endsWith(']') && s.length >= 2 ? s.slice(1, -1) : undefined;
+}
+
+/** `[a][b]` -> [a, b], else `[x]` -> [x] (authz/model/util.go extractNameInNestedBrackets). */
+function namesInNestedBrackets(s: string): string[] | undefined {
+  const out: string[] = [];
+  for (let begin = 0; begin < s.length; ) {
+    let end = -1;
+    if (s[begin] === '[') {
+      for (let i = begin + 1; i < s.length; i++) {
+        if (s[i] === '[') break;
+        if (s[i] === ']') {
+          end = i;
+          break;
+        }
+      }
+    }
+    if (end === -1) {
+      const one = nameInBrackets(s);
+      return one === undefined ? undefined : [one];
+    }
+    out.push(s.slice(begin + 1, end));
+    begin = end + 1;
+  }
+  return out;
+}
+
+/** The header a `request.headers[...]` key reads, lower-case (Envoy header names are case-insensitive). */
+export function headerOfKey(key: string): string | undefined {
+  return nameInBrackets(key.slice('request.headers'.length))?.toLowerCase();
+}
+
+/** The JWT payload path a claims key reads: `request.auth.claims[a][b]` -> [a, b]; audiences -> [aud]; presenter -> [azp]. */
+export function claimPathOfKey(key: string): string[] | undefined {
+  if (key === 'request.auth.audiences') return ['aud'];
+  if (key === 'request.auth.presenter') return ['azp'];
+  return namesInNestedBrackets(key.slice('request.auth.claims'.length));
+}
+
+/** Why istiod cannot translate a value of this `when` key (the key itself is malformed), if so. */
+export function conditionKeyError(key: string): string | undefined {
+  const kind = conditionKeyKind(key);
+  if (kind === 'header' && headerOfKey(key) === undefined) return `expecting format request.headers[<NAME>], found ${JSON.stringify(key)}`;
+  if (kind === 'claim' && claimPathOfKey(key) === undefined) return `expecting format request.auth.claims[<NAME>], found ${JSON.stringify(key)}`;
+  if (kind === 'envoyFilter' && !key.slice('experimental.'.length).replace(/\]$/, '').includes('[')) return `invalid key: ${key}`;
+  return undefined;
+}
+
+// --- Envoy string, path and JWT matching ------------------------------------
+
+/**
+ * Istio's StringMatcher (authz/matcher/string.go StringMatcherWithPrefix with
+ * no prefix) as Envoy runs it: `*` is the regex `.+` (any non-empty value),
+ * `*x` a suffix, `x*` a prefix, anything else exact. Used for paths, SNI and
+ * JWT claims; headers, methods and hosts use HeaderMatcher (`*`: present).
+ */
+export function envoyStringMatch(pattern: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (pattern === '*') return value.length > 0;
+  return istioStringMatch(pattern, value);
+}
+
+/** Envoy's Http::PathUtil::removeQueryAndFragment: RBAC url_path and uri_template see the path without `?query` and `#fragment`. */
+export function stripQueryAndFragment(path: string): string {
+  const i = path.search(/[?#]/);
+  return i < 0 ? path : path.slice(0, i);
+}
+
+/** `{*}` / `{**}` in a path value make istiod emit a uri_template matcher (pkg/config/security ContainsPathTemplate). */
+export function isPathTemplate(p: string): boolean {
+  return p.includes('{*}') || p.includes('{**}');
+}
+
+// Envoy's uri_template (source/extensions/path/uri_template_lib/uri_template_internal.cc):
+// segments of RFC 3986 pchars; `*` one segment, `**` the rest (only last).
+const PCHAR = "a-zA-Z0-9\\-._~%!$&'()+,;:@";
+const PATH_GLOB = `[${PCHAR}]+`;
+const TEXT_GLOB = `[${PCHAR}/]*`;
+const LITERAL = new RegExp(`^[${PCHAR}]+$`);
+
+/** The RE2 pattern Envoy builds from an Istio path template (after istiod's `{*}` -> `*`, `{**}` -> `**`), or undefined where Envoy rejects it. */
+export function pathTemplateRegex(template: string): string | undefined {
+  const t = template.replace(/\{\*\*\}|\{\*\}/g, (m) => (m === '{**}' ? '**' : '*'));
+  if (!/^\/[\x21-\x7e]*$/.test(t)) return undefined;
+  const lit = (x: string) => x.replace(/[$()+.]/g, '\\$&');
+  let rest = t.slice(1);
+  const segs: string[] = [];
+  let suffix = '';
+  let seenText = false;
+  while (rest !== '') {
+    if (rest.startsWith('**') || rest.startsWith('*')) {
+      if (seenText) return undefined;
+      const text = rest.startsWith('**');
+      seenText = text;
+      segs.push(text ? TEXT_GLOB : PATH_GLOB);
+      rest = rest.slice(text ? 2 : 1);
+    } else if (rest.startsWith('{')) {
+      return undefined; // named variables never come out of istiod's sanitising
+    } else {
+      const slash = rest.indexOf('/');
+      const l = slash < 0 ? rest : rest.slice(0, slash);
+      if (!LITERAL.test(l)) return undefined;
+      segs.push(lit(l));
+      rest = rest.slice(l.length);
+    }
+    if (rest !== '') {
+      if (rest === '/') {
+        segs.push('');
+        break;
+      } else if (rest[0] === '/') rest = rest.slice(1);
+      else {
+        const slash = rest.indexOf('/');
+        const l = slash < 0 ? rest : rest.slice(0, slash);
+        if (!LITERAL.test(l) || l.length !== rest.length) return undefined;
+        suffix = lit(l);
+        break;
+      }
+    }
+  }
+  return `/${segs.join('/')}${suffix}`;
+}
+
+/**
+ * A `paths` value against the request path as Envoy's RBAC matches it: a
+ * template (`{*}`, `{**}`) as uri_template, anything else as url_path with
+ * istiod's StringMatcher; both see the path without query and fragment
+ * (authz/model/generator.go pathGenerator; Envoy url_path / uri_template).
+ * A template Envoy rejects matches nothing here (istiod's validation refuses it).
+ */
+export function pathMatch(pattern: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const path = stripQueryAndFragment(value);
+  if (isPathTemplate(pattern)) {
+    const rx = pathTemplateRegex(pattern);
+    return rx !== undefined && cachedRegex(`^(?:${rx})$`).test(path);
+  }
+  return envoyStringMatch(pattern, path);
+}
+
+/** One half (issuer or subject) of a requestPrincipals value, as an Istio-style pattern: `*` here means non-empty. */
+export interface JwtPart {
+  pattern: string;
+  match: (v: string | undefined) => boolean;
+}
+
+const anyPart: JwtPart = { pattern: '*', match: (v) => v !== undefined && v.length > 0 };
+const exactPart = (s: string): JwtPart => ({ pattern: s, match: (v) => v === s });
+const prefixPart = (s: string): JwtPart => ({ pattern: `${s}*`, match: (v) => v !== undefined && v.startsWith(s) });
+const suffixPart = (s: string): JwtPart => ({ pattern: `*${s}`, match: (v) => v !== undefined && v.endsWith(s) });
+
+/**
+ * A `requestPrincipals` / `request.auth.principal` value as istiod splits it:
+ * at the LAST `/` into issuer and subject, each matched against the JWT's
+ * `iss` and `sub` string claims (authz/model/generator.go
+ * requestPrincipalGenerator.extendedPrincipal, `.+` for `*`).
+ */
+export function requestPrincipalParts(value: string): { iss: JwtPart; sub: JwtPart } {
+  const idx = value.lastIndexOf('/');
+  const found = idx >= 0;
+  const iss = found ? value.slice(0, idx) : value;
+  const sub = found ? value.slice(idx + 1) : '';
+  if (value === '*') return { iss: anyPart, sub: anyPart };
+  if (value.startsWith('*')) {
+    if (found) return { iss: iss === '*' ? anyPart : suffixPart(iss.slice(1)), sub: exactPart(sub) };
+    return { iss: anyPart, sub: suffixPart(value.slice(1)) };
+  }
+  if (value.endsWith('*')) {
+    if (found) return { iss: exactPart(iss), sub: sub === '*' ? anyPart : prefixPart(sub.slice(0, -1)) };
+    return { iss: prefixPart(value.slice(0, -1)), sub: anyPart };
+  }
+  return { iss: exactPart(iss), sub: exactPart(sub) };
+}
+
+/**
+ * JWT claims in the model are strings; a list claim is its string elements
+ * joined with NUL. istiod matches claims, audiences and presenter "one of the
+ * list, or the string itself" (matcher/metadata.go MetadataListValueMatcher
+ * with extended JWT), each element with StringMatcher.
+ */
+export const CLAIM_LIST_SEPARATOR = '\u0000';
+
+export function claimMatch(pattern: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  return value.split(CLAIM_LIST_SEPARATOR).some((x) => envoyStringMatch(pattern, x));
 }

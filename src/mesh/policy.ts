@@ -1,4 +1,6 @@
 import type { KubeObject } from '../kube/objects.js';
+import { conditionKeyError, conditionKeyKind, ipValueError, portValueError } from './istio-match.js';
+import { validationProblems as istiodValidation } from './policy-validation.js';
 
 // A parsed, validated AuthorizationPolicy (security.istio.io v1 and v1beta1
 // share one schema: https://istio.io/latest/docs/reference/config/security/authorization-policy/).
@@ -14,6 +16,8 @@ export const SOURCE_FIELDS = [
   'notNamespaces',
   'serviceAccounts',
   'notServiceAccounts',
+  'trustDomains',
+  'notTrustDomains',
   'ipBlocks',
   'notIpBlocks',
   'remoteIpBlocks',
@@ -52,6 +56,12 @@ export interface ParsedRule {
   /** Absent (or empty): any operation. */
   to?: ParsedOperation[];
   when: ParsedCondition[];
+  /**
+   * Why istiod leaves this rule out of the generated Envoy config (it then
+   * matches no request): an unknown `when` key, or, in an ALLOW policy, a
+   * value it cannot translate (see runtimeValueError).
+   */
+  skipped?: string;
 }
 
 export interface TargetRef {
@@ -71,7 +81,16 @@ export interface ParsedPolicy {
   /** matchLabels; undefined (or empty) = every workload in scope. */
   selector?: Record<string, string>;
   targetRefs?: TargetRef[];
+  /** CUSTOM: the ext_authz provider (meshConfig.extensionProviders name). */
+  provider?: string;
   rules: ParsedRule[];
+  /**
+   * What istiod's validating webhook (pkg/config/validation
+   * ValidateAuthorizationPolicy) or tenant-guard refuses in this policy as a
+   * new write. The fields above still say how istiod runs it if it is already
+   * in the cluster.
+   */
+  invalid?: PolicyShapeError[];
 }
 
 /** A field of the policy has a shape Istio would refuse (or we cannot read). */
@@ -87,6 +106,20 @@ export class PolicyShapeError extends Error {
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * An object with only the fields the AuthorizationPolicy CRD
+ * (security.istio.io v1/v1beta1 openAPIV3Schema) defines there. A field the
+ * model does not know could change what the policy means, so it is refused,
+ * never dropped.
+ */
+function knownFields(o: Record<string, unknown>, allowed: readonly string[], path: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) {
+      throw new PolicyShapeError(`${path}.${k}`, `unknown field ${JSON.stringify(k)} (the AuthorizationPolicy schema has ${allowed.join(', ')})`);
+    }
+  }
 }
 
 function stringList(v: unknown, path: string, ports = false): string[] {
@@ -112,44 +145,7 @@ function optionalList(v: unknown, path: string, ports = false): string[] | undef
   return xs.length > 0 ? xs : undefined;
 }
 
-// Characters RE2 reads as operators. istiod pastes some values into regular
-// expressions without escaping them (pilot/pkg/security/authz/model/generator.go:
-// srcNamespaceGenerator builds `.*/ns/<value>/.*` with only `*` -> `.*`;
-// serviceAccountRegex builds `spiffe://.+/ns/<ns>/(.+/|)sa/<sa>(/.+)?`;
-// matcher.StringMatcherWithPrefix turns a principal `*<rest>` into
-// `spiffe://.*<rest>`). There `tenant-.`, `tenant-[12]` or `(a|b)` match
-// other tenants' namespaces. Namespace and service-account names never
-// contain these characters, so such a value is refused rather than guessed at.
-const RE2_META = /[\\.+*?()|[\]{}^$]/;
-
-function checkRegexSafe(field: string, values: string[] | undefined, path: string, namespace: string): void {
-  values?.forEach((v, i) => {
-    const where = `${path}[${i}]`;
-    const refuse = (what: string) => {
-      throw new PolicyShapeError(
-        where,
-        `${JSON.stringify(v)}: Istio compiles ${field} into a regular expression without escaping ${what}, so regex characters (. [ ] ( ) | + ? { } ^ $ \\) ` +
-          'can match other namespaces; use literal names (and `*` only where the field allows it)',
-      );
-    };
-    if (field === 'namespaces' || field === 'source.namespace') {
-      // `*` is Istio's own wildcard here (-> `.*`); everything else is literal to a namespace name.
-      if (RE2_META.test(v.replaceAll('*', ''))) refuse('anything but `*`');
-    } else if (field === 'principals' || field === 'source.principal') {
-      // Only the `*<rest>` (suffix) form becomes a regex; exact and `prefix*` are literal.
-      if (v.length > 1 && v.startsWith('*') && RE2_META.test(v.slice(1))) refuse('the part after a leading `*`');
-    } else if (field === 'serviceAccounts' || field === 'source.serviceAccount') {
-      const slash = v.indexOf('/');
-      const ns = slash < 0 ? namespace : v.slice(0, slash);
-      const sa = slash < 0 ? v : v.slice(slash + 1);
-      // Service-account names may contain dots (DNS subdomains); a dot there can only
-      // widen the match to other accounts of the same, literal, namespace.
-      if (RE2_META.test(ns) || RE2_META.test(sa.replaceAll('.', '')) || sa.includes('/')) refuse('the namespace or the name (no wildcards either)');
-    }
-  });
-}
-
-/** Istio's port values are decimal numbers (security.ValidatePorts: ParseUint), so `08012` is port 8012. */
+/** Istio's port values are decimal numbers (authz/model/util.go convertToPort: ParseUint), so `08012` is port 8012. */
 function normalizePorts(values: string[] | undefined): string[] | undefined {
   return values?.map((v) => (/^[0-9]+$/.test(v) ? String(Number(v)) : v));
 }
@@ -172,10 +168,26 @@ function list(v: unknown, path: string): unknown[] {
 
 export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
 
-/** Parse an AuthorizationPolicy object; throws PolicyShapeError on a malformed field. */
+const SPEC_FIELDS = ['action', 'provider', 'rules', 'selector', 'targetRef', 'targetRefs'] as const;
+const TARGET_REF_FIELDS = ['group', 'kind', 'name', 'namespace'] as const;
+const RULE_FIELDS = ['from', 'to', 'when'] as const;
+const CONDITION_FIELDS = ['key', 'values', 'notValues'] as const;
+
+function parseTargetRef(r: unknown, path: string): TargetRef {
+  if (!isObj(r)) throw new PolicyShapeError(path, 'must be an object');
+  knownFields(r, TARGET_REF_FIELDS, path);
+  for (const k of TARGET_REF_FIELDS) {
+    if (r[k] !== undefined && r[k] !== null && typeof r[k] !== 'string') throw new PolicyShapeError(`${path}.${k}`, 'must be a string');
+  }
+  if (typeof r.kind !== 'string' || typeof r.name !== 'string') throw new PolicyShapeError(path, 'must have string kind and name');
+  return { group: typeof r.group === 'string' ? r.group : '', kind: r.kind, name: r.name, ...(typeof r.namespace === 'string' && r.namespace ? { namespace: r.namespace } : {}) };
+}
+
+/** Parse an AuthorizationPolicy object; throws PolicyShapeError on a field the model cannot read. */
 export function parsePolicy(obj: KubeObject): ParsedPolicy {
   const spec: unknown = obj.spec ?? {};
   if (!isObj(spec)) throw new PolicyShapeError('spec', 'must be an object');
+  knownFields(spec, SPEC_FIELDS, 'spec');
   const rawAction = spec.action ?? 'ALLOW';
   if (rawAction !== 'ALLOW' && rawAction !== 'DENY' && rawAction !== 'AUDIT' && rawAction !== 'CUSTOM') {
     throw new PolicyShapeError('spec.action', `unknown action ${JSON.stringify(rawAction)} (ALLOW, DENY, AUDIT or CUSTOM)`);
@@ -183,6 +195,7 @@ export function parsePolicy(obj: KubeObject): ParsedPolicy {
   let selector: Record<string, string> | undefined;
   if (spec.selector !== undefined && spec.selector !== null) {
     if (!isObj(spec.selector)) throw new PolicyShapeError('spec.selector', 'must be an object');
+    knownFields(spec.selector, ['matchLabels'], 'spec.selector');
     const ml = spec.selector.matchLabels ?? {};
     if (!isObj(ml)) throw new PolicyShapeError('spec.selector.matchLabels', 'must be a map of strings');
     selector = {};
@@ -191,72 +204,113 @@ export function parsePolicy(obj: KubeObject): ParsedPolicy {
       selector[k] = v;
     }
   }
-  const refs = [...list(spec.targetRefs, 'spec.targetRefs'), ...(spec.targetRef ? [spec.targetRef] : [])];
-  const targetRefs = refs.map((r, i): TargetRef => {
-    if (!isObj(r) || typeof r.kind !== 'string' || typeof r.name !== 'string') {
-      throw new PolicyShapeError(`spec.targetRefs[${i}]`, 'must have string kind and name');
+  let provider: string | undefined;
+  if (spec.provider !== undefined && spec.provider !== null) {
+    if (!isObj(spec.provider)) throw new PolicyShapeError('spec.provider', 'must be an object');
+    knownFields(spec.provider, ['name'], 'spec.provider');
+    if (spec.provider.name !== undefined && spec.provider.name !== null && typeof spec.provider.name !== 'string') {
+      throw new PolicyShapeError('spec.provider.name', 'must be a string');
     }
-    return { group: typeof r.group === 'string' ? r.group : '', kind: r.kind, name: r.name, ...(typeof r.namespace === 'string' && r.namespace ? { namespace: r.namespace } : {}) };
-  });
+    provider = typeof spec.provider.name === 'string' ? spec.provider.name : '';
+  }
+  const refs = [
+    ...list(spec.targetRefs, 'spec.targetRefs').map((r, i) => parseTargetRef(r, `spec.targetRefs[${i}]`)),
+    ...(spec.targetRef !== undefined && spec.targetRef !== null ? [parseTargetRef(spec.targetRef, 'spec.targetRef')] : []),
+  ];
   const namespace = obj.metadata.namespace ?? '';
-  const rules = list(spec.rules, 'spec.rules').map((r, i) => parseRule(r, `spec.rules[${i}]`, i, namespace));
-  return {
+  const rules = list(spec.rules, 'spec.rules').map((r, i) => parseRule(r, `spec.rules[${i}]`, i, namespace, rawAction));
+  const policy: ParsedPolicy = {
     name: obj.metadata.name ?? '',
     namespace,
     action: rawAction,
     dryRun: isDryRunValue(obj.metadata.annotations?.[DRY_RUN_ANNOTATION]),
     selector,
-    targetRefs: targetRefs.length > 0 ? targetRefs : undefined,
+    targetRefs: refs.length > 0 ? refs : undefined,
     rules,
   };
+  if (provider !== undefined) policy.provider = provider;
+  const invalid = istiodValidation(spec, namespace, obj.metadata.annotations ?? {}).map((x) => new PolicyShapeError(x.path, x.message));
+  if (invalid.length > 0) policy.invalid = invalid;
+  return policy;
 }
 
-function parseRule(r: unknown, path: string, index: number, policyNamespace: string): ParsedRule {
-  // istio's validation refuses a null rule ("`rule` must not be nil"); what
-  // istiod would make of one is not specified, so the guard fails closed.
+function parseRule(r: unknown, path: string, index: number, policyNamespace: string, action: PolicyAction): ParsedRule {
+  // istio's validation refuses a null rule ("`rule` must not be nil"), and
+  // protojson cannot decode one into the repeated field: fail closed.
   if (r === null || r === undefined) throw new PolicyShapeError(path, 'must not be null (write {} for a rule that matches every request)');
   if (!isObj(r)) throw new PolicyShapeError(path, 'must be an object');
+  knownFields(r, RULE_FIELDS, path);
+  const errors: string[] = [];
+  // istiod translates each value on its own (authz/model/model.go rule.principal/
+  // permission, checkError): in an ALLOW policy a value it cannot translate
+  // drops the whole rule ("a smaller allow policy"); in DENY/AUDIT/CUSTOM only
+  // that value is dropped, and a field left without values no longer restricts.
+  const translate = (xs: string[] | undefined, p: string, err: (v: string) => string | undefined): string[] | undefined => {
+    if (!xs) return undefined;
+    const kept = xs.filter((v, i) => {
+      const e = err(v);
+      if (e !== undefined) errors.push(`${p}[${i}]: ${e}`);
+      return e === undefined;
+    });
+    if (action === 'ALLOW') return xs;
+    return kept.length > 0 ? kept : undefined;
+  };
   const from = list(r.from, `${path}.from`).map((f, i): ParsedSource => {
     const p = `${path}.from[${i}].source`;
-    const src = isObj(f) ? f.source : undefined;
+    if (!isObj(f)) throw new PolicyShapeError(`${path}.from[${i}]`, 'must be an object');
+    knownFields(f, ['source'], `${path}.from[${i}]`);
+    const src = f.source;
     if (src !== undefined && src !== null && !isObj(src)) throw new PolicyShapeError(p, 'must be an object');
+    if (isObj(src)) knownFields(src, SOURCE_FIELDS, p);
     const fields: ParsedSource['fields'] = {};
     for (const k of SOURCE_FIELDS) {
-      const xs = isObj(src) ? optionalList(src[k], `${p}.${k}`) : undefined;
-      if (!xs) continue;
-      const field = k === 'notNamespaces' ? 'namespaces' : k === 'notPrincipals' ? 'principals' : k === 'notServiceAccounts' ? 'serviceAccounts' : k;
-      checkRegexSafe(field, xs, `${p}.${k}`, policyNamespace);
-      fields[k] = xs;
+      const raw = isObj(src) ? optionalList(src[k], `${p}.${k}`) : undefined;
+      const xs = /[iI]pBlocks$/.test(k) ? translate(raw, `${p}.${k}`, ipValueError) : raw;
+      if (xs) fields[k] = xs;
     }
     return { index: i, fields, policyNamespace };
   });
   const to = list(r.to, `${path}.to`).map((t, i): ParsedOperation => {
     const p = `${path}.to[${i}].operation`;
-    const op = isObj(t) ? t.operation : undefined;
+    if (!isObj(t)) throw new PolicyShapeError(`${path}.to[${i}]`, 'must be an object');
+    knownFields(t, ['operation'], `${path}.to[${i}]`);
+    const op = t.operation;
     if (op !== undefined && op !== null && !isObj(op)) throw new PolicyShapeError(p, 'must be an object');
+    if (isObj(op)) knownFields(op, OPERATION_FIELDS, p);
     const fields: ParsedOperation['fields'] = {};
     for (const k of OPERATION_FIELDS) {
-      const xs = isObj(op) ? optionalList(op[k], `${p}.${k}`, k === 'ports' || k === 'notPorts') : undefined;
-      if (xs) fields[k] = k === 'ports' || k === 'notPorts' ? normalizePorts(xs) : xs;
+      const raw = isObj(op) ? optionalList(op[k], `${p}.${k}`, k === 'ports' || k === 'notPorts') : undefined;
+      const xs = k === 'ports' || k === 'notPorts' ? normalizePorts(translate(raw, `${p}.${k}`, portValueError)) : raw;
+      if (xs) fields[k] = xs;
     }
     return { index: i, fields };
   });
-  const when = list(r.when, `${path}.when`).map((c, i): ParsedCondition => {
+  let skipped: string | undefined;
+  const when: ParsedCondition[] = [];
+  list(r.when, `${path}.when`).forEach((c, i) => {
     const p = `${path}.when[${i}]`;
-    if (!isObj(c) || typeof c.key !== 'string' || c.key === '') throw new PolicyShapeError(`${p}.key`, 'must be a non-empty string');
-    const cond: ParsedCondition = { index: i, key: c.key, policyNamespace };
-    const norm = c.key === 'destination.port' ? normalizePorts : (xs: string[] | undefined) => xs;
-    const values = norm(optionalList(c.values, `${p}.values`, c.key === 'destination.port'));
-    const notValues = norm(optionalList(c.notValues, `${p}.notValues`, c.key === 'destination.port'));
-    checkRegexSafe(c.key, values, `${p}.values`, policyNamespace);
-    checkRegexSafe(c.key, notValues, `${p}.notValues`, policyNamespace);
-    if (values) cond.values = values;
-    if (notValues) cond.notValues = notValues;
-    return cond;
+    if (!isObj(c)) throw new PolicyShapeError(p, 'must be an object');
+    knownFields(c, CONDITION_FIELDS, p);
+    if (typeof c.key !== 'string' || c.key === '') throw new PolicyShapeError(`${p}.key`, 'must be a non-empty string');
+    const key = c.key;
+    const kind = conditionKeyKind(key);
+    // authz/model/model.go New: an unknown key fails the whole rule, whatever the action.
+    if (kind === 'unknown') skipped ??= `${p}.key: unknown attribute ${JSON.stringify(key)}`;
+    const cond: ParsedCondition = { index: i, key, policyNamespace };
+    const keyErr = conditionKeyError(key);
+    const valueErr = (v: string) => keyErr ?? (kind === 'ip' ? ipValueError(v) : kind === 'port' ? portValueError(v) : undefined);
+    const values = translate(optionalList(c.values, `${p}.values`, kind === 'port'), `${p}.values`, valueErr);
+    const notValues = translate(optionalList(c.notValues, `${p}.notValues`, kind === 'port'), `${p}.notValues`, valueErr);
+    const norm = kind === 'port' ? normalizePorts : (xs: string[] | undefined) => xs;
+    if (values) cond.values = norm(values);
+    if (notValues) cond.notValues = norm(notValues);
+    when.push(cond);
   });
-  return { index, from: from.length > 0 ? from : undefined, to: to.length > 0 ? to : undefined, when };
+  if (action === 'ALLOW' && errors.length > 0) skipped ??= errors[0];
+  const rule: ParsedRule = { index, from: from.length > 0 ? from : undefined, to: to.length > 0 ? to : undefined, when };
+  if (skipped !== undefined) rule.skipped = skipped;
+  return rule;
 }
-
 /** The workload a policy may apply to: a pod (sidecar or gateway) with its labels. */
 export interface Workload {
   namespace: string;

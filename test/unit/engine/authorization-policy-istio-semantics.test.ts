@@ -62,7 +62,9 @@ t.test('istio.io/dry-run values Go ParseBool reads as true remove the last ALLOW
   const s = referenceState('kind');
   const p = structuredClone(s.get(AP, 'tenant-1', 'allow-traffic-to-tenant-1')!);
   p.metadata.annotations = { 'istio.io/dry-run': 'tRuE' };
-  t.ok(review(s, p).allowed, 'not a ParseBool value: Istio keeps enforcing the policy');
+  // Not a ParseBool value: istiod keeps enforcing such a policy already in the
+  // cluster (isDryRunValue), but its validation refuses it as a new write.
+  denied(t, review(s, p), 'TG-AUTHZ-MALFORMED', /strconv\.ParseBool/);
 });
 
 t.test('a Gateway targetRef binds any tenant pod carrying the gateway-name label', async (t) => {
