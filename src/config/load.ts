@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { TenantGuardError, describeFsError } from '../errors.js';
+import { parseCidr } from '../mesh/ip-ranges.js';
 import { tenancyConfigSchema } from './schema.js';
 import type { TenancyConfig } from './types.js';
 
@@ -42,6 +43,11 @@ function semanticErrors(c: TenancyConfig): string[] {
     if (!names.has(p.from)) errors.push(`peerings.${i}.from: unknown tenant "${p.from}"`);
     if (!names.has(p.to)) errors.push(`peerings.${i}.to: unknown tenant "${p.to}"`);
   });
+  for (const key of ['serviceCIDRs', 'podCIDRs', 'nodeCIDRs'] as const) {
+    c.clusterNetwork[key].forEach((v, i) => {
+      if (!parseCidr(v)) errors.push(`clusterNetwork.${key}.${i}: "${v}" is not an IPv4 or IPv6 CIDR`);
+    });
+  }
   return errors;
 }
 

@@ -17,6 +17,20 @@ export interface Peering {
   to: string;
 }
 
+/**
+ * The cluster's own address ranges. Empty lists mean "not configured": every
+ * private address (RFC 1918, CGNAT, link-local, ULA) is then treated as
+ * possibly in-cluster.
+ */
+export interface ClusterNetwork {
+  /** Service ClusterIP ranges (kube-apiserver --service-cluster-ip-range). */
+  serviceCIDRs: string[];
+  /** Pod ranges (kube-controller-manager --cluster-cidr, or the CNI's pools). */
+  podCIDRs: string[];
+  /** Node addresses: the kubelet's source for probes and pre-stop hooks (wait-for-drain). */
+  nodeCIDRs: string[];
+}
+
 export interface TenancyConfig {
   apiVersion: 'tenant-guard.dev/v1alpha1';
   kind: 'TenancyConfig';
@@ -37,4 +51,11 @@ export interface TenancyConfig {
   tenants: TenantSpec[];
   /** Cross-tenant paths the platform wants: `from` may call `to`. */
   peerings: Peering[];
+  clusterNetwork: ClusterNetwork;
+  /**
+   * A container that may run as root can setuid(1337) at run time and leave
+   * the sidecar's capture. `deny`: refuse tenant pods whose containers neither
+   * run as non-root nor drop SETUID and SETGID; `drop`: add the drop instead.
+   */
+  rootContainers: 'deny' | 'drop';
 }
