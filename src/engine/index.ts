@@ -12,6 +12,7 @@ import { knativeModule } from './knative.js';
 import { namespaceModule } from './namespace.js';
 import { peerAuthenticationModule } from './peer-authentication.js';
 import { podModule } from './pod.js';
+import { serviceAliasModule } from './service-aliases.js';
 import { Tenancy } from './tenancy.js';
 import type { AdmissionInput, Decision } from './types.js';
 
@@ -25,6 +26,7 @@ const modules: RuleModule[] = [
   destinationRuleModule,
   istioNetworkingModule,
   authorizationPolicyModule,
+  serviceAliasModule,
 ];
 
 const JUDGED_SUBRESOURCES = new Set(['Pod/ephemeralcontainers']);

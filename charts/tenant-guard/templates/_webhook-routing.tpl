@@ -28,7 +28,14 @@ and a version left out would be a way around it.
   # pods/ephemeralcontainers: `kubectl debug` adds containers to a running pod
   # through this subresource; the engine judges them like the pod's own.
   # replicationcontrollers: the oldest pod template kind, still served.
-  resources: ["pods", "pods/ephemeralcontainers", "replicationcontrollers"]
+  # services, endpoints (and discovery.k8s.io endpointslices): ExternalName
+  # aliases, externalIPs and hand-written endpoints (src/engine/service-aliases.ts).
+  resources: ["endpoints", "pods", "pods/ephemeralcontainers", "replicationcontrollers", "services"]
+  operations: {{ .ops | toJson }}
+  scope: Namespaced
+- apiGroups: ["discovery.k8s.io"]
+  apiVersions: ["v1"]
+  resources: ["endpointslices"]
   operations: {{ .ops | toJson }}
   scope: Namespaced
 - apiGroups: ["apps"]
