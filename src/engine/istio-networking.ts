@@ -17,6 +17,7 @@
 import { GK } from '../cluster/state.js';
 import type { RuleContext, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
+import { foreignHostRules, checkServiceEntryTargets } from './istio-foreign-hosts.js';
 import { gatewayRules, handleGateway } from './istio-gateway.js';
 import { handleEnvoyFilter, handleSidecar, handleWasmPlugin, proxyExtensionRules } from './istio-proxy-extensions.js';
 import { checkExportTo, checkRevisionLabel, sharedIstioRules } from './istio-shared.js';
@@ -31,6 +32,7 @@ import type { Decision } from './types.js';
 function handleServiceEntry(ctx: RuleContext): Decision {
   const b = new DecisionBuilder();
   if (ctx.input.operation === 'DELETE') return b.build();
+  checkServiceEntryTargets(ctx, b);
   checkExportTo(ctx, b);
   checkRevisionLabel(ctx, b);
   return b.build();
@@ -53,5 +55,5 @@ export const istioNetworkingModule: RuleModule = {
     [GK.ServiceEntry]: handleServiceEntry,
     [GK.RequestAuthentication]: handleRequestAuthentication,
   },
-  rules: [...gatewayRules, ...virtualServiceRules, ...proxyExtensionRules, ...sharedIstioRules],
+  rules: [...gatewayRules, ...virtualServiceRules, ...proxyExtensionRules, ...sharedIstioRules, ...foreignHostRules],
 };
