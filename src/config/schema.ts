@@ -72,7 +72,7 @@ export const tenancyConfigSchema = {
         nodeCIDRs: { type: 'array', items: cidr, default: [] },
       },
     },
-    rootContainers: { enum: ['deny', 'drop'], default: 'deny' },
+    rootContainers: { enum: ['drop', 'deny'], default: 'drop' },
     peerings: {
       type: 'array',
       default: [],

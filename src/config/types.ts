@@ -54,8 +54,9 @@ export interface TenancyConfig {
   clusterNetwork: ClusterNetwork;
   /**
    * A container that may run as root can setuid(1337) at run time and leave
-   * the sidecar's capture. `deny`: refuse tenant pods whose containers neither
-   * run as non-root nor drop SETUID and SETGID; `drop`: add the drop instead.
+   * the sidecar's capture. `drop` (default): add allowPrivilegeEscalation:
+   * false and the SETUID/SETGID drop where missing; `deny`: refuse instead
+   * (src/engine/sidecar-setuid-guard.ts).
    */
   rootContainers: 'deny' | 'drop';
 }

@@ -29,7 +29,7 @@ const modules: RuleModule[] = [
   serviceAliasModule,
 ];
 
-const JUDGED_SUBRESOURCES = new Set(['Pod/ephemeralcontainers']);
+const JUDGED_SUBRESOURCES = new Set(['Pod/ephemeralcontainers', 'Pod/exec', 'Pod/attach']);
 
 const handlers = new Map<GroupKind, KindHandler>();
 for (const m of modules) for (const [gk, h] of Object.entries(m.handlers)) handlers.set(gk, h);
@@ -65,10 +65,12 @@ export function evaluate(input: AdmissionInput, state: ClusterState, config: Ten
   // Subresources (status, scale) are written by controllers; rules judge the
   // main resource. `kubectl debug` adds containers through pods/ephemeralcontainers,
   // which is judged like the Pod itself (a debug container running as UID 1337
-  // would escape the sidecar's capture).
+  // would escape the sidecar's capture). pods/exec and pods/attach (CONNECT)
+  // are judged for the container they enter.
   if (!handler || (input.subResource && !JUDGED_SUBRESOURCES.has(`${input.kind.kind}/${input.subResource}`))) return notIntercepted();
   const subject = input.operation === 'DELETE' ? input.oldObject ?? input.object : input.object;
-  if (input.operation !== 'DELETE' && (!subject || typeof subject !== 'object' || typeof subject.metadata !== 'object' || subject.metadata === null)) {
+  // CONNECT carries the subresource's options (PodExecOptions), not an object with metadata.
+  if (input.operation !== 'DELETE' && input.operation !== 'CONNECT' && (!subject || typeof subject !== 'object' || typeof subject.metadata !== 'object' || subject.metadata === null)) {
     return engineError(`the ${input.kind.kind} in the request has no metadata; cannot judge it, so it is denied`);
   }
   try {

@@ -22,6 +22,7 @@ import { GK, groupKind } from '../cluster/state.js';
 import { who } from './istio-shared.js';
 import { hostProblem, judgesTargets, namespaceProblem } from './network-targets.js';
 import { externalNameOf } from './service-aliases.js';
+import { guardSetuid } from './sidecar-setuid-guard.js';
 import type { KindHandler, RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { checkInjectOptOut, INJECT_KEY, readMetadata } from './sidecar-metadata-checks.js';
@@ -71,6 +72,7 @@ function knativeHandler(kind: KnativeKind): KindHandler {
     if (scope.mode === 'skip') return b.build();
     const obj = ctx.input.object!;
     const findings = podFindings(ctx, obj, kind.pod, { tenant: scope.tenant, userWrittenOnly: true });
+    findings.push(...guardSetuid(ctx, b, obj, kind.pod.spec, { enforce: scope.mode === 'enforce', canPatch: true, skip: () => false }));
     // An opt-out on the Service/Configuration itself states the intent as
     // clearly as one on the template: refuse it too.
     if (kind.hasTemplate) findings.unshift(...checkInjectOptOut(readMetadata(obj.metadata, 'metadata'), 'metadata'));

@@ -35,7 +35,8 @@ const ALWAYS_INTERNAL = ['127.0.0.0/8', '169.254.0.0/16', '0.0.0.0/8', '::1/128'
 
 /** The in-cluster ranges of the config; unconfigured: every private range (see README, clusterNetwork). */
 export function inClusterRanges(ctx: Pick<RuleContext, 'config'>): { ranges: IpRange[]; configured: boolean } {
-  const n = ctx.config.clusterNetwork;
+  // Configs built in code may predate the key: read a missing one as unconfigured.
+  const n = ctx.config.clusterNetwork ?? { serviceCIDRs: [], podCIDRs: [], nodeCIDRs: [] };
   const configured = n.serviceCIDRs.length + n.podCIDRs.length > 0;
   const texts = configured ? [...n.serviceCIDRs, ...n.podCIDRs, ...n.nodeCIDRs, ...ALWAYS_INTERNAL] : [...PRIVATE_RANGES, ...n.nodeCIDRs];
   return { ranges: texts.map(parseCidr).filter((r): r is IpRange => r !== undefined), configured };

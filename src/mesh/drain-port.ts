@@ -60,7 +60,7 @@ export function drainPortFindings(policy: ParsedPolicy, config: TenancyConfig): 
   const out: DrainPortFindings = { violations: [], warnings: [] };
   if (policy.action !== 'ALLOW' || policy.dryRun) return out;
   const drain = config.drainPorts;
-  const nodeCidrs = config.clusterNetwork.nodeCIDRs;
+  const nodeCidrs = config.clusterNetwork?.nodeCIDRs ?? [];
   const nodes = nodeCidrs.map(parseCidr).filter((r): r is IpRange => r !== undefined);
   const ref = `${policy.namespace}/${policy.name}`;
   for (const r of policy.rules) {

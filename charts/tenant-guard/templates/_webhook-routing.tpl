@@ -2,8 +2,8 @@
 What the API server sends to the webhook: rules (which resources) and
 namespaceSelectors (where). The kinds are exactly the engine's
 interceptedKinds() (src/engine/index.ts); test/integration/chart-webhooks.test.ts
-compares the two. Only main resources are listed, and pods/ephemeralcontainers
-(judged like the pod): "pods" does not match "pods/status", and status/scale
+compares the two. Only main resources are listed, pods/ephemeralcontainers
+(judged like the pod) and, for CONNECT only, pods/exec and pods/attach: "pods" does not match "pods/status", and status/scale
 writes come from controllers, which the engine does not judge.
 */}}
 
@@ -52,6 +52,18 @@ and a version left out would be a way around it.
   apiVersions: ["*"]
   resources: ["configurations", "domainmappings", "revisions", "routes", "services"]
   operations: {{ .ops | toJson }}
+  scope: Namespaced
+{{- end -}}
+
+{{/*
+kubectl exec / attach (CONNECT on pods/exec, pods/attach): judged for the
+container entered (no shell in istio-proxy). Validating only: nothing to mutate.
+*/}}
+{{- define "tenant-guard.rules.podConnect" -}}
+- apiGroups: [""]
+  apiVersions: ["v1"]
+  resources: ["pods/attach", "pods/exec"]
+  operations: ["CONNECT"]
   scope: Namespaced
 {{- end -}}
 
