@@ -51,6 +51,12 @@ t.test('stored objects carry the mutations', async (t) => {
       const tpl = labelsOf(got, 'spec', 'template', 'metadata');
       t.equal(tpl[TENANT_LABEL], name, `${name}/${svc}: tenant label on the revision template`);
       t.equal(tpl['sidecar.istio.io/inject'], 'true', `${name}/${svc}: injection requested on the revision template`);
+      // rootContainers: drop (the default): no container of the revision can reach UID 1337 at run time.
+      t.same(
+        (got.spec as { template: { spec: { containers: { securityContext?: unknown }[] } } }).template.spec.containers[0]!.securityContext,
+        { allowPrivilegeEscalation: false, capabilities: { drop: ['SETUID', 'SETGID'] } },
+        `${name}/${svc}: setuid hardening stored`,
+      );
     }
     const curl = await admin.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'curl', namespace: name } });
     t.equal(labelsOf(curl, 'spec', 'template', 'metadata')[TENANT_LABEL], name, `${name}/curl: tenant label on the pod template`);
