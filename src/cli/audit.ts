@@ -56,7 +56,7 @@ const FLAGS = {
  */
 function tenantScoped(gk: GroupKind): boolean {
   const { group } = splitGroupKind(gk);
-  return gk !== GK.Namespace && (group === '' || group === 'apps' || group === 'batch' || gk === GK.KnativeRevision);
+  return gk !== GK.Namespace && (group === '' || group === 'apps' || group === 'batch' || group === 'discovery.k8s.io' || gk === GK.KnativeRevision);
 }
 
 function loadKubeConfig(file: string | undefined, context: string | undefined, io: CliIO): KubeConfig {

@@ -190,7 +190,7 @@ t.test('audit of a cluster that predates the webhook reports what the webhook wo
   for (const o of bad) await bob.create(o);
 
   const run = await runAuditCli(env.cluster);
-  t.equal(run.code, 1, 'audit exits 1');
+  t.equal(run.code, 1, `audit exits 1 ${run.stderr}`);
   const report = run.report!;
   const rules = report.findings.flatMap((f) => f.violations.map((v) => `${f.kind} ${f.namespace}/${f.name} ${v.rule}`));
   t.ok(rules.includes('Service tenant-2/no-sidecar TG-WORKLOAD-INJECT-OPTOUT'), 'the opted-out Knative Service');
