@@ -151,6 +151,11 @@ function handle(ctx: RuleContext): Decision {
   let written: KubeObject | undefined;
   let deleted: KubeObject | undefined;
   if (input.operation === 'DELETE') {
+    // The namespace controller deletes everything in a terminating namespace
+    // (workloads included); refusing a policy delete there, the last ALLOW
+    // above all, would leave the namespace stuck in Terminating wherever the
+    // chart's controller exemptions are off. Same as TG-PEERAUTHN-WEAKEN.
+    if (isTerminating(state, ns)) return b.build();
     deleted = withNamespace(input.oldObject ?? input.object ?? (ns && input.name ? state.get(GK.AuthorizationPolicy, ns, input.name) : undefined), ns);
     if (!deleted) return b.build(); // nothing known to delete: nothing changes
   } else if (input.operation === 'CREATE' || input.operation === 'UPDATE') {
@@ -205,13 +210,9 @@ function judgeReview(ctx: RuleContext, b: DecisionBuilder, written: KubeObject |
     return;
   }
   const verb = ignoredWhy ? 'this relabelling of' : input.operation === 'DELETE' ? 'deleting' : input.operation === 'UPDATE' ? 'this update of' : 'creating';
-  // The namespace controller deletes everything in a terminating namespace;
-  // refusing its last ALLOW would leave the namespace stuck in Terminating.
-  const terminating = input.operation === 'DELETE' && isTerminating(state, ns);
   for (const o of review.opened) {
     const cell = `${o.from} -> ${o.to} via ${o.path}`;
     if (o.lastAllowRemoved) {
-      if (terminating) continue;
       b.violate(
         'TG-AUTHZ-LAST-ALLOW',
         input.operation === 'DELETE' ? 'metadata.name' : ignoredWhy ? 'metadata.labels["istio.io/rev"]' : 'spec',

@@ -15,7 +15,7 @@
 import type { RuleContext, RuleDoc } from './context.js';
 import type { DecisionBuilder } from './decision.js';
 import { describeObject, namespaceOf, who } from './istio-shared.js';
-import { addressProblem, hostProblem, judgesTargets } from './network-targets.js';
+import { addressProblem, hostProblem, judgesTargets, namespaceProblem } from './network-targets.js';
 
 export const FOREIGN_HOST_RULE = 'TG-ISTIO-FOREIGN-HOST';
 
@@ -86,7 +86,7 @@ export function checkVirtualServiceTargets(ctx: RuleContext, b: DecisionBuilder,
   });
   for (const d of destinations) {
     if (d.ns !== undefined && ctx.tenancy.ownerOf(d.ns).type === 'tenant') continue;
-    const why = d.target.startsWith('VirtualService ') ? (d.ns ? hostProblem(ctx, `x.${d.ns}.svc.cluster.local`, ns) : undefined) : hostProblem(ctx, d.target, ns);
+    const why = d.target.startsWith('VirtualService ') ? (d.ns ? namespaceProblem(ctx, d.ns, ns) : undefined) : hostProblem(ctx, d.target, ns);
     if (why) violate(ctx, b, d.path, `routes to ${d.target}`, why);
   }
 }
