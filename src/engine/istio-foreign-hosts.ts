@@ -64,6 +64,21 @@ export function checkServiceEntryTargets(ctx: RuleContext, b: DecisionBuilder): 
   });
 }
 
+/**
+ * WorkloadEntry spec.address: a ServiceEntry's workloadSelector picks
+ * WorkloadEntries of its namespace as endpoints, so one holding another
+ * tenant's pod IP (or a gateway's) is the same alias as a ServiceEntry
+ * endpoint. WorkloadEntries stand for VMs outside the cluster.
+ * https://istio.io/latest/docs/reference/config/networking/workload-entry/
+ */
+export function checkWorkloadEntryTarget(ctx: RuleContext, b: DecisionBuilder): void {
+  if (!judged(ctx)) return;
+  const address = String(field(ctx.input.object?.spec, 'address') ?? '');
+  if (address === '') return; // auto-registered by a VM's own proxy, or no endpoint
+  const why = address.startsWith('unix://') ? 'a Unix domain socket is a file of the proxy\'s own pod, not a workload' : hostProblem(ctx, address, namespaceOf(ctx));
+  if (why) violate(ctx, b, 'spec.address', `stands for a workload at ${JSON.stringify(address)}`, why);
+}
+
 /** DestinationRule spec.host. */
 export function checkDestinationRuleHost(ctx: RuleContext, b: DecisionBuilder): void {
   if (!judged(ctx)) return;
@@ -94,9 +109,9 @@ export function checkVirtualServiceTargets(ctx: RuleContext, b: DecisionBuilder,
 export const foreignHostRules: RuleDoc[] = [
   {
     id: FOREIGN_HOST_RULE,
-    kinds: ['networking.istio.io/ServiceEntry', 'networking.istio.io/DestinationRule', 'networking.istio.io/VirtualService'],
+    kinds: ['networking.istio.io/ServiceEntry', 'networking.istio.io/WorkloadEntry', 'networking.istio.io/DestinationRule', 'networking.istio.io/VirtualService'],
     stops:
-      'A ServiceEntry whose hosts, addresses or endpoints, a DestinationRule whose host, or a VirtualService whose hosts or destinations name a platform service ' +
+      'A ServiceEntry whose hosts, addresses or endpoints, a WorkloadEntry whose address, a DestinationRule whose host, or a VirtualService whose hosts or destinations name a platform service ' +
       '(knative-serving, istio-system, any namespace no tenant owns), another tenant\'s service (not peered), every namespace (wildcards), or an in-cluster address ' +
       '(clusterNetwork Service/pod/node ranges; any private address when they are not configured). Tenants anywhere; platform admins in tenant namespaces.',
     why:

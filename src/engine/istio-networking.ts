@@ -1,5 +1,5 @@
 // Istio networking and extension kinds besides DestinationRule: Sidecar,
-// EnvoyFilter, Gateway, VirtualService, ServiceEntry (networking.istio.io)
+// EnvoyFilter, Gateway, VirtualService, ServiceEntry, WorkloadEntry (networking.istio.io)
 // and WasmPlugin (extensions.istio.io). Every version of a kind is judged
 // alike: the dispatcher routes by group/kind.
 //
@@ -14,10 +14,10 @@
 // providers the platform defined in meshConfig, so it cannot send another
 // tenant's data anywhere the platform did not choose.
 
-import { GK } from '../cluster/state.js';
+import { GK, groupKind } from '../cluster/state.js';
 import type { RuleContext, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
-import { foreignHostRules, checkServiceEntryTargets } from './istio-foreign-hosts.js';
+import { checkServiceEntryTargets, checkWorkloadEntryTarget, foreignHostRules } from './istio-foreign-hosts.js';
 import { gatewayRules, handleGateway } from './istio-gateway.js';
 import { handleEnvoyFilter, handleSidecar, handleWasmPlugin, proxyExtensionRules } from './istio-proxy-extensions.js';
 import { checkExportTo, checkRevisionLabel, sharedIstioRules } from './istio-shared.js';
@@ -38,6 +38,15 @@ function handleServiceEntry(ctx: RuleContext): Decision {
   return b.build();
 }
 
+/** WorkloadEntry: an endpoint for ServiceEntries selecting it; judged for where it points. */
+function handleWorkloadEntry(ctx: RuleContext): Decision {
+  const b = new DecisionBuilder();
+  if (ctx.input.operation === 'DELETE') return b.build();
+  checkWorkloadEntryTarget(ctx, b);
+  checkRevisionLabel(ctx, b);
+  return b.build();
+}
+
 /** RequestAuthentication: see the header; the content itself needs no tenant rule. */
 function handleRequestAuthentication(ctx: RuleContext): Decision {
   const b = new DecisionBuilder();
@@ -53,6 +62,7 @@ export const istioNetworkingModule: RuleModule = {
     [GK.Gateway]: handleGateway,
     [GK.VirtualService]: handleVirtualService,
     [GK.ServiceEntry]: handleServiceEntry,
+    [groupKind('networking.istio.io', 'WorkloadEntry')]: handleWorkloadEntry,
     [GK.RequestAuthentication]: handleRequestAuthentication,
   },
   rules: [...gatewayRules, ...virtualServiceRules, ...proxyExtensionRules, ...sharedIstioRules, ...foreignHostRules],

@@ -43,6 +43,7 @@ const RESOURCE: Record<string, string> = {
   'networking.istio.io/Gateway': 'gateways',
   'networking.istio.io/VirtualService': 'virtualservices',
   'networking.istio.io/ServiceEntry': 'serviceentries',
+  'networking.istio.io/WorkloadEntry': 'workloadentries',
   'extensions.istio.io/WasmPlugin': 'wasmplugins',
 };
 

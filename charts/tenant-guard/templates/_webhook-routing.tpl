@@ -79,7 +79,7 @@ v1, v1beta1 and v1alpha3 of the same stored objects). Call with (dict "ops" (lis
   scope: Namespaced
 - apiGroups: ["networking.istio.io"]
   apiVersions: ["*"]
-  resources: ["destinationrules", "envoyfilters", "gateways", "serviceentries", "sidecars", "virtualservices"]
+  resources: ["destinationrules", "envoyfilters", "gateways", "serviceentries", "sidecars", "virtualservices", "workloadentries"]
   operations: {{ .ops | toJson }}
   scope: Namespaced
 - apiGroups: ["extensions.istio.io"]

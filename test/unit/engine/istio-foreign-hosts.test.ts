@@ -49,6 +49,18 @@ t.test('the gateway hop, object by object: refused', async (t) => {
   t.same(ruleIds(judge('CREATE', cases[1]![1], admin)), ['TG-ISTIO-FOREIGN-HOST'], 'platform admins in tenant namespaces too');
 });
 
+t.test('WorkloadEntry: the address a workloadSelector ServiceEntry sends to', async (t) => {
+  const we = (address: string) =>
+    obj(`apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm, namespace: tenant-1}
+spec: {address: "${address}", labels: {app: legacy}}`);
+  t.same(judge('CREATE', we('10.244.7.9'), alice).violations.map((v) => [v.rule, v.path]), [['TG-ISTIO-FOREIGN-HOST', 'spec.address']], 'a pod IP');
+  t.same(ruleIds(judge('CREATE', we('knative-local-gateway.istio-system.svc.cluster.local'), alice)), ['TG-ISTIO-FOREIGN-HOST'], 'the gateway by name');
+  t.ok(judge('CREATE', we('203.0.113.50'), alice).allowed, 'a VM outside the cluster');
+  t.ok(judge('CREATE', we('vm1.corp.example.com'), alice).allowed, 'a VM by name');
+});
+
 t.test('legitimate neighbours: admitted', async (t) => {
   const ok: [string, ReturnType<typeof obj>, typeof defaultConfig?][] = [
     ['SE for an external API', se('{hosts: [api.example.com], exportTo: ["."], ports: [{number: 443, name: tls, protocol: TLS}], resolution: DNS}')],
