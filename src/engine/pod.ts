@@ -45,7 +45,7 @@ function judgesWrite(ctx: RuleContext): boolean {
 }
 
 /**
- * pods/exec and pods/attach (CONNECT): the request object is a
+ * pods/exec and pods/attach (CONNECT): the request's kind and object are a
  * PodExecOptions/PodAttachOptions whose `container` names the container
  * entered (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/
  * "connect GET /api/v1/namespaces/{namespace}/pods/{name}/exec", query
@@ -84,7 +84,6 @@ function connectHandler(ctx: RuleContext): Decision {
 const EXEC_RULE = 'TG-WORKLOAD-EXEC-PROXY';
 
 function podHandler(ctx: RuleContext): Decision {
-  if (ctx.input.operation === 'CONNECT') return connectHandler(ctx);
   const b = new DecisionBuilder();
   if (!judgesWrite(ctx)) return b.build();
   const scope = workloadScope(ctx);
@@ -138,6 +137,12 @@ function templateHandler(template: string[], templateImmutable = false): KindHan
     return b.build();
   };
 }
+
+/** CONNECT kinds (request.kind of pods/exec and pods/attach), dispatched by src/engine/index.ts. */
+export const podConnectHandlers: Record<string, KindHandler> = {
+  [groupKind('', 'PodExecOptions')]: connectHandler,
+  [groupKind('', 'PodAttachOptions')]: connectHandler,
+};
 
 export const podModule: RuleModule = {
   handlers: {

@@ -90,6 +90,22 @@ t.test('every threat is refused by the API server with the rule id; dryRun=All g
   }
 });
 
+t.test('kubectl exec into istio-proxy: refused at CONNECT admission; into the app container: passed on to the kubelet', async (t) => {
+  const kube: Kube = env.as(ALICE);
+  // Admission runs before the API server looks for the pod and its node
+  // (k8s.io/apiserver handlers.ConnectResource), so no running pod is needed.
+  const exec = (container: string | undefined) => () =>
+    kube.client.request('POST', '/api/v1/namespaces/tenant-1/pods/svc-always-scaled-pod/exec', {
+      query: { ...(container ? { container } : {}), command: 'sh', stdin: 'true', stdout: 'true' },
+    });
+  const proxy = await kube.refusal('exec into istio-proxy', exec('istio-proxy'));
+  t.equal(proxy.code, 403);
+  t.match(proxy.message, /admission webhook ".*tenant-guard.dev" denied the request/);
+  t.match(proxy.message, '[TG-WORKLOAD-EXEC-PROXY]');
+  const app = await kube.refusal('exec into the app container of a pod that does not exist', exec('user-container'));
+  t.equal(app.code, 404, 'past admission: the pod is not found');
+});
+
 t.test("a tenant removing its namespace's protected labels: undone, not stored", async (t) => {
   // The engine restores removed tenant/injection labels rather than refusing
   // (a `kubectl replace` of a manifest without them should not fail); a

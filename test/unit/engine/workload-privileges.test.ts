@@ -113,12 +113,13 @@ t.test('ephemeral containers: judged, never patched', async (t) => {
 });
 
 function connect(sub: string, container: string | undefined, user: UserInfo = alice) {
-  const kind = sub === 'exec' ? 'PodExecOptions' : 'PodAttachOptions';
+  const kind = sub === 'exec' ? 'PodExecOptions' : sub === 'attach' ? 'PodAttachOptions' : 'PodPortForwardOptions';
   return evaluate(
     {
       operation: 'CONNECT',
       subResource: sub,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
+      // The API server sends the options' kind (k8s.io/api/core/v1 PodExecOptions), not Pod.
+      kind: { group: '', version: 'v1', kind },
       namespace: 'tenant-1',
       name: 'hello-00001-deployment-abc',
       object: { apiVersion: 'v1', kind, ...(container !== undefined ? { container } : {}), command: ['sh'], stdin: true, tty: true } as unknown as KubeObject,
