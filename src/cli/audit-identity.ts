@@ -1,6 +1,6 @@
 import type { TenancyConfig } from '../config/types.js';
 import type { Tenancy } from '../engine/tenancy.js';
-import type { UserInfo } from '../engine/types.js';
+import type { KubeObject, UserInfo } from '../engine/types.js';
 
 const AUTHENTICATED = 'system:authenticated';
 
@@ -42,4 +42,39 @@ export function auditIdentity(config: TenancyConfig, tenancy: Tenancy, namespace
   const user = config.platformAdmins.users[0];
   if (user) return { username: user, groups: [AUTHENTICATED] };
   return { username: AUDIT_USER, groups: [AUTHENTICATED] };
+}
+
+/** EndpointSlice managers that are Kubernetes' own controllers (discovery.k8s.io LabelManagedBy values). */
+const K8S_SLICE_MANAGERS = new Set(['endpointslice-controller.k8s.io', 'endpointslicemirroring-controller.k8s.io']);
+
+/**
+ * Services, Endpoints and EndpointSlices that controllers maintain in tenant
+ * namespaces (Knative's route Services and revision Endpoints, owned through
+ * a controller ownerReference; the slices of the endpointslice controllers;
+ * the Endpoints of every Service with a selector) hold pod IPs and platform
+ * hosts by design: audit submits them as a platform controller, which the
+ * rules do not judge, instead of reporting every Service of the cluster. The
+ * webhook still judges every tenant write of them.
+ */
+export function writtenByController(object: KubeObject, serviceOf: (ns: string, name: string) => KubeObject | undefined): boolean {
+  const kind = object.kind;
+  if (kind !== 'Service' && kind !== 'Endpoints' && kind !== 'EndpointSlice') return false;
+  if (object.apiVersion !== 'v1' && object.apiVersion !== 'discovery.k8s.io/v1') return false;
+  const owners = object.metadata.ownerReferences;
+  if (Array.isArray(owners) && owners.some((o) => (o as { controller?: unknown }).controller === true)) return true;
+  if (kind === 'EndpointSlice') return K8S_SLICE_MANAGERS.has(object.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] ?? '');
+  if (kind === 'Endpoints') {
+    const svc = serviceOf(object.metadata.namespace ?? '', object.metadata.name ?? '');
+    const selector: unknown = svc?.spec?.selector;
+    return !!selector && typeof selector === 'object' && Object.keys(selector).length > 0;
+  }
+  return false;
+}
+
+/** A platform controller identity of the config, for objects controllers write. */
+export function controllerIdentity(config: TenancyConfig): UserInfo | undefined {
+  const user = config.platformControllers.users[0];
+  if (user) return { username: user, groups: [AUTHENTICATED] };
+  const group = config.platformControllers.groups[0];
+  return group ? { username: 'tenant-guard:audit-controller', groups: [group, AUTHENTICATED] } : undefined;
 }

@@ -6,7 +6,7 @@ import { splitGroupKind } from '../cluster/kube-discovery.js';
 import { readKind } from '../cluster/kube-snapshot.js';
 import { MemoryStore } from '../cluster/memory-store.js';
 import { OverlayState } from '../cluster/overlay.js';
-import { GK, groupOf, type GroupKind } from '../cluster/state.js';
+import { GK, groupKind, groupOf, type GroupKind } from '../cluster/state.js';
 import { loadDefaultTenancyConfig } from '../config/default.js';
 import { loadTenancyConfig } from '../config/load.js';
 import type { TenancyConfig } from '../config/types.js';
@@ -16,7 +16,7 @@ import type { KubeObject } from '../kube/objects.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
 import { computeMatrix, formatMatrixText } from '../mesh/matrix.js';
 import { oneOf, parseFlags } from './args.js';
-import { auditIdentity } from './audit-identity.js';
+import { auditIdentity, controllerIdentity, writtenByController } from './audit-identity.js';
 import { buildReport, formatAuditText, reportFails, type AuditResult } from './audit-report.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
@@ -56,7 +56,7 @@ const FLAGS = {
  */
 function tenantScoped(gk: GroupKind): boolean {
   const { group } = splitGroupKind(gk);
-  return gk !== GK.Namespace && (group === '' || group === 'apps' || group === 'batch' || gk === GK.KnativeRevision);
+  return gk !== GK.Namespace && (group === '' || group === 'apps' || group === 'batch' || group === 'discovery.k8s.io' || gk === GK.KnativeRevision);
 }
 
 function loadKubeConfig(file: string | undefined, context: string | undefined, io: CliIO): KubeConfig {
@@ -122,7 +122,9 @@ function judge(objects: KubeObject[], store: MemoryStore, config: TenancyConfig)
   return objects.map((object) => {
     const group = groupOf(object.apiVersion);
     const version = object.apiVersion.slice(object.apiVersion.indexOf('/') + 1);
-    const as = auditIdentity(config, tenancy, object.metadata.namespace);
+    const as =
+      (writtenByController(object, (ns, name) => store.get(groupKind('', 'Service'), ns, name)) ? controllerIdentity(config) : undefined) ??
+      auditIdentity(config, tenancy, object.metadata.namespace);
     const decision = evaluate(
       {
         operation: 'CREATE',

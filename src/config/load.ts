@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { TenantGuardError, describeFsError } from '../errors.js';
+import { parseCidr } from '../mesh/ip-ranges.js';
 import { tenancyConfigSchema } from './schema.js';
 import type { TenancyConfig } from './types.js';
 
@@ -57,6 +58,11 @@ function semanticErrors(c: TenancyConfig): string[] {
   if (b.enabled && (p1.startsWith(p2) || p2.startsWith(p1))) errors.push(`${n2}: "${p2}" and ${n1} "${p1}" must not be prefixes of one another (a tenant's name follows them)`);
   for (const [n, p] of prefixes) {
     if (b.enabled && b.platformActivatorPolicy.name.startsWith(p)) errors.push(`baseline.platformActivatorPolicy.name: "${b.platformActivatorPolicy.name}" starts with ${n} "${p}", so a tenant could get the same name`);
+  }
+  for (const key of ['serviceCIDRs', 'podCIDRs', 'nodeCIDRs'] as const) {
+    c.clusterNetwork[key].forEach((v, i) => {
+      if (!parseCidr(v)) errors.push(`clusterNetwork.${key}.${i}: "${v}" is not an IPv4 or IPv6 CIDR`);
+    });
   }
   return errors;
 }

@@ -62,6 +62,9 @@ const baseline = {
   default: {},
 } as const;
 
+// IPv4 or IPv6 CIDR; the exact form is checked when loaded (src/config/load.ts).
+const cidr = { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' } as const;
+
 export const tenancyConfigSchema = {
   $id: 'https://tenant-guard.dev/schemas/tenancy-config.json',
   type: 'object',
@@ -106,6 +109,18 @@ export const tenancyConfigSchema = {
         },
       },
     },
+    // Empty: not configured (private ranges are treated as possibly in-cluster).
+    clusterNetwork: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        serviceCIDRs: { type: 'array', items: cidr, default: [] },
+        podCIDRs: { type: 'array', items: cidr, default: [] },
+        nodeCIDRs: { type: 'array', items: cidr, default: [] },
+      },
+    },
+    rootContainers: { enum: ['drop', 'deny'], default: 'drop' },
     peerings: {
       type: 'array',
       default: [],

@@ -48,6 +48,20 @@ export interface BaselineConfig {
   platformActivatorPolicy: BaselineObjectTemplate;
 }
 
+/**
+ * The cluster's own address ranges. Empty lists mean "not configured": every
+ * private address (RFC 1918, CGNAT, link-local, ULA) is then treated as
+ * possibly in-cluster.
+ */
+export interface ClusterNetwork {
+  /** Service ClusterIP ranges (kube-apiserver --service-cluster-ip-range). */
+  serviceCIDRs: string[];
+  /** Pod ranges (kube-controller-manager --cluster-cidr, or the CNI's pools). */
+  podCIDRs: string[];
+  /** Node addresses: the kubelet's source for probes and pre-stop hooks (wait-for-drain). */
+  nodeCIDRs: string[];
+}
+
 export interface TenancyConfig {
   apiVersion: 'tenant-guard.dev/v1alpha1';
   kind: 'TenancyConfig';
@@ -69,4 +83,12 @@ export interface TenancyConfig {
   /** Cross-tenant paths the platform wants: `from` may call `to`. */
   peerings: Peering[];
   baseline: BaselineConfig;
+  clusterNetwork: ClusterNetwork;
+  /**
+   * A container that may run as root can setuid(1337) at run time and leave
+   * the sidecar's capture. `drop` (default): add allowPrivilegeEscalation:
+   * false and the SETUID/SETGID drop where missing; `deny`: refuse instead
+   * (src/engine/sidecar-setuid-guard.ts).
+   */
+  rootContainers: 'deny' | 'drop';
 }

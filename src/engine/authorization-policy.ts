@@ -1,5 +1,8 @@
 import { GK, groupKind } from '../cluster/state.js';
+import type { ClusterState } from '../cluster/state.js';
 import { reviewAuthorizationPolicy } from '../mesh/admission.js';
+import { drainPortFindings } from '../mesh/drain-port.js';
+import { ignoredByIstiod } from '../mesh/istiod-ignores.js';
 import { parsePolicy, PolicyShapeError } from '../mesh/policy.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
@@ -58,11 +61,15 @@ spec:
   {
     id: 'TG-AUTHZ-LAST-ALLOW',
     kinds: KIND,
-    stops: 'Deleting (or marking `istio.io/dry-run`, or turning into DENY/AUDIT/CUSTOM) the last enforced ALLOW policy of a tenant workload or of the activator.',
+    stops:
+      'Deleting (or marking `istio.io/dry-run`, labelling `istio.io/rev` with a revision that does not serve the namespace, or turning into DENY/AUDIT/CUSTOM) ' +
+      'the last enforced ALLOW policy of a tenant workload or of the activator. Deletes in a terminating namespace are exempt.',
     why:
       'A workload with no ALLOW policy allows every request that no DENY policy stops: removing the last ALLOW of tenant-1 lets every other tenant in. ' +
-      'A dry-run policy is only logged, never enforced, so annotating it is the same as deleting it.',
-    cite: `${ISTIO_AP} (action, "istio.io/dry-run" annotation)`,
+      'A dry-run policy is only logged, never enforced, and istiod skips objects labelled for another control-plane revision (src/mesh/istiod-ignores.ts), ' +
+      'so either switch is the same as deleting it. When the namespace is being deleted, the namespace controller removes its policies with its workloads; ' +
+      'refusing that would leave the namespace stuck in Terminating.',
+    cite: `${ISTIO_AP} (action, "istio.io/dry-run" annotation); istio/istio pkg/config/model.go LabelsInRevision`,
     exampleOperation: 'DELETE',
     example: `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -95,11 +102,38 @@ spec:
     why: "The kubelet's pre-stop hook calls queue-proxy's admin port (8022) without a mesh identity, so a no-`from` rule is tolerated there; every other admin path on that port is then open to any caller.",
     cite: 'https://github.com/knative/serving/blob/main/pkg/queue/constants.go (RequestQueueDrainPath)',
   },
+  {
+    id: 'TG-AUTHZ-DRAIN-SOURCE',
+    kinds: KIND,
+    stops:
+      'When clusterNetwork.nodeCIDRs is configured: an ALLOW rule limited to the drain ports without a mesh identity in `from` whose sources are not limited ' +
+      'by ipBlocks inside the node network (no `from`, remoteIpBlocks only, ipBlocks outside it). In tenant namespaces and the mesh root.',
+    why:
+      'The drain port takes plaintext from anyone the rule admits, so any pod of any tenant can call /wait-for-drain on another tenant\'s pod and queue-proxy starts draining. ' +
+      'Only the kubelet needs it, and its source address is on the node network; Istio matches ipBlocks against the connection\'s source IP, which a pod cannot choose.',
+    cite: `${ISTIO_AP}#Source (ipBlocks); https://github.com/knative/serving/blob/main/pkg/queue/constants.go (RequestQueueDrainPath)`,
+  },
+  {
+    id: 'TG-AUTHZ-DRAIN-OPEN',
+    kinds: KIND,
+    warningOnly: true,
+    stops: 'When clusterNetwork.nodeCIDRs is not configured: an ALLOW rule with no `from` limited to the drain ports.',
+    why:
+      'Residual risk, reported on every such policy: any pod of any tenant can call /wait-for-drain on another tenant\'s pods (a cross-tenant denial of service: queue-proxy drains). ' +
+      'Configure clusterNetwork.nodeCIDRs so TG-AUTHZ-DRAIN-SOURCE can require the node network in ipBlocks.',
+    cite: 'https://github.com/knative/serving/blob/main/pkg/queue/constants.go (RequestQueueDrainPath)',
+  },
 ];
 
 function withNamespace(obj: KubeObject | undefined, ns: string | undefined): KubeObject | undefined {
   if (!obj || obj.metadata.namespace || !ns) return obj;
   return { ...obj, metadata: { ...obj.metadata, namespace: ns } };
+}
+
+/** The namespace controller is removing the namespace's contents (the same test as the PeerAuthentication rule). */
+function isTerminating(state: ClusterState, ns: string | undefined): boolean {
+  const nsObj = ns ? state.get(GK.Namespace, undefined, ns) : undefined;
+  return Boolean(nsObj?.metadata.deletionTimestamp) || (nsObj?.status as { phase?: string } | undefined)?.phase === 'Terminating';
 }
 
 function handle(ctx: RuleContext): Decision {
@@ -109,6 +143,11 @@ function handle(ctx: RuleContext): Decision {
   let written: KubeObject | undefined;
   let deleted: KubeObject | undefined;
   if (input.operation === 'DELETE') {
+    // The namespace controller deletes everything in a terminating namespace
+    // (workloads included); refusing a policy delete there, the last ALLOW
+    // above all, would leave the namespace stuck in Terminating wherever the
+    // chart's controller exemptions are off. Same as TG-PEERAUTHN-WEAKEN.
+    if (isTerminating(state, ns)) return b.build();
     deleted = withNamespace(input.oldObject ?? input.object ?? (ns && input.name ? state.get(GK.AuthorizationPolicy, ns, input.name) : undefined), ns);
     if (!deleted) return b.build(); // nothing known to delete: nothing changes
   } else if (input.operation === 'CREATE' || input.operation === 'UPDATE') {
@@ -128,17 +167,57 @@ function handle(ctx: RuleContext): Decision {
       return malformed(b, e);
     }
   }
+  // A write istiod would skip (istio.io/rev of a revision that does not serve
+  // the namespace) takes the previous version out of force: judge it as the
+  // delete it amounts to. Its content is still judged below (drain sources),
+  // since relabelling it later would bring it into force unjudged otherwise.
+  const ignoredWhy = written ? ignoredByIstiod(written, state.get(GK.Namespace, undefined, written.metadata.namespace ?? ''), config) : undefined;
+  if (written && ignoredWhy) {
+    const prev = state.get(GK.AuthorizationPolicy, written.metadata.namespace ?? '', written.metadata.name ?? '') ?? withNamespace(input.oldObject, ns);
+    const prevIgnored = prev ? ignoredByIstiod(prev, state.get(GK.Namespace, undefined, prev.metadata.namespace ?? ''), config) : undefined;
+    b.warn(`AuthorizationPolicy ${ns}/${written.metadata.name ?? ''}: ${ignoredWhy}; tenant-guard judges this write as ${prev && !prevIgnored ? 'the delete of the previous version' : 'a no-op'}.`);
+    judgeDrainSources(written, config, b);
+    if (!prev || prevIgnored) return b.build();
+    deleted = prev;
+    written = undefined;
+  }
+  judgeReview(ctx, b, written, deleted, ignoredWhy);
+  if (written) judgeDrainSources(written, config, b);
+  return b.build();
+}
+
+/** TG-AUTHZ-DRAIN-SOURCE / the drain warning, for policies in tenant namespaces and the mesh root. */
+function judgeDrainSources(obj: KubeObject, config: RuleContext['config'], b: DecisionBuilder): void {
+  let parsed;
+  try {
+    parsed = parsePolicy(obj);
+  } catch (e) {
+    if (e instanceof PolicyShapeError) return; // reported as TG-AUTHZ-MALFORMED
+    throw e;
+  }
+  if (config.systemNamespaces.includes(parsed.namespace) && parsed.namespace !== config.meshRootNamespace) return;
+  const f = drainPortFindings(parsed, config);
+  for (const v of f.violations) b.violate(v.rule, v.path, v.message);
+  for (const w of f.warnings) b.warn(w);
+}
+
+function judgeReview(ctx: RuleContext, b: DecisionBuilder, written: KubeObject | undefined, deleted: KubeObject | undefined, ignoredWhy: string | undefined): void {
+  const { input, state, config } = ctx;
+  const ns = input.namespace;
   const review = reviewAuthorizationPolicy(state, config, written, deleted);
-  if (review.malformed) return malformed(b, review.malformed);
-  const verb = input.operation === 'DELETE' ? 'deleting' : input.operation === 'UPDATE' ? 'this update of' : 'creating';
+  if (review.malformed) {
+    malformed(b, review.malformed);
+    return;
+  }
+  const verb = ignoredWhy ? 'this relabelling of' : input.operation === 'DELETE' ? 'deleting' : input.operation === 'UPDATE' ? 'this update of' : 'creating';
   for (const o of review.opened) {
     const cell = `${o.from} -> ${o.to} via ${o.path}`;
     if (o.lastAllowRemoved) {
       b.violate(
         'TG-AUTHZ-LAST-ALLOW',
-        input.operation === 'DELETE' ? 'metadata.name' : 'spec',
-        `${cell}: ${verb} AuthorizationPolicy ${ns}/${input.name ?? written?.metadata.name}: ${o.detail}, so ${o.from} could call ${o.to} (${o.request}). ` +
-          `Keep an ALLOW policy that admits only ${o.to}'s own namespaces plus knative-serving and istio-system before removing this one.`,
+        input.operation === 'DELETE' ? 'metadata.name' : ignoredWhy ? 'metadata.labels["istio.io/rev"]' : 'spec',
+        `${cell}: ${verb} AuthorizationPolicy ${ns}/${input.name ?? written?.metadata.name ?? deleted?.metadata.name}: ${o.detail}${ignoredWhy ? ` (${ignoredWhy})` : ''}, so ${o.from} could call ${o.to} (${o.request}). ` +
+          `Keep an ALLOW policy that admits only ${o.to}'s own namespaces plus knative-serving and istio-system before removing this one${ignoredWhy ? ', and do not label it for another control plane' : ''}.`,
       );
     } else {
       b.violate(
@@ -161,7 +240,6 @@ function handle(ctx: RuleContext): Decision {
     );
   }
   for (const w of review.warnings) b.warn(w);
-  return b.build();
 }
 
 function malformed(b: DecisionBuilder, e: PolicyShapeError): Decision {

@@ -24,6 +24,7 @@
 import { GK } from '../cluster/state.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
+import { checkDestinationRuleHost } from './istio-foreign-hosts.js';
 import { isMeshHost } from './istio-hosts.js';
 import { checkExportTo, checkRevisionLabel, describeObject, who } from './istio-shared.js';
 import type { Decision } from './types.js';
@@ -86,6 +87,7 @@ function handleDestinationRule(ctx: RuleContext): Decision {
   const b = new DecisionBuilder();
   if (ctx.input.operation === 'DELETE') return b.build();
   checkTls(ctx, b);
+  checkDestinationRuleHost(ctx, b);
   checkExportTo(ctx, b);
   checkRevisionLabel(ctx, b);
   return b.build();

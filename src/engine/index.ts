@@ -13,7 +13,8 @@ import { istioNetworkingModule } from './istio-networking.js';
 import { knativeModule } from './knative.js';
 import { namespaceModule } from './namespace.js';
 import { peerAuthenticationModule } from './peer-authentication.js';
-import { podModule } from './pod.js';
+import { podConnectHandlers, podModule } from './pod.js';
+import { serviceAliasModule } from './service-aliases.js';
 import { Tenancy } from './tenancy.js';
 import type { AdmissionInput, Decision } from './types.js';
 
@@ -27,9 +28,15 @@ const modules: RuleModule[] = [
   destinationRuleModule,
   istioNetworkingModule,
   authorizationPolicyModule,
+  serviceAliasModule,
 ];
 
-const JUDGED_SUBRESOURCES = new Set(['Pod/ephemeralcontainers']);
+const JUDGED_SUBRESOURCES = new Set(['Pod/ephemeralcontainers', 'PodExecOptions/exec', 'PodAttachOptions/attach']);
+
+// CONNECT requests carry the subresource's options as their kind and object
+// (request.kind v1/PodExecOptions for pods/exec); they are no stored kind, so
+// they are kept out of interceptedKinds() (audit lists those).
+const connectHandlers = new Map<GroupKind, KindHandler>(Object.entries(podConnectHandlers));
 
 const handlers = new Map<GroupKind, KindHandler>();
 for (const m of modules) for (const [gk, h] of Object.entries(m.handlers)) handlers.set(gk, h);
@@ -61,14 +68,17 @@ function engineError(message: string): Decision {
  * it cannot judge is denied with the reason (fail closed).
  */
 export function evaluate(input: AdmissionInput, state: ClusterState, config: TenancyConfig): Decision {
-  const handler = handlers.get(groupKind(input.kind.group, input.kind.kind));
+  const gk = groupKind(input.kind.group, input.kind.kind);
+  const handler = input.operation === 'CONNECT' ? connectHandlers.get(gk) : handlers.get(gk);
   // Subresources (status, scale) are written by controllers; rules judge the
   // main resource. `kubectl debug` adds containers through pods/ephemeralcontainers,
   // which is judged like the Pod itself (a debug container running as UID 1337
-  // would escape the sidecar's capture).
+  // would escape the sidecar's capture). pods/exec and pods/attach (CONNECT)
+  // are judged for the container they enter.
   if (!handler || (input.subResource && !JUDGED_SUBRESOURCES.has(`${input.kind.kind}/${input.subResource}`))) return notIntercepted();
   const subject = input.operation === 'DELETE' ? input.oldObject ?? input.object : input.object;
-  if (input.operation !== 'DELETE' && (!subject || typeof subject !== 'object' || typeof subject.metadata !== 'object' || subject.metadata === null)) {
+  // CONNECT carries the subresource's options (PodExecOptions), not an object with metadata.
+  if (input.operation !== 'DELETE' && input.operation !== 'CONNECT' && (!subject || typeof subject !== 'object' || typeof subject.metadata !== 'object' || subject.metadata === null)) {
     return engineError(`the ${input.kind.kind} in the request has no metadata; cannot judge it, so it is denied`);
   }
   try {

@@ -1,5 +1,5 @@
 // Istio networking and extension kinds besides DestinationRule: Sidecar,
-// EnvoyFilter, Gateway, VirtualService, ServiceEntry (networking.istio.io)
+// EnvoyFilter, Gateway, VirtualService, ServiceEntry, WorkloadEntry (networking.istio.io)
 // and WasmPlugin (extensions.istio.io). Every version of a kind is judged
 // alike: the dispatcher routes by group/kind.
 //
@@ -14,9 +14,10 @@
 // providers the platform defined in meshConfig, so it cannot send another
 // tenant's data anywhere the platform did not choose.
 
-import { GK } from '../cluster/state.js';
+import { GK, groupKind } from '../cluster/state.js';
 import type { RuleContext, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
+import { checkServiceEntryTargets, checkWorkloadEntryTarget, foreignHostRules } from './istio-foreign-hosts.js';
 import { gatewayRules, handleGateway } from './istio-gateway.js';
 import { handleEnvoyFilter, handleSidecar, handleWasmPlugin, proxyExtensionRules } from './istio-proxy-extensions.js';
 import { checkExportTo, checkRevisionLabel, sharedIstioRules } from './istio-shared.js';
@@ -31,7 +32,17 @@ import type { Decision } from './types.js';
 function handleServiceEntry(ctx: RuleContext): Decision {
   const b = new DecisionBuilder();
   if (ctx.input.operation === 'DELETE') return b.build();
+  checkServiceEntryTargets(ctx, b);
   checkExportTo(ctx, b);
+  checkRevisionLabel(ctx, b);
+  return b.build();
+}
+
+/** WorkloadEntry: an endpoint for ServiceEntries selecting it; judged for where it points. */
+function handleWorkloadEntry(ctx: RuleContext): Decision {
+  const b = new DecisionBuilder();
+  if (ctx.input.operation === 'DELETE') return b.build();
+  checkWorkloadEntryTarget(ctx, b);
   checkRevisionLabel(ctx, b);
   return b.build();
 }
@@ -51,7 +62,8 @@ export const istioNetworkingModule: RuleModule = {
     [GK.Gateway]: handleGateway,
     [GK.VirtualService]: handleVirtualService,
     [GK.ServiceEntry]: handleServiceEntry,
+    [groupKind('networking.istio.io', 'WorkloadEntry')]: handleWorkloadEntry,
     [GK.RequestAuthentication]: handleRequestAuthentication,
   },
-  rules: [...gatewayRules, ...virtualServiceRules, ...proxyExtensionRules, ...sharedIstioRules],
+  rules: [...gatewayRules, ...virtualServiceRules, ...proxyExtensionRules, ...sharedIstioRules, ...foreignHostRules],
 };

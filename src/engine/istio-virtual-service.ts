@@ -6,6 +6,7 @@
 
 import type { RuleContext, RuleDoc } from './context.js';
 import { DecisionBuilder } from './decision.js';
+import { checkVirtualServiceTargets } from './istio-foreign-hosts.js';
 import { hostNamespace } from './istio-hosts.js';
 import { checkExportTo, checkRevisionLabel, describeObject, isRestricted, namespaceOf, who } from './istio-shared.js';
 import type { Decision } from './types.js';
@@ -121,6 +122,7 @@ export function handleVirtualService(ctx: RuleContext): Decision {
   if (ctx.input.operation === 'DELETE' || ctx.actor.role === 'platform-controller') return b.build();
   if (isRestricted(ctx)) checkGateways(ctx, b);
   checkDestinations(ctx, b);
+  checkVirtualServiceTargets(ctx, b, destinations(ctx.input.object?.spec, namespaceOf(ctx)));
   checkExportTo(ctx, b);
   checkRevisionLabel(ctx, b);
   return b.build();

@@ -18,7 +18,11 @@
 // Configuration from a Service, Revisions) are not mutated: their templates
 // come from the object the tenant wrote, already labelled.
 
-import { GK } from '../cluster/state.js';
+import { GK, groupKind } from '../cluster/state.js';
+import { who } from './istio-shared.js';
+import { hostProblem, judgesTargets, namespaceProblem } from './network-targets.js';
+import { externalNameOf } from './service-aliases.js';
+import { guardSetuid } from './sidecar-setuid-guard.js';
 import type { KindHandler, RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { checkInjectOptOut, INJECT_KEY, readMetadata } from './sidecar-metadata-checks.js';
@@ -68,6 +72,7 @@ function knativeHandler(kind: KnativeKind): KindHandler {
     if (scope.mode === 'skip') return b.build();
     const obj = ctx.input.object!;
     const findings = podFindings(ctx, obj, kind.pod, { tenant: scope.tenant, userWrittenOnly: true });
+    findings.push(...guardSetuid(ctx, b, obj, kind.pod.spec, { enforce: scope.mode === 'enforce', canPatch: true, skip: () => false }));
     // An opt-out on the Service/Configuration itself states the intent as
     // clearly as one on the template: refuse it too.
     if (kind.hasTemplate) findings.unshift(...checkInjectOptOut(readMetadata(obj.metadata, 'metadata'), 'metadata'));
@@ -87,9 +92,8 @@ function knativeHandler(kind: KnativeKind): KindHandler {
 }
 
 /**
- * Route and DomainMapping carry no pod template, but Knative reads the same
- * ingress-class annotation from them (a Route's own annotation; a
- * DomainMapping's, for the KIngress it creates): judge that and nothing else.
+ * A Route carries no pod template, but Knative reads the same ingress-class
+ * annotation from it: judge that and nothing else (DomainMapping: below).
  */
 function ingressOnlyHandler(ctx: RuleContext): Decision {
   const b = new DecisionBuilder();
@@ -100,7 +104,73 @@ function ingressOnlyHandler(ctx: RuleContext): Decision {
   return b.build();
 }
 
+const DOMAIN_MAPPING_REF_RULE = 'TG-KNATIVE-DOMAINMAPPING-REF';
+
+/**
+ * A DomainMapping's spec.ref is the Addressable the mapped domain is routed
+ * to by the ingress gateway, which forwards with its own istio-system
+ * identity: it must stay inside the tenant, and a core Service it names must
+ * not be an ExternalName alias of something outside (see service-aliases.ts).
+ * https://knative.dev/docs/serving/services/custom-domains/
+ */
+function checkDomainMappingRef(ctx: RuleContext): Finding[] {
+  const ns = ctx.input.namespace ?? ctx.input.object!.metadata.namespace ?? '';
+  if (ctx.actor.role === 'platform-controller' || !judgesTargets(ctx, ns)) return [];
+  const ref: unknown = ctx.input.object!.spec?.ref;
+  const out: Finding[] = [];
+  const refNs: unknown = ref && typeof ref === 'object' ? (ref as Record<string, unknown>).namespace : undefined;
+  const targetNs = typeof refNs === 'string' && refNs !== '' ? refNs : ns;
+  const nsWhy = namespaceProblem(ctx, targetNs, ns);
+  if (nsWhy) {
+    out.push({
+      rule: DOMAIN_MAPPING_REF_RULE,
+      path: 'spec.ref.namespace',
+      message: `${who(ctx)}: DomainMapping ${ns}/${ctx.input.object!.metadata.name ?? ''} maps its domain to ${targetNs}: ${nsWhy}. The ingress gateway would carry the domain's traffic there with its own identity. Map only to services of your own tenant.`,
+    });
+    return out;
+  }
+  const r = (ref ?? {}) as Record<string, unknown>;
+  if (r.kind === 'Service' && r.apiVersion === 'v1' && typeof r.name === 'string') {
+    const target = externalNameOf(ctx.state.get(groupKind('', 'Service'), targetNs, r.name));
+    const why = target === undefined ? undefined : hostProblem(ctx, target, targetNs);
+    if (why) {
+      out.push({
+        rule: DOMAIN_MAPPING_REF_RULE,
+        path: 'spec.ref.name',
+        message: `${who(ctx)}: DomainMapping ${ns}/${ctx.input.object!.metadata.name ?? ''} maps its domain to Service ${targetNs}/${r.name}, an ExternalName alias of ${JSON.stringify(target)}: ${why}. Map only to services of your own tenant.`,
+      });
+    }
+  }
+  return out;
+}
+
+function domainMappingHandler(ctx: RuleContext): Decision {
+  const b = new DecisionBuilder();
+  if (ctx.input.operation !== 'CREATE' && ctx.input.operation !== 'UPDATE') return b.build();
+  // The ref is judged wherever the mapping lives (a tenant in a namespace of no tenant still may not map into another's).
+  for (const f of checkDomainMappingRef(ctx)) b.violate(f.rule, f.path, f.message);
+  const scope = workloadScope(ctx);
+  if (scope.mode !== 'skip') reportFindings(b, scope, checkIngressClass(ctx));
+  return b.build();
+}
+
 const knativeRules: RuleDoc[] = [
+  {
+    id: DOMAIN_MAPPING_REF_RULE,
+    kinds: ['serving.knative.dev/DomainMapping'],
+    stops:
+      'A DomainMapping whose spec.ref lives in another tenant\'s, a platform or an unowned namespace, or names a core Service that is an ExternalName alias of a platform or foreign service ' +
+      '(tenants anywhere, platform admins in tenant namespaces).',
+    why:
+      'The ingress gateway routes the mapped domain to the ref and forwards with its istio-system identity, which every tenant admits: a ref outside the tenant, or an alias pointing out of it, ' +
+      'is a public path into another tenant or into the platform.',
+    cite: 'https://knative.dev/docs/serving/services/custom-domains/',
+    example: `apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata: {name: shop.example.com, namespace: tenant-1}
+spec:
+  ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: hello, namespace: tenant-2}`,
+  },
   {
     id: INGRESS_CLASS_RULE,
     kinds: ['serving.knative.dev/Service', 'serving.knative.dev/Route', 'serving.knative.dev/DomainMapping'],
@@ -129,7 +199,7 @@ export const knativeModule: RuleModule = {
     [GK.KnativeConfiguration]: knativeHandler({ pod: templateAt('spec', 'template'), hasTemplate: true, ingressClass: false }),
     [GK.KnativeRevision]: knativeHandler({ pod: POD_AT_ROOT, hasTemplate: false, ingressClass: false }),
     [GK.KnativeRoute]: ingressOnlyHandler,
-    [GK.KnativeDomainMapping]: ingressOnlyHandler,
+    [GK.KnativeDomainMapping]: domainMappingHandler,
   },
   rules: knativeRules,
 };

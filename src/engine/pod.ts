@@ -25,15 +25,63 @@ import { groupKind, GK } from '../cluster/state.js';
 import type { KindHandler, RuleContext, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { checkSidecarTamper, readInjectionStatus } from './sidecar-injection-status.js';
-import type { Decision } from './types.js';
+import { ISTIO_CONTAINERS } from './sidecar-podspec-checks.js';
+import { guardSetuid } from './sidecar-setuid-guard.js';
+import type { Decision, KubeObject } from './types.js';
 import { reportFindings, workloadScope } from './workload-findings.js';
 import { workloadRules } from './workload-rule-docs.js';
 import { addLabels, podFindings, POD_AT_ROOT, templateAt, type PodLocation } from './workload-template-checks.js';
+
+function containerKeys(pod: KubeObject | undefined): string[] {
+  const spec = pod?.spec as Record<string, unknown> | undefined;
+  return ['initContainers', 'containers', 'ephemeralContainers'].flatMap((list) =>
+    (Array.isArray(spec?.[list]) ? (spec![list] as { name?: unknown }[]) : []).map((c) => `${list}/${String(c?.name ?? '')}`),
+  );
+}
 
 function judgesWrite(ctx: RuleContext): boolean {
   // DELETE and CONNECT change no pod spec; nothing to judge or mutate.
   return ctx.input.operation === 'CREATE' || ctx.input.operation === 'UPDATE';
 }
+
+/**
+ * pods/exec and pods/attach (CONNECT): the request's kind and object are a
+ * PodExecOptions/PodAttachOptions whose `container` names the container
+ * entered (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/
+ * "connect GET /api/v1/namespaces/{namespace}/pods/{name}/exec", query
+ * `container`). A shell in istio-proxy runs as UID 1337, whose traffic the
+ * capture skips, next to the proxy's credentials and Envoy's admin port.
+ * kubectl fills `container` from the kubectl.kubernetes.io/default-container
+ * annotation or the first container before it calls; a request without one
+ * is refused here (the pod and its annotation are not in the cluster state,
+ * and the API server's own choice for multi-container pods is to reject it).
+ */
+function connectHandler(ctx: RuleContext): Decision {
+  const b = new DecisionBuilder();
+  const sub = ctx.input.subResource;
+  if ((sub !== 'exec' && sub !== 'attach') || (ctx.actor.role !== 'tenant' && ctx.actor.role !== 'other')) return b.build();
+  if (ctx.tenancy.ownerOf(ctx.input.namespace).type === 'system') return b.build(); // tenants are refused there by TG-SYSTEM-NAMESPACE-WRITE
+  const opts = ctx.input.object as unknown as Record<string, unknown> | undefined;
+  const container = typeof opts?.container === 'string' ? opts.container : '';
+  const pod = `${ctx.input.namespace ?? ''}/${ctx.input.name ?? ''}`;
+  if (container === '') {
+    b.violate(
+      EXEC_RULE,
+      'container',
+      `${ctx.actor.username}: pods/${sub} into pod ${pod} names no container; tenant-guard cannot tell whether it would enter istio-proxy, so it is refused. Name the container (kubectl ${sub} -c <container>).`,
+    );
+  } else if (ISTIO_CONTAINERS.has(container)) {
+    b.violate(
+      EXEC_RULE,
+      'container',
+      `${ctx.actor.username} may not ${sub} into container "${container}" of pod ${pod}: it is Istio's, running as UID 1337 whose traffic istio-iptables does not capture, ` +
+        `next to the proxy's credentials and Envoy's admin interface; a shell there calls other workloads past the sidecar. Use your application container (-c <name>).`,
+    );
+  }
+  return b.build();
+}
+
+const EXEC_RULE = 'TG-WORKLOAD-EXEC-PROXY';
 
 function podHandler(ctx: RuleContext): Decision {
   const b = new DecisionBuilder();
@@ -42,10 +90,19 @@ function podHandler(ctx: RuleContext): Decision {
   if (scope.mode === 'skip') return b.build();
   const pod = ctx.input.object!;
   const status = readInjectionStatus(pod);
+  // A Pod's containers are immutable once created (only new ephemeral
+  // containers can appear), so on UPDATE only new containers are judged for
+  // setuid, and refused rather than patched.
+  const existing = new Set(ctx.input.operation === 'UPDATE' ? containerKeys(ctx.input.oldObject) : []);
   const findings = [
     ...status.findings,
     ...podFindings(ctx, pod, POD_AT_ROOT, { tenant: scope.tenant, injected: status.injected, userWrittenOnly: false }),
     ...(ctx.input.operation === 'UPDATE' ? checkSidecarTamper(ctx.input.oldObject, pod) : []),
+    ...guardSetuid(ctx, b, pod, ['spec'], {
+      enforce: scope.mode === 'enforce',
+      canPatch: ctx.input.operation === 'CREATE',
+      skip: (list, name) => status.injected.has(name) || existing.has(`${list}/${name}`),
+    }),
   ];
   reportFindings(b, scope, findings);
   if (scope.mode === 'enforce') addLabels(b, pod, ['metadata'], { [ctx.config.tenantLabel]: scope.tenant });
@@ -66,7 +123,12 @@ function templateHandler(template: string[], templateImmutable = false): KindHan
     const scope = workloadScope(ctx);
     if (scope.mode === 'skip') return b.build();
     const obj = ctx.input.object!;
-    reportFindings(b, scope, podFindings(ctx, obj, loc, { tenant: scope.tenant, userWrittenOnly: true }));
+    const frozen = templateImmutable && ctx.input.operation === 'UPDATE';
+    reportFindings(b, scope, [
+      ...podFindings(ctx, obj, loc, { tenant: scope.tenant, userWrittenOnly: true }),
+      // An immutable template cannot have changed: nothing new to judge or patch.
+      ...(frozen ? [] : guardSetuid(ctx, b, obj, loc.spec, { enforce: scope.mode === 'enforce', canPatch: true, skip: () => false })),
+    ]);
     if (scope.mode === 'enforce') {
       const label = { [ctx.config.tenantLabel]: scope.tenant };
       addLabels(b, obj, ['metadata'], label);
@@ -75,6 +137,12 @@ function templateHandler(template: string[], templateImmutable = false): KindHan
     return b.build();
   };
 }
+
+/** CONNECT kinds (request.kind of pods/exec and pods/attach), dispatched by src/engine/index.ts. */
+export const podConnectHandlers: Record<string, KindHandler> = {
+  [groupKind('', 'PodExecOptions')]: connectHandler,
+  [groupKind('', 'PodAttachOptions')]: connectHandler,
+};
 
 export const podModule: RuleModule = {
   handlers: {

@@ -78,6 +78,75 @@ function netAdminFindings(sc: Record<string, unknown> | undefined, path: string,
 }
 
 /**
+ * Capabilities a tenant container may add: NET_BIND_SERVICE only, as in the
+ * Pod Security Standards' restricted profile
+ * (https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted).
+ * The others reach past the container: SYS_PTRACE reads the proxy's memory
+ * (its private key) when the process namespace is shared, SYS_ADMIN mounts,
+ * DAC_READ_SEARCH opens files by handle on the node's filesystems, and so on.
+ * NET_ADMIN and ALL are TG-WORKLOAD-NET-ADMIN's.
+ */
+const ALLOWED_ADDED_CAPS = new Set(['NET_BIND_SERVICE']);
+
+function capabilityFindings(sc: Record<string, unknown> | undefined, path: string, who: string): Finding[] {
+  const add = (sc?.capabilities as { add?: unknown } | undefined)?.add;
+  if (!Array.isArray(add)) return [];
+  const out: Finding[] = [];
+  add.forEach((c: unknown, i: number) => {
+    const name = capabilityName(c);
+    if (ALLOWED_ADDED_CAPS.has(name) || NET_ADMIN_CAPS.has(name)) return;
+    out.push({
+      rule: WORKLOAD_RULE.capabilities,
+      path: `${path}.capabilities.add[${i}]`,
+      message:
+        `${who} adds the capability ${String(c)}. Capabilities beyond NET_BIND_SERVICE let a process reach past its container (SYS_PTRACE into the istio-proxy process ` +
+        `and its private key, SYS_ADMIN mounts, DAC_READ_SEARCH into the node's files, SETUID/SETGID to the proxy's UID 1337 that capture skips). Remove it.`,
+    });
+  });
+  return out;
+}
+
+/**
+ * Node-level privileges no tenant pod needs, each a way to another pod's
+ * identity or around its sidecar: hostPath (the kubelet's pods directory
+ * holds every pod's projected istio-token, /var/run/secrets and the SDS and
+ * credential sockets live on the node), hostPID (ptrace and /proc/<pid>/root of
+ * every process on the node, other tenants' proxies included), hostIPC (the
+ * node's shared memory). Every hostPath is refused: a prefix allow-list is one
+ * symlink or bind mount away from the pods directory.
+ */
+function hostFindings(s: Record<string, unknown>, specPath: string): Finding[] {
+  const out: Finding[] = [];
+  for (const field of ['hostPID', 'hostIPC'] as const) {
+    if (s[field] !== true) continue;
+    out.push({
+      rule: WORKLOAD_RULE.hostNamespaces,
+      path: `${specPath}.${field}`,
+      message:
+        `${field}: true shares the node's ${field === 'hostPID' ? 'process namespace: every process on the node, other tenants\' istio-proxy included, is visible and reachable through /proc' : 'IPC namespace with every pod on the node'}; ` +
+        `a tenant pod could read other tenants' credentials or tamper with their proxies. Remove ${field}.`,
+    });
+  }
+  const volumes = s.volumes;
+  if (volumes !== undefined && volumes !== null) {
+    if (!Array.isArray(volumes)) throw new Error(`${specPath}.volumes is not a list`);
+    volumes.forEach((v: unknown, i: number) => {
+      const hp = asObject(v, `${specPath}.volumes[${i}]`)?.hostPath;
+      if (hp === undefined || hp === null) return;
+      const p = (hp as { path?: unknown }).path;
+      out.push({
+        rule: WORKLOAD_RULE.hostPath,
+        path: `${specPath}.volumes[${i}].hostPath`,
+        message:
+          `The volume mounts the node's ${JSON.stringify(p ?? '')}: the node holds every pod's mesh credentials (the kubelet's pods directory /var/lib/kubelet/pods/*/volumes with each ` +
+          `pod's istio-token, the SDS and credential sockets), so a hostPath lets a tenant take another tenant's identity. Use an emptyDir, a ConfigMap/Secret, or a PersistentVolumeClaim.`,
+      });
+    });
+  }
+  return out;
+}
+
+/**
  * Findings on `spec` at `specPath`. `injected` names the containers Istio's
  * injector added (from a Pod's verified `sidecar.istio.io/status`): those may
  * carry Istio's names, run as the proxy ids and hold NET_ADMIN (istio-init).
@@ -96,6 +165,7 @@ export function checkPodSpec(spec: unknown, specPath: string, injected: Readonly
         "no mTLS identity and no capture, and its traffic carries the node's address. Remove hostNetwork.",
     });
   }
+  out.push(...hostFindings(s, specPath));
   out.push(...proxyIdFindings(asObject(s.securityContext, `${specPath}.securityContext`), `${specPath}.securityContext`, 'The pod securityContext', ids));
   for (const list of CONTAINER_LISTS) {
     const containers = s[list];
@@ -118,6 +188,7 @@ export function checkPodSpec(spec: unknown, specPath: string, injected: Readonly
       const sc = asObject(container.securityContext, `${cPath}.securityContext`);
       out.push(...proxyIdFindings(sc, `${cPath}.securityContext`, `Container "${name}"`, ids));
       out.push(...netAdminFindings(sc, `${cPath}.securityContext`, `Container "${name}"`));
+      out.push(...capabilityFindings(sc, `${cPath}.securityContext`, `Container "${name}"`));
     });
   }
   return out;

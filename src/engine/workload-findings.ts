@@ -20,6 +20,10 @@ export const WORKLOAD_RULE = {
   hostNetwork: 'TG-WORKLOAD-HOST-NETWORK',
   foreignRevision: 'TG-WORKLOAD-FOREIGN-REVISION',
   gatewayLabel: 'TG-WORKLOAD-GATEWAY-LABEL',
+  hostPath: 'TG-WORKLOAD-HOST-PATH',
+  hostNamespaces: 'TG-WORKLOAD-HOST-NAMESPACES',
+  capabilities: 'TG-WORKLOAD-CAPABILITIES',
+  setuid: 'TG-WORKLOAD-SETUID',
 } as const;
 
 /** `metadata.annotations["key"]`, the path style of every violation. */

@@ -232,4 +232,79 @@ spec:
     - {name: app, image: curlimages/curl}
     - {name: istio-proxy, image: example.com/my-envoy:1, securityContext: {runAsUser: 1337}}`,
   },
+  {
+    id: WORKLOAD_RULE.hostPath,
+    kinds: WORKLOAD_KINDS,
+    stops: 'Any hostPath volume in a tenant workload.',
+    why:
+      "The node holds every pod's mesh credentials: the kubelet's pods directory (/var/lib/kubelet/pods/<uid>/volumes) keeps each pod's projected istio-token, and the SDS and credential sockets " +
+      "live on node paths. A tenant reading them takes another tenant's identity. Every hostPath is refused, because a path allow-list is one symlink or bind mount away from those directories." +
+      SCOPE,
+    cite: 'https://kubernetes.io/docs/concepts/storage/volumes/#hostpath (security warnings); https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline (HostPath Volumes)',
+    example: `apiVersion: v1
+kind: Pod
+metadata: {name: snoop, namespace: tenant-1}
+spec:
+  containers: [{name: app, image: busybox, volumeMounts: [{name: pods, mountPath: /pods}]}]
+  volumes: [{name: pods, hostPath: {path: /var/lib/kubelet/pods}}]`,
+  },
+  {
+    id: WORKLOAD_RULE.hostNamespaces,
+    kinds: WORKLOAD_KINDS,
+    stops: 'hostPID: true or hostIPC: true on a tenant workload.',
+    why:
+      "hostPID shares the node's process table: other tenants' istio-proxy processes, their environment and /proc/<pid>/root (their credentials) become reachable; hostIPC shares the node's IPC namespace with every pod on it." +
+      SCOPE,
+    cite: 'https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline (Host Namespaces)',
+    example: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: peek, namespace: tenant-1}
+spec:
+  selector: {matchLabels: {app: peek}}
+  template:
+    metadata: {labels: {app: peek}}
+    spec:
+      hostPID: true
+      containers: [{name: app, image: busybox}]`,
+  },
+  {
+    id: WORKLOAD_RULE.capabilities,
+    kinds: WORKLOAD_KINDS,
+    stops: 'A user container adding any capability but NET_BIND_SERVICE (NET_ADMIN and ALL: TG-WORKLOAD-NET-ADMIN).',
+    why:
+      'SYS_PTRACE reaches the istio-proxy process (and its private key) when the process namespace is shared, SETUID/SETGID reach the proxy UID 1337 that capture skips, SYS_ADMIN mounts, ' +
+      'DAC_READ_SEARCH opens node files by handle. The Pod Security Standards\' restricted profile allows NET_BIND_SERVICE only.' +
+      SCOPE,
+    cite: 'https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted (Capabilities)',
+    example: `apiVersion: v1
+kind: Pod
+metadata: {name: tracer, namespace: tenant-1}
+spec:
+  shareProcessNamespace: true
+  containers: [{name: app, image: busybox, securityContext: {capabilities: {add: [SYS_PTRACE]}}}]`,
+  },
+  {
+    id: WORKLOAD_RULE.setuid,
+    kinds: WORKLOAD_KINDS,
+    stops:
+      'A user container (ephemeral ones included) without allowPrivilegeEscalation: false, or running as root (no runAsNonRoot, runAsUser 0 or unset) without SETUID and SETGID dropped. ' +
+      'With config rootContainers: drop (the default) the missing settings are added by a patch in tenant namespaces, and refused only where no patch is possible (new ephemeral containers of a running Pod); ' +
+      'with rootContainers: deny they are refused.',
+    why:
+      'istio-iptables does not capture traffic of UID/GID 1337 (the proxy\'s). A root process with CAP_SETUID calls setuid(1337) at run time, and any process can exec a set-user-ID binary of its own image ' +
+      'owned by 1337 (or by root): its connections then leave without the sidecar, in plaintext and past every AuthorizationPolicy. Dropping SETUID/SETGID (or running as non-root) stops the first, ' +
+      'allowPrivilegeEscalation: false (no_new_privs) the second. Templates of Deployments and Knative Services get the patch, so the first update after installing tenant-guard rolls the workload once.' +
+      SCOPE,
+    cite: 'https://kubernetes.io/docs/tasks/configure-pod-container/security-context/; https://docs.kernel.org/userspace-api/no_new_privs.html; https://istio.io/latest/docs/ops/deployment/application-requirements/ (UID 1337)',
+  },
+  {
+    id: 'TG-WORKLOAD-EXEC-PROXY',
+    kinds: ['Pod'],
+    stops: 'A tenant kubectl exec / attach (pods/exec, pods/attach CONNECT) into istio-proxy, istio-init or istio-validation, or without naming the container.',
+    why:
+      'A shell in istio-proxy runs as UID 1337, whose traffic the capture skips, next to the proxy\'s credentials and Envoy\'s admin port. The CONNECT request carries the container name ' +
+      '(PodExecOptions/PodAttachOptions `container`); kubectl fills it from the kubectl.kubernetes.io/default-container annotation or the first container, and a request without it is refused, ' +
+      'since the pod is not in the cluster state to tell which container the API server would pick. Platform admins may exec into the proxy.',
+    cite: 'https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/ (connect exec/attach, query parameter container)',
+  },
 ];

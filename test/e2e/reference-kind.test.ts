@@ -51,6 +51,12 @@ t.test('stored objects carry the mutations', async (t) => {
       const tpl = labelsOf(got, 'spec', 'template', 'metadata');
       t.equal(tpl[TENANT_LABEL], name, `${name}/${svc}: tenant label on the revision template`);
       t.equal(tpl['sidecar.istio.io/inject'], 'true', `${name}/${svc}: injection requested on the revision template`);
+      // rootContainers: drop (the default): no container of the revision can reach UID 1337 at run time.
+      t.same(
+        (got.spec as { template: { spec: { containers: { securityContext?: unknown }[] } } }).template.spec.containers[0]!.securityContext,
+        { allowPrivilegeEscalation: false, capabilities: { drop: ['SETUID', 'SETGID'] } },
+        `${name}/${svc}: setuid hardening stored`,
+      );
     }
     const curl = await admin.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'curl', namespace: name } });
     t.equal(labelsOf(curl, 'spec', 'template', 'metadata')[TENANT_LABEL], name, `${name}/curl: tenant label on the pod template`);
@@ -82,6 +88,22 @@ t.test('every threat is refused by the API server with the rule id; dryRun=All g
       t.ok(await th.unchanged(admin), 'nothing stored');
     });
   }
+});
+
+t.test('kubectl exec into istio-proxy: refused at CONNECT admission; into the app container: passed on to the kubelet', async (t) => {
+  const kube: Kube = env.as(ALICE);
+  // Admission runs before the API server looks for the pod and its node
+  // (k8s.io/apiserver handlers.ConnectResource), so no running pod is needed.
+  const exec = (container: string | undefined) => () =>
+    kube.client.request('POST', '/api/v1/namespaces/tenant-1/pods/svc-always-scaled-pod/exec', {
+      query: { ...(container ? { container } : {}), command: 'sh', stdin: 'true', stdout: 'true' },
+    });
+  const proxy = await kube.refusal('exec into istio-proxy', exec('istio-proxy'));
+  t.equal(proxy.code, 403);
+  t.match(proxy.message, /admission webhook ".*tenant-guard.dev" denied the request/);
+  t.match(proxy.message, '[TG-WORKLOAD-EXEC-PROXY]');
+  const app = await kube.refusal('exec into the app container of a pod that does not exist', exec('user-container'));
+  t.equal(app.code, 404, 'past admission: the pod is not found');
 });
 
 t.test("a tenant removing its namespace's protected labels: undone, not stored", async (t) => {
@@ -184,7 +206,7 @@ t.test('audit of a cluster that predates the webhook reports what the webhook wo
   for (const o of bad) await bob.create(o);
 
   const run = await runAuditCli(env.cluster);
-  t.equal(run.code, 1, 'audit exits 1');
+  t.equal(run.code, 1, `audit exits 1 ${run.stderr}`);
   const report = run.report!;
   const rules = report.findings.flatMap((f) => f.violations.map((v) => `${f.kind} ${f.namespace}/${f.name} ${v.rule}`));
   t.ok(rules.includes('Service tenant-2/no-sidecar TG-WORKLOAD-INJECT-OPTOUT'), 'the opted-out Knative Service');

@@ -20,6 +20,9 @@ const RESOURCE: Record<string, string> = {
   '/Namespace': 'namespaces',
   '/Pod': 'pods',
   '/ReplicationController': 'replicationcontrollers',
+  '/Service': 'services',
+  '/Endpoints': 'endpoints',
+  'discovery.k8s.io/EndpointSlice': 'endpointslices',
   'apps/Deployment': 'deployments',
   'apps/StatefulSet': 'statefulsets',
   'apps/DaemonSet': 'daemonsets',
@@ -40,6 +43,7 @@ const RESOURCE: Record<string, string> = {
   'networking.istio.io/Gateway': 'gateways',
   'networking.istio.io/VirtualService': 'virtualservices',
   'networking.istio.io/ServiceEntry': 'serviceentries',
+  'networking.istio.io/WorkloadEntry': 'workloadentries',
   'extensions.istio.io/WasmPlugin': 'wasmplugins',
 };
 
@@ -58,12 +62,12 @@ t.test('both configurations route exactly the engine\'s interceptedKinds()', asy
     if (!res) throw new Error(`the engine intercepts ${gk}: add its resource to this test and to the chart's rules`);
     return `${gk.slice(0, gk.indexOf('/'))}/${res}`;
   });
-  // The one subresource the engine judges (src/engine/index.ts): kubectl debug's containers.
+  // The subresources the engine judges (src/engine/index.ts): kubectl debug's containers,
+  // and kubectl exec/attach (CONNECT, validating only: nothing to mutate).
   expected.push('/pods/ephemeralcontainers');
   t.ok(expected.length > 0, 'the engine intercepts something');
-  for (const config of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
-    t.same([...routed(config)].sort(), [...expected].sort(), config);
-  }
+  t.same([...routed('MutatingWebhookConfiguration')].sort(), [...expected].sort(), 'MutatingWebhookConfiguration');
+  t.same([...routed('ValidatingWebhookConfiguration')].sort(), [...expected, '/pods/attach', '/pods/exec'].sort(), 'ValidatingWebhookConfiguration');
 });
 
 t.test('rules: main resources (and pods/ephemeralcontainers) only, scoped, every version of the CRD kinds', async (t) => {
@@ -71,6 +75,10 @@ t.test('rules: main resources (and pods/ephemeralcontainers) only, scoped, every
     for (const r of hook.rules) {
       for (const res of r.resources) {
         if (res === 'pods/ephemeralcontainers') continue; // judged like the pod
+        if (res === 'pods/exec' || res === 'pods/attach') {
+          t.same(r.operations, ['CONNECT'], `${hook.name}: ${res} is routed for CONNECT only`);
+          continue;
+        }
         t.notMatch(res, /\/|\*/, `${hook.name}: ${res} is a main resource`);
       }
       t.equal(r.scope, r.resources.includes('namespaces') ? 'Cluster' : 'Namespaced', `${hook.name} scope`);
@@ -87,7 +95,7 @@ t.test('operations: mutating never sees DELETE; validating sees it where a rule 
   }
   t.same(ops('namespaces.validate.tenant-guard.dev'), ['CREATE', 'DELETE', 'UPDATE']);
   t.same(ops('mesh.validate.tenant-guard.dev'), ['CREATE', 'DELETE', 'UPDATE']);
-  t.same(ops('workloads.validate.tenant-guard.dev'), ['CREATE', 'UPDATE']);
+  t.same(ops('workloads.validate.tenant-guard.dev'), ['CONNECT', 'CREATE', 'UPDATE'], 'CONNECT: pods/exec and pods/attach');
 });
 
 t.test('workload DELETE is not routed because the engine judges no workload deletion', async (t) => {

@@ -36,11 +36,11 @@ metadata: {name: chart}
 spec: {ports: [{port: 80}]}
 `;
 
-t.test('helm template | tenant-guard check -f - : exit 0, not intercepted', async (t) => {
+t.test('helm template | tenant-guard check -f - : exit 0; the ConfigMap not intercepted, the Service judged and admitted', async (t) => {
   const r = await run(['-f', '-', '-o', 'json'], HELM);
   t.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
-  t.same(report.results.map((x: { name: string; intercepted: boolean }) => [x.name, x.intercepted]), [['chart-config', false], ['chart', false]]);
+  t.same(report.results.map((x: { name: string; intercepted: boolean }) => [x.name, x.intercepted]), [['chart-config', false], ['chart', true]]);
 });
 
 t.test('a denial exits 1', async (t) => {

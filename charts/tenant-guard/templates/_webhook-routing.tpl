@@ -2,8 +2,8 @@
 What the API server sends to the webhook: rules (which resources) and
 namespaceSelectors (where). The kinds are exactly the engine's
 interceptedKinds() (src/engine/index.ts); test/integration/chart-webhooks.test.ts
-compares the two. Only main resources are listed, and pods/ephemeralcontainers
-(judged like the pod): "pods" does not match "pods/status", and status/scale
+compares the two. Only main resources are listed, pods/ephemeralcontainers
+(judged like the pod) and, for CONNECT only, pods/exec and pods/attach: "pods" does not match "pods/status", and status/scale
 writes come from controllers, which the engine does not judge.
 */}}
 
@@ -28,7 +28,14 @@ and a version left out would be a way around it.
   # pods/ephemeralcontainers: `kubectl debug` adds containers to a running pod
   # through this subresource; the engine judges them like the pod's own.
   # replicationcontrollers: the oldest pod template kind, still served.
-  resources: ["pods", "pods/ephemeralcontainers", "replicationcontrollers"]
+  # services, endpoints (and discovery.k8s.io endpointslices): ExternalName
+  # aliases, externalIPs and hand-written endpoints (src/engine/service-aliases.ts).
+  resources: ["endpoints", "pods", "pods/ephemeralcontainers", "replicationcontrollers", "services"]
+  operations: {{ .ops | toJson }}
+  scope: Namespaced
+- apiGroups: ["discovery.k8s.io"]
+  apiVersions: ["v1"]
+  resources: ["endpointslices"]
   operations: {{ .ops | toJson }}
   scope: Namespaced
 - apiGroups: ["apps"]
@@ -49,6 +56,18 @@ and a version left out would be a way around it.
 {{- end -}}
 
 {{/*
+kubectl exec / attach (CONNECT on pods/exec, pods/attach): judged for the
+container entered (no shell in istio-proxy). Validating only: nothing to mutate.
+*/}}
+{{- define "tenant-guard.rules.podConnect" -}}
+- apiGroups: [""]
+  apiVersions: ["v1"]
+  resources: ["pods/attach", "pods/exec"]
+  operations: ["CONNECT"]
+  scope: Namespaced
+{{- end -}}
+
+{{/*
 Istio's security and networking kinds, in every served version (Istio serves
 v1, v1beta1 and v1alpha3 of the same stored objects). Call with (dict "ops" (list ...)).
 */}}
@@ -60,7 +79,7 @@ v1, v1beta1 and v1alpha3 of the same stored objects). Call with (dict "ops" (lis
   scope: Namespaced
 - apiGroups: ["networking.istio.io"]
   apiVersions: ["*"]
-  resources: ["destinationrules", "envoyfilters", "gateways", "serviceentries", "sidecars", "virtualservices"]
+  resources: ["destinationrules", "envoyfilters", "gateways", "serviceentries", "sidecars", "virtualservices", "workloadentries"]
   operations: {{ .ops | toJson }}
   scope: Namespaced
 - apiGroups: ["extensions.istio.io"]

@@ -78,7 +78,7 @@ t.test('10 tenants: the matrix has no open cross-tenant cell, and the benchmark 
     if (d.key === 'ap-benign') {
       const m = run.report.matrix!;
       t.equal(m.tenants.length, 10);
-      t.equal(m.cells.length, 10 * 10 * m.paths.length);
+      t.equal(m.cells.length, (10 + 1) * 10 * m.paths.length, 'ten tenants and the "(other)" row into ten tenants');
       const open = m.cells.filter((c) => c.allowed && c.from !== c.to);
       t.same(open.map((c) => `${c.from} -> ${c.to} via ${c.path}`), [], 'no cross-tenant cell open');
       t.equal(m.cells.filter((c) => c.allowed).length, 10 * m.paths.length, 'each tenant reaches itself on every path');

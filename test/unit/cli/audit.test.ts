@@ -1,7 +1,7 @@
 // `audit`'s pure parts: which identity submits an object, and the report.
 // The command against a live cluster: test/e2e/reference-*.test.ts.
 import t from 'tap';
-import { auditIdentity, AUDIT_USER } from '../../../src/cli/audit-identity.js';
+import { auditIdentity, AUDIT_USER, controllerIdentity, writtenByController } from '../../../src/cli/audit-identity.js';
 import { buildReport, formatAuditText, openCrossTenantPaths, reportFails, type AuditResult } from '../../../src/cli/audit-report.js';
 import { runAudit } from '../../../src/cli/audit.js';
 import { MemoryStore } from '../../../src/cluster/memory-store.js';
@@ -43,6 +43,23 @@ t.test('auditIdentity: the writer an object would normally have', async (t) => {
   t.same(tenancy.actor(auditIdentity(config, tenancy, 'tenant-1')), { role: 'tenant', username: AUDIT_USER, tenants: ['tenant-1'], admin: true });
   t.same(tenancy.actor(auditIdentity(config, tenancy, 'team-x')).role, 'tenant');
   t.same(tenancy.actor(auditIdentity(config, tenancy, undefined)).role, 'platform-admin');
+});
+
+t.test('writtenByController: the Services and endpoints controllers maintain are audited as a controller', async (t) => {
+  const svc = (name: string, spec: object, owners?: object[]) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'tenant-1', ...(owners ? { ownerReferences: owners } : {}) }, spec });
+  const services = new Map([['web', svc('web', { selector: { app: 'web' } })], ['manual', svc('manual', { ports: [{ port: 80 }] })]]);
+  const lookup = (_ns: string, name: string) => services.get(name);
+  const knativeRoute = svc('hello', { type: 'ExternalName', externalName: 'knative-local-gateway.istio-system.svc.cluster.local' }, [{ apiVersion: 'serving.knative.dev/v1', kind: 'Route', name: 'hello', controller: true }]);
+  t.ok(writtenByController(knativeRoute, lookup), "Knative's route Service (controller ownerReference)");
+  t.notOk(writtenByController(svc('alias', { type: 'ExternalName', externalName: 'x.tenant-2.svc.cluster.local' }), lookup), 'a Service without a controller owner');
+  const ep = (name: string) => ({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: 'tenant-1' }, subsets: [] });
+  t.ok(writtenByController(ep('web'), lookup), 'Endpoints of a Service with a selector');
+  t.notOk(writtenByController(ep('manual'), lookup), 'hand-written Endpoints of a selector-less Service');
+  const slice = (managedBy: string) => ({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 's', namespace: 'tenant-1', labels: { 'endpointslice.kubernetes.io/managed-by': managedBy } } });
+  t.ok(writtenByController(slice('endpointslice-controller.k8s.io'), lookup));
+  t.notOk(writtenByController(slice('me'), lookup));
+  t.notOk(writtenByController({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', ownerReferences: [{ controller: true }] } }, lookup), 'other kinds keep their audit identity');
+  t.same(tenancy.actor(controllerIdentity(config)!).role, 'platform-controller');
 });
 
 const decision = (d: Partial<Decision>): Decision => ({ allowed: true, intercepted: true, violations: [], warnings: [], patch: [], ...d });

@@ -38,14 +38,15 @@ spec:
 ---
 `;
 
-t.test('helm template output on stdin passes, not intercepted', async (t) => {
+t.test('helm template output on stdin passes; kinds no rule looks at are not intercepted', async (t) => {
   const { code, report } = await checkJson(['-f', '-', '-n', 'apps'], { stdin: HELM_STREAM });
   t.equal(code, 0);
   t.same(
     report.results.map((r) => [r.kind, r.namespace, r.name, r.operation, r.allowed, r.intercepted]),
     [
       ['ConfigMap', 'apps', 'app-config', 'CREATE', true, false],
-      ['Service', 'apps', 'app', 'CREATE', true, false],
+      // Services are judged (ExternalName, externalIPs: src/engine/service-aliases.ts); a plain one is admitted.
+      ['Service', 'apps', 'app', 'CREATE', true, true],
       ['CustomResourceDefinition', '', 'widgets.example.com', 'CREATE', true, false],
     ],
   );
@@ -54,7 +55,8 @@ t.test('helm template output on stdin passes, not intercepted', async (t) => {
   t.equal(text.code, 0);
   t.match(text.stdout, /^PASSED \(not intercepted\) ConfigMap apps\/app-config \(CREATE\)$/m);
   t.match(text.stdout, /^PASSED \(not intercepted\) CustomResourceDefinition widgets\.example\.com \(CREATE\)$/m);
-  t.match(text.stdout, /^3 objects: 0 allowed, 0 denied, 3 passed \(not intercepted\), 0 with warnings\n$/m);
+  t.match(text.stdout, /^ALLOWED Service apps\/app \(CREATE\)$/m);
+  t.match(text.stdout, /^3 objects: 1 allowed, 0 denied, 2 passed \(not intercepted\), 0 with warnings\n$/m);
   t.equal(text.stderr, '');
 });
 

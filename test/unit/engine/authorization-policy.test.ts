@@ -181,5 +181,5 @@ t.test('v1beta1 is routed the same', async (t) => {
 
 t.test('rule docs', async (t) => {
   const ids = ruleCatalog.filter((r) => r.id.startsWith('TG-AUTHZ-')).map((r) => r.id);
-  t.same(ids.sort(), ['TG-AUTHZ-DRAIN-PATH', 'TG-AUTHZ-FOREIGN-SOURCE', 'TG-AUTHZ-LAST-ALLOW', 'TG-AUTHZ-MALFORMED', 'TG-AUTHZ-OPENS-PATH']);
+  t.same(ids.sort(), ['TG-AUTHZ-DRAIN-OPEN', 'TG-AUTHZ-DRAIN-PATH', 'TG-AUTHZ-DRAIN-SOURCE', 'TG-AUTHZ-FOREIGN-SOURCE', 'TG-AUTHZ-LAST-ALLOW', 'TG-AUTHZ-MALFORMED', 'TG-AUTHZ-OPENS-PATH']);
 });

@@ -49,7 +49,9 @@ t.test('TG-ISTIO-VS-GATEWAY: tenants bind to "mesh" or to gateways of their own 
 
 t.test('TG-ISTIO-VS-DESTINATION: no route, mirror or delegation into another tenant', async (t) => {
   t.ok(judge('CREATE', vs('{hosts: [hello], exportTo: ["."], http: [{route: [{destination: {host: hello-v2}}, {destination: {host: x.tenant-1.svc.cluster.local}}]}]}'), alice).allowed);
-  t.ok(judge('CREATE', vs('{hosts: [hello], exportTo: ["."], http: [{route: [{destination: {host: api.example.com}}, {destination: {host: activator-service.knative-serving.svc.cluster.local}}]}]}'), alice).allowed, 'external and platform hosts');
+  t.ok(judge('CREATE', vs('{hosts: [hello], exportTo: ["."], http: [{route: [{destination: {host: api.example.com}}]}]}'), alice).allowed, 'external hosts');
+  // Platform destinations are TG-ISTIO-FOREIGN-HOST's (istio-foreign-hosts.test.ts).
+  t.same(ruleIds(judge('CREATE', vs('{hosts: [hello], exportTo: ["."], http: [{route: [{destination: {host: activator-service.knative-serving.svc.cluster.local}}]}]}'), alice)), ['TG-ISTIO-FOREIGN-HOST'], 'platform hosts');
 
   const cases: [string, string][] = [
     ['http: [{route: [{destination: {host: hello}}, {destination: {host: hello.tenant-2.svc.cluster.local}}]}]', 'spec.http[0].route[1].destination.host'],
@@ -83,7 +85,7 @@ t.test('TG-ISTIO-VS-DESTINATION: platform admins in tenant namespaces, peerings,
 
 t.test('TG-ISTIO-EXPORT-TO and the exportTo patch on VirtualService', async (t) => {
   const d = judge('CREATE', vs('{hosts: [reviews.tenant-2.svc.cluster.local], exportTo: ["*"], http: [{route: [{destination: {host: evil}}]}]}'), alice);
-  t.same(paths(d), [['TG-ISTIO-EXPORT-TO', 'spec.exportTo[0]']]);
+  t.same(paths(d), [['TG-ISTIO-FOREIGN-HOST', 'spec.hosts[0]'], ['TG-ISTIO-EXPORT-TO', 'spec.exportTo[0]']]);
   const patched = judge('CREATE', vs('{hosts: [hello], http: [{route: [{destination: {host: hello}}]}]}'), alice);
   t.ok(patched.allowed);
   t.same(patched.patch, [{ op: 'add', path: '/spec/exportTo', value: ['.'] }]);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { KubeObject } from '../../../src/engine/types.js';
-import { alice, bob, fixture, knativeController, platformAdmin, submit, TENANT_LABEL, yamlDocs } from './workload-harness.js';
+import { alice, bob, fixture, hardened, knativeController, platformAdmin, SETUID_HARDENING, submit, TENANT_LABEL, yamlDocs } from './workload-harness.js';
 
 const T = TENANT_LABEL;
 const INJECT = 'sidecar.istio.io/inject';
@@ -34,7 +34,8 @@ t.test('reference Knative Services are admitted with the tenant and inject label
       t.equal(result.metadata.labels?.[T], ns, `${name}: object labelled`);
       t.same(result.spec.template.metadata.labels, { [T]: ns, [INJECT]: 'true' }, `${name}: template labelled`);
       // Everything else is untouched.
-      const expected = structuredClone(svc);
+      // Besides the setuid hardening of its containers (rootContainers: drop).
+      const expected = hardened(svc, ['spec', 'template', 'spec']);
       expected.metadata.labels = { ...(svc.metadata.labels ?? {}), [T]: ns };
       expected.spec.template.metadata = { ...(svc.spec.template.metadata ?? {}), labels: { [T]: ns, [INJECT]: 'true' } };
       t.same(result, expected, `${name}: only the labels change`);
@@ -46,6 +47,7 @@ t.test('exact patch for the kind svc-always-scaled: only our ops, escaped keys',
   const svc = referenceServices.find((s) => s.metadata.name === 'svc-always-scaled' && s.metadata.namespace === 'tenant-1')!;
   const { d } = submit(svc, alice);
   t.same(d.patch, [
+    { op: 'add', path: '/spec/template/spec/containers/0/securityContext', value: SETUID_HARDENING },
     { op: 'add', path: '/metadata/labels/tenant-guard.dev~1tenant', value: 'tenant-1' },
     { op: 'add', path: '/spec/template/metadata/labels', value: { [T]: 'tenant-1' } },
     { op: 'add', path: '/spec/template/metadata/labels/sidecar.istio.io~1inject', value: 'true' },

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { KubeObject } from '../../../src/engine/types.js';
-import { alice, platformAdmin, replicaSetController, submit, TENANT_LABEL, tenant1Sa } from './workload-harness.js';
+import { alice, platformAdmin, replicaSetController, SETUID_HARDENING, submit, TENANT_LABEL, tenant1Sa } from './workload-harness.js';
 
 const T = TENANT_LABEL;
 const STATUS = 'sidecar.istio.io/status';
@@ -56,7 +56,11 @@ t.test('a plain pod is admitted and gets the tenant label', async (t) => {
   const { d, result } = submit(pod(), alice);
   t.equal(d.allowed, true);
   t.same(result.metadata.labels, { [T]: 'tenant-1' });
-  t.same(d.patch, [{ op: 'add', path: '/metadata/labels', value: { [T]: 'tenant-1' } }]);
+  // rootContainers: drop (the default) hardens the container against setuid(1337).
+  t.same(d.patch, [
+    { op: 'add', path: '/spec/containers/0/securityContext', value: SETUID_HARDENING },
+    { op: 'add', path: '/metadata/labels', value: { [T]: 'tenant-1' } },
+  ]);
 });
 
 t.test('genuinely injected pods are admitted (istio-init, istio-cni, native sidecars)', async (t) => {
@@ -159,7 +163,8 @@ t.test("TG-WORKLOAD-NET-ADMIN: Istio's own istio-init may hold NET_ADMIN, user c
   t.same(submit(flusher, alice).d.violations.map((v) => [v.rule, v.path]), [['TG-WORKLOAD-NET-ADMIN', 'spec.containers[0].securityContext.capabilities.add[0]']]);
   const eph = injectedPod();
   eph.spec.ephemeralContainers = [{ name: 'debug', image: 'nicolaka/netshoot', securityContext: { privileged: true } }];
-  t.same(submit(eph, alice, { old: injectedPod() }).rules, ['TG-WORKLOAD-NET-ADMIN'], 'kubectl debug with a privileged profile');
+  // A new ephemeral container cannot be patched (the running pod is updated): it is also judged for setuid.
+  t.same(submit(eph, alice, { old: injectedPod() }).rules, ['TG-WORKLOAD-NET-ADMIN', 'TG-WORKLOAD-SETUID'], 'kubectl debug with a privileged profile');
   const forged = pod({ initContainers: [{ name: 'istio-init', image: 'evil', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }] });
   t.same(submit(forged, alice).rules, ['TG-WORKLOAD-RESERVED-CONTAINER', 'TG-WORKLOAD-NET-ADMIN'], 'an istio-init Istio did not inject is not exempt');
 });

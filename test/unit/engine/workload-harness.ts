@@ -91,3 +91,17 @@ export function submit(obj: KubeObject, user: UserInfo, opts: SubmitOptions = {}
 }
 
 export { defaultConfig, revisionConfig, yamlDocs };
+
+/** What rootContainers: drop adds to a container that has no securityContext (sidecar-setuid-guard.ts). */
+export const SETUID_HARDENING = { allowPrivilegeEscalation: false, capabilities: { drop: ['SETUID', 'SETGID'] } };
+
+/** `obj` with SETUID_HARDENING on every container of the pod spec at `spec` that has no securityContext. */
+export function hardened<T>(obj: T, spec: string[]): T {
+  const out = structuredClone(obj);
+  let s: any = out;
+  for (const k of spec) s = s?.[k];
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
+    for (const c of s?.[list] ?? []) if (c.securityContext === undefined) c.securityContext = structuredClone(SETUID_HARDENING);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { KubeObject } from '../../../src/engine/types.js';
-import { alice, bob, fixture, knativeController, platformAdmin, referenceState, replicaSetController, submit, TENANT_LABEL, yamlDocs } from './workload-harness.js';
+import { alice, bob, fixture, hardened, knativeController, platformAdmin, referenceState, replicaSetController, SETUID_HARDENING, submit, TENANT_LABEL, yamlDocs } from './workload-harness.js';
 
 const T = TENANT_LABEL;
 
@@ -19,11 +19,13 @@ t.test('reference curl Deployments are admitted, labelled on object and template
       const { d, result } = submit(dep, user);
       const name = `${ns}/${dep.metadata.name} as ${user.username}`;
       t.same(d.violations, [], name);
-      const expected = structuredClone(dep);
+      // The tenant label, and the setuid hardening of the container (rootContainers: drop).
+      const expected = hardened(dep, ['spec', 'template', 'spec']);
       expected.metadata.labels = { app: 'curl', [T]: ns };
       expected.spec.template.metadata.labels = { app: 'curl', [T]: ns };
-      t.same(result, expected, `${name}: only the tenant label is added`);
+      t.same(result, expected, `${name}: only the tenant label and the hardening are added`);
       t.same(d.patch, [
+        { op: 'add', path: '/spec/template/spec/containers/0/securityContext', value: SETUID_HARDENING },
         { op: 'add', path: '/metadata/labels/tenant-guard.dev~1tenant', value: ns },
         { op: 'add', path: '/spec/template/metadata/labels/tenant-guard.dev~1tenant', value: ns },
       ]);
@@ -100,7 +102,7 @@ t.test('Job: template is immutable, so UPDATE does not touch it', async (t) => {
   t.same(d.patch, [{ op: 'add', path: '/metadata/labels', value: { [T]: 'tenant-1' } }]);
   const cron = workload('CronJob', 'batch/v1', {});
   const c = submit(cron, alice, { old: cron });
-  t.equal(c.d.patch.length, 2, 'CronJob jobTemplate is mutable and gets the label');
+  t.equal(c.d.patch.length, 3, 'CronJob jobTemplate is mutable and gets the label and the setuid hardening');
 });
 
 t.test('controller-created ReplicaSets and Knative Deployments: never blocked, never mutated', async (t) => {
