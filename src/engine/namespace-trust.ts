@@ -5,7 +5,7 @@
 // the trust its name has to the new holder. These checks keep the mesh model's
 // ownership facts (src/mesh/ownership.ts) true.
 
-import { isPeered } from '../mesh/ownership.js';
+import { isPeered, Ownership } from '../mesh/ownership.js';
 import { EVERY_TENANT, trustsOfName, type NameTrust } from '../mesh/namespace-trust.js';
 import type { RuleContext, RuleDoc } from './context.js';
 
@@ -35,6 +35,9 @@ metadata: {name: tenant-1-jobs}`,
 ];
 
 function describe(t: NameTrust): string {
+  if (t.routesFrom !== undefined) {
+    return `AuthorizationPolicy ${t.policy} (${t.field}), which routes ${t.routesFrom === '*' ? 'any caller' : `callers of ${t.routesFrom.join(', ')}`} to it through the activator`;
+  }
   return `AuthorizationPolicy ${t.policy} (${t.field}), which admits callers into ${t.protects === EVERY_TENANT ? 'every tenant' : `tenant ${t.protects}`}`;
 }
 
@@ -44,8 +47,16 @@ function describe(t: NameTrust): string {
  * platform controllers, as the namespace rules do).
  */
 export function checkTrustedName(ctx: RuleContext, name: string, owner: string | undefined, deny: (rule: string, path: string, message: string) => void): void {
-  const inherited = trustsOfName(ctx.state, ctx.config, name).filter(
-    (t) => owner === undefined || t.protects === EVERY_TENANT || (t.protects !== owner && !isPeered(ctx.config, owner, t.protects)),
+  const own = new Ownership(ctx.state, ctx.config);
+  // A caller of namespace `ns` may reach a workload of `owner`: its own, a peer's, or the platform's.
+  const welcome = (ns: string) => {
+    const o = own.ownerOf(ns);
+    return o.kind === 'platform' || (owner !== undefined && o.kind === 'tenant' && (o.tenant === owner || isPeered(ctx.config, o.tenant, owner)));
+  };
+  const inherited = trustsOfName(ctx.state, ctx.config, name).filter((t) =>
+    t.routesFrom !== undefined
+      ? t.routesFrom === '*' || !t.routesFrom.every(welcome)
+      : owner === undefined || t.protects === EVERY_TENANT || (t.protects !== owner && !isPeered(ctx.config, owner, t.protects)),
   );
   if (inherited.length === 0) return;
   const holder = owner === undefined ? 'a namespace of no tenant' : `tenant ${owner}`;

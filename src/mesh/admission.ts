@@ -68,7 +68,8 @@ export function reviewAuthorizationPolicy(state: ClusterState, config: TenancyCo
   const base = deleted && !state.get(GK.AuthorizationPolicy, ns, name) ? new OverlayState(state, deleted, undefined) : state;
   const changed = [next, prev].filter((p): p is ParsedPolicy => p !== undefined);
   const probe = new MeshState(base, config);
-  const virtual = symbolicTargets(probe, changed);
+  // Symbolic namespaces stand for other tenants' namespaces a platform policy may route to; a tenant's own policy needs none.
+  const virtual = changed.some((p) => probe.ownership.ownerOf(p.namespace).kind !== 'tenant') ? symbolicTargets(probe, changed) : new Map();
   const before = new MeshState(base, config, virtual);
   const after = new MeshState(new OverlayState(base, written, written ? undefined : deleted), config, virtual);
 

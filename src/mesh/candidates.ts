@@ -8,15 +8,47 @@ import { cidrWitness, parsePrincipal } from './istio-match.js';
 // characters none of the constants contain (it cannot accidentally complete
 // a pattern it should avoid).
 
-const FRESH_POOL = 'qjxzvkwyfgbhmpu0123456789';
+// Every character a namespace name may hold, the unusual ones first so the
+// usual token reads as invented.
+const FRESH_POOL = 'qjxzvkwyfgbhmpu0123456789acdeilnorst';
 
-/** A 3-character token of characters absent from every constant (case-insensitively). */
-export function freshToken(constants: Iterable<string>): string {
+/** The `n`-th string over `alphabet` of at least `min` characters, in length-then-lexicographic order. */
+function nthString(alphabet: string[], min: number, n: number): string {
+  let len = min;
+  let count = alphabet.length ** len;
+  while (n >= count) {
+    n -= count;
+    len++;
+    count = alphabet.length ** len;
+  }
+  // Position i reads the alphabet rotated by i, so the first token has distinct letters (`qjx`).
+  const digits: number[] = [];
+  for (let i = 0; i < len; i++) {
+    digits.unshift(n % alphabet.length);
+    n = Math.floor(n / alphabet.length);
+  }
+  return digits.map((d, i) => alphabet[(d + i) % alphabet.length]!).join('');
+}
+
+/**
+ * A fresh token: the `variant`-th string of 3 or more characters absent from
+ * every constant (case-insensitively), so no pattern can match any part of
+ * it. Callers that need a name nobody has taken ask for further variants. If
+ * the constants use every character a name may hold, a token longer than
+ * every constant that holds none of them and is held by none of them
+ * (a fallback: a pattern could still match across its boundary).
+ */
+export function freshToken(constants: Iterable<string>, variant = 0): string {
+  const consts = [...constants].map((c) => c.toLowerCase());
   const used = new Set<string>();
-  for (const c of constants) for (const ch of c.toLowerCase()) used.add(ch);
+  for (const c of consts) for (const ch of c) used.add(ch);
   const free = [...FRESH_POOL].filter((ch) => !used.has(ch));
-  const pick = free.length >= 1 ? free : ['q', 'j', 'x'];
-  return [0, 1, 2].map((i) => pick[i % pick.length]).join('');
+  if (free.length > 0) return nthString(free, 3, variant);
+  const min = Math.max(3, ...consts.map((c) => c.length + 1));
+  for (let n = variant; ; n++) {
+    const t = nthString([...FRESH_POOL], Math.min(min, 12), n);
+    if (!consts.some((c) => c.includes(t) || (c.length > 0 && t.includes(c)))) return t;
+  }
 }
 
 function parts(p: string): { kind: 'any' | 'prefix' | 'suffix' | 'exact'; s: string } {

@@ -81,8 +81,8 @@ export function describeCaller(m: MeshState, route: Route, w: Witness): string {
   if (principal === undefined) return 'a caller without mesh identity (plaintext)';
   const ns = parsePrincipal(principal)?.namespace;
   if (ns === undefined) return `spiffe://${principal}`;
-  if (ns === w.fresh || (ns.includes(w.fresh) && m.ownership.ownerOf(ns).kind === 'free')) {
-    return ns === w.fresh ? `any namespace created later (for example "${ns}")` : `a namespace created later whose name fits the pattern (for example "${ns}")`;
+  if (m.ownership.ownerOf(ns).kind === 'free' && w.tokens.some((t) => ns.includes(t))) {
+    return w.tokens.includes(ns) ? `any namespace created later (for example "${ns}")` : `a namespace created later whose name fits the pattern (for example "${ns}")`;
   }
   return m.ownership.describeCaller(ns);
 }

@@ -1,6 +1,9 @@
 import { OverlayState } from '../cluster/overlay.js';
 import { GK, groupKindOf, type ClusterState } from '../cluster/state.js';
 import { baselineForNamespace } from '../controllers/baseline-objects.js';
+import { ignoredByIstiod } from './istiod-ignores.js';
+
+const REVISION_LABEL = 'istio.io/rev';
 import type { KubeObject } from '../kube/objects.js';
 import type { TenancyConfig } from '../config/types.js';
 import { joinLabelSets, selectingLabels, uniqueLabelSets } from './label-sets.js';
@@ -73,6 +76,12 @@ export class MeshState {
     const read = this.state.derived('mesh:policies', GK.AuthorizationPolicy, ns, () => readPolicies(this.state, ns));
     for (const [ref, why] of read.unreadable) this.unreadableRefs.set(ref, why);
     out = read.policies;
+    // A policy labelled for a revision that does not serve its namespace is never read by istiod.
+    if (read.revisioned.length > 0) {
+      const nsObj = this.state.get(GK.Namespace, undefined, ns);
+      const skipped = new Set(read.revisioned.filter((o) => ignoredByIstiod(o, nsObj, this.config) !== undefined).map((o) => o.metadata.name));
+      if (skipped.size > 0) out = out.filter((p) => !skipped.has(p.name));
+    }
     const pending = this.pendingBaseline(ns).filter((o) => o.kind === 'AuthorizationPolicy' && !out!.some((p) => p.name === o.metadata.name));
     if (pending.length > 0) out = [...out, ...pending.map((o) => parsedPolicy(o) as ParsedPolicy)].sort((a, b) => a.name.localeCompare(b.name));
     this.byNamespace.set(ns, out);
@@ -252,10 +261,12 @@ export class MeshState {
  * workloads its selector names, or all of them when that is unreadable too);
  * a DENY, AUDIT or CUSTOM one as "may deny nothing".
  */
-function readPolicies(state: ClusterState, ns: string): { policies: ParsedPolicy[]; unreadable: [string, string][] } {
+function readPolicies(state: ClusterState, ns: string): { policies: ParsedPolicy[]; unreadable: [string, string][]; revisioned: KubeObject[] } {
   const policies: ParsedPolicy[] = [];
   const unreadable: [string, string][] = [];
+  const revisioned: KubeObject[] = [];
   for (const obj of state.list(GK.AuthorizationPolicy, ns)) {
+    if (obj.metadata.labels?.[REVISION_LABEL] !== undefined) revisioned.push(obj);
     const p = parsedPolicy(obj);
     if (!(p instanceof PolicyShapeError)) {
       policies.push(p);
@@ -280,7 +291,7 @@ function readPolicies(state: ClusterState, ns: string): { policies: ParsedPolicy
     } as ParsedPolicy);
   }
   policies.sort((a, b) => a.name.localeCompare(b.name));
-  return { policies, unreadable };
+  return { policies, unreadable, revisioned };
 }
 
 /** `namespace/name`, as messages name a policy. */

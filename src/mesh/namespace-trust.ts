@@ -28,6 +28,12 @@ export interface NameTrust {
   protects: string;
   /** A baseline object tenant-guard keeps (its reconciler drops a deleted namespace's name itself). */
   managed: boolean;
+  /**
+   * For an activator rule that routes to the name (its knative-serving-namespace
+   * pin matches it): the namespaces whose callers it sends there, or '*' for
+   * any caller. Whoever holds the name receives those callers.
+   */
+  routesFrom?: string[] | '*';
 }
 
 const SOURCE_IDENTITY = [
@@ -152,9 +158,58 @@ function indexTrust(objects: KubeObject[]): TrustIndex {
   return index;
 }
 
+/** The namespaces whose callers a rule admits, by exact name, or '*' when it admits others too (patterns, deny-lists, no source). */
+function admittedNamespaces(r: ParsedRule, policyNamespace: string): string[] | '*' {
+  if (!r.from) return '*';
+  const out: string[] = [];
+  for (const s of r.from) {
+    let named = false;
+    for (const [pos, neg] of SOURCE_IDENTITY) {
+      if (s.fields[neg]) return '*';
+      for (const v of s.fields[pos] ?? []) {
+        const n = exactName(pos, v, policyNamespace);
+        if (n === undefined) return '*';
+        out.push(n);
+        named = true;
+      }
+    }
+    if (!named) return '*';
+  }
+  return out;
+}
+
+/**
+ * Activator rules that route to namespace `name`: a rule pinning
+ * `knative-serving-namespace` to a value matching it sends its sources'
+ * requests there, and the activator calls the revision with its own identity.
+ */
+function routesToName(state: ClusterState, config: TenancyConfig, name: string): NameTrust[] {
+  const out: NameTrust[] = [];
+  const root = config.meshRootNamespace;
+  for (const ns of new Set([ACTIVATOR.namespace, root])) {
+    for (const obj of state.list(GK.AuthorizationPolicy, ns)) {
+      const p = parsedPolicy(obj);
+      if (p instanceof PolicyShapeError || p.action !== 'ALLOW' || p.dryRun || !policyMayApply(p, ACTIVATOR, root)) continue;
+      for (const r of p.rules) {
+        const pin = r.when.find((c) => c.key.toLowerCase() === `request.headers[${NAMESPACE_HEADER}]` && c.values?.some((v) => istioStringMatch(v, name)));
+        if (!pin) continue;
+        const i = pin.values!.findIndex((v) => istioStringMatch(v, name));
+        out.push({
+          policy: `${p.namespace}/${p.name}`,
+          field: `rules[${r.index}].when[${pin.index}] ${pin.key} = ${JSON.stringify(pin.values![i])}`,
+          protects: EVERY_TENANT,
+          managed: isManaged(obj),
+          routesFrom: admittedNamespaces(r, p.namespace),
+        });
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * Every enforced ALLOW rule that trusts namespace `name`, with the tenant it
- * protects. Each namespace's rules are indexed once per change of its
+ * protects, and every activator rule that routes callers to it. Each namespace's rules are indexed once per change of its
  * policies (ClusterState.derived); a lookup is one map probe per namespace
  * plus the rules that trust by pattern.
  */
@@ -174,5 +229,5 @@ export function trustsOfName(state: ClusterState, config: TenancyConfig, name: s
       for (const protects of protectedBy(own, config.meshRootNamespace, p, r)) out.push({ policy: `${p.namespace}/${p.name}`, field: fields[0]!, protects, managed });
     }
   }
-  return out;
+  return [...out, ...routesToName(state, config, name)];
 }

@@ -39,19 +39,35 @@ function routeFormula(route: Route): Formula {
   return and(route.hops.map((h, i) => hopFormula(h, keysOf(route, i))));
 }
 
-/** Namespaces a caller of the set may call from, given the namespace patterns the route tests. */
-function callerNamespaces(m: MeshState, callers: CallerSet, patterns: { namespace: string[]; principal: string[]; serviceAccount: string[] }, fresh: string): string[] {
-  if (callers.kind === 'namespaces') return callers.namespaces;
+/**
+ * Namespaces a caller of the set may call from, given the namespace patterns
+ * the route tests, and the token the invented ones are made of. The invented
+ * names stand for every name nobody holds: if one of them is taken (someone
+ * created it, say to hide it from this check), another token is used, so
+ * each class of names keeps a representative nobody holds.
+ */
+function callerNamespaces(m: MeshState, callers: CallerSet, patterns: { namespace: string[]; principal: string[]; serviceAccount: string[] }, constants: string[], fresh: string): { namespaces: string[]; tokens: string[] } {
+  if (callers.kind === 'namespaces') return { namespaces: callers.namespaces, tokens: [fresh] };
   const own = m.ownership;
-  return namespaceCandidates(patterns.namespace, patterns.principal, patterns.serviceAccount, fresh).filter((ns) => {
+  const candidates = new Set<string>();
+  const tokens: string[] = [];
+  for (let variant = 0; variant < 64; variant++) {
+    const token = variant === 0 ? fresh : freshToken(constants, variant);
+    tokens.push(token);
+    const cands = namespaceCandidates(patterns.namespace, patterns.principal, patterns.serviceAccount, token);
+    for (const c of cands) candidates.add(c);
+    if (cands.filter((c) => c.includes(token)).every((c) => own.ownerOf(c).kind === 'free')) break;
+  }
+  const namespaces = [...candidates].filter((ns) => {
     if (!own.isForeignTo(ns, callers.tenant)) return false;
     // A matrix row for "everyone else": names no tenant holds today.
     return !callers.onlyUnlisted || own.ownerOf(ns).kind !== 'tenant';
   });
+  return { namespaces, tokens };
 }
 
 /** The search space of attacker choices for one route, from the patterns its policies test. */
-function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[]; fixed: Assignment; fresh: string } {
+function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[]; fixed: Assignment; tokens: string[] } {
   const byKey = new Map<string, { kind: string; patterns: string[] }[]>();
   for (const l of leaves(f)) {
     const list = byKey.get(l.key) ?? [];
@@ -59,7 +75,9 @@ function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[
     byKey.set(l.key, list);
   }
   const patternsOf = (key: string, kind?: string) => (byKey.get(key) ?? []).filter((x) => !kind || x.kind === kind).flatMap((x) => x.patterns);
-  const fresh = freshToken([...byKey.values()].flatMap((xs) => xs.flatMap((x) => x.patterns)));
+  const constants = [...byKey.values()].flatMap((xs) => xs.flatMap((x) => x.patterns));
+  const fresh = freshToken(constants);
+  let namespaceTokens = [fresh];
   const fixed: Assignment = new Map();
   const vars: SearchVar[] = [];
   const drain = m.config.drainPorts;
@@ -78,12 +96,14 @@ function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[
     } else {
       const caller = h.caller;
       const sas = serviceAccountCandidates(allPrincipalPatterns('principal'), allPrincipalPatterns('serviceAccount'), fresh);
-      const namespaces = callerNamespaces(
+      const { namespaces, tokens } = callerNamespaces(
         m,
         caller.callers,
         { namespace: allPrincipalPatterns('namespace'), principal: allPrincipalPatterns('principal'), serviceAccount: allPrincipalPatterns('serviceAccount') },
+        constants,
         fresh,
       );
+      namespaceTokens = tokens;
       const ids = namespaces.flatMap((ns) => sas.map((sa) => principalOf(m.config.trustDomain, ns, sa)));
       vars.push({
         key: k.principal,
@@ -121,19 +141,19 @@ function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[
     else values = withAbsent(stringCandidates(pats, [], fresh));
     vars.push({ key, values: () => values });
   }
-  return { vars, fixed, fresh };
+  return { vars, fixed, tokens: namespaceTokens };
 }
 
 export interface Witness {
   assignment: Assignment;
-  /** The invented namespace name standing for "any namespace created later". */
-  fresh: string;
+  /** The tokens invented namespace names are made of: such a name stands for "any namespace created later". */
+  tokens: string[];
 }
 
 /** A request a caller can send along the route that every hop lets through, if any. */
 export function solveRoute(m: MeshState, route: Route): Witness | undefined {
   const f = routeFormula(route);
-  const { vars, fixed, fresh } = searchSpace(m, route, f);
+  const { vars, fixed, tokens } = searchSpace(m, route, f);
   const a = solve(f, vars, fixed);
-  return a ? { assignment: a, fresh } : undefined;
+  return a ? { assignment: a, tokens } : undefined;
 }

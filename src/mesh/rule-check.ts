@@ -30,10 +30,10 @@ export interface ForeignSourceFinding {
  */
 export function foreignSourceFindings(m0: MeshState, policy: ParsedPolicy): ForeignSourceFinding[] {
   if (policy.action !== 'ALLOW' || policy.dryRun) return [];
-  const virtual = new Map([...symbolicTargets(m0, [policy])].filter(([ns]) => !m0.isVirtual(ns)));
-  const m = m0.withVirtual(new Map([...m0.virtualEntries(), ...virtual]));
+  const owner = m0.ownership.ownerOf(policy.namespace);
+  const virtual = owner.kind === 'tenant' ? new Map() : new Map([...symbolicTargets(m0, [policy])].filter(([ns]) => !m0.isVirtual(ns)));
+  const m = virtual.size > 0 ? m0.withVirtual(new Map([...m0.virtualEntries(), ...virtual])) : m0;
   const out: ForeignSourceFinding[] = [];
-  const owner = m.ownership.ownerOf(policy.namespace);
   const podTargets: { tenant: string; ns: string }[] = [];
   if (owner.kind === 'tenant') podTargets.push({ tenant: owner.tenant, ns: policy.namespace });
   if (policy.namespace === m.root) for (const ns of m.virtualNamespaces()) podTargets.push({ tenant: ANOTHER_TENANT, ns });

@@ -61,13 +61,20 @@ function baselineLike(m: MeshState, ns: string): VirtualNamespace {
 export function symbolicTargets(m: MeshState, policies: ParsedPolicy[]): Map<string, VirtualNamespace> {
   const pats = policies.flatMap(routedNamespacePatterns);
   const consts = policies.flatMap((p) => p.rules.flatMap((r) => [...(r.from ?? []).flatMap((s) => Object.values(s.fields).flat()), ...(r.to ?? []).flatMap((o) => Object.values(o.fields).flat()), ...r.when.flatMap((c) => [...(c.values ?? []), ...(c.notValues ?? [])])]));
-  const fresh = `x${freshToken([...consts, 'x'])}`;
-  const names = new Set<string>([fresh]);
+  // Names nobody holds and no constant names: a taken one (say, created to
+  // hide from this check) gives way to the next variant of the token.
+  const isFree = (n: string) => !m.state.get('/Namespace', undefined, n) && m.ownership.tenancy.ownerOf(n).type === 'none';
+  const freeName = (build: (token: string) => string): string => {
+    let n = build(freshToken(consts));
+    for (let v = 1; v < 64 && !isFree(n); v++) n = build(freshToken(consts, v));
+    return n;
+  };
+  const names = new Set<string>([freeName((t) => t)]);
   for (const p of pats) {
-    if (p.length > 1 && p.endsWith('*')) names.add(p.slice(0, -1) + fresh);
-    else if (p.length > 1 && p.startsWith('*')) names.add(fresh + p.slice(1));
+    if (p.length > 1 && p.endsWith('*')) names.add(freeName((t) => p.slice(0, -1) + t));
+    else if (p.length > 1 && p.startsWith('*')) names.add(freeName((t) => t + p.slice(1)));
     // A name routed to that nobody holds yet is a namespace any tenant may create tomorrow.
-    else if (!p.includes('*') && m.ownership.tenancy.ownerOf(p).type === 'none' && !m.state.get('/Namespace', undefined, p)) names.add(p);
+    else if (!p.includes('*') && isFree(p)) names.add(p);
   }
   const out = new Map<string, VirtualNamespace>();
   for (const n of names) if (DNS_LABEL.test(n) && n.length <= 63 && !m.state.get('/Namespace', undefined, n)) out.set(n, baselineLike(m, n));

@@ -197,3 +197,53 @@ t.test('an activator rule routing to a namespace nobody holds yet: refused (its 
   );
   t.ok(again.allowed, messages(again));
 });
+
+t.test('invented names cannot be excluded or squatted away', async (t) => {
+  // A deny-list naming every character the invented names are made of.
+  const pool = 'qjxzvkwyfgbhmpu0123456789';
+  const s = state();
+  const d = review(s, ap('tenant-1', 'star', from({ namespaces: ['tenant-*'], notNamespaces: ['tenant-qjx', pool] })), { user: ALICE });
+  t.notOk(d.allowed, 'tenant-* minus the invented names still admits tenant-2 and every future tenant-x');
+  const d2 = review(s, ap('tenant-1', 'all-but', from({ notNamespaces: ['tenant-2', 'qjx', pool] })), { user: ALICE });
+  t.notOk(d2.allowed);
+  // alice squats the invented names before writing the wildcard.
+  for (const n of ['tenant-qjx', 'qjx', 'tenant-zvk']) t.ok(nsReview(s, namespace(n), ALICE).allowed, n);
+  for (const source of [{ namespaces: ['tenant-*'] }, { namespaces: ['*'] }]) {
+    const d3 = review(s, ap('tenant-1', 'squat', from(source)), { user: ALICE });
+    t.notOk(d3.allowed, JSON.stringify(source));
+  }
+});
+
+t.test('invented activator targets cannot be squatted or excluded', async (t) => {
+  const s = state();
+  const seed = ap('knative-serving', 'host-only', {
+    selector: { matchLabels: { app: 'activator' } },
+    rules: [{ from: [{ source: { namespaces: ['tenant-1'] } }], to: [{ operation: { hosts: ['*.tenant-1.svc.cluster.local'] } }] }],
+  });
+  // bob creates namespaces named like the symbolic target.
+  for (const n of ['xqjz', 'qjx', 'zvk']) t.ok(nsReview(s, namespace(n), BOB).allowed, n);
+  t.notOk(review(s, seed, { user: PLATFORM }).allowed, 'a Host-only activator rule is still refused');
+  const notPool = ap('knative-serving', 'pin-not', {
+    selector: { matchLabels: { app: 'activator' } },
+    rules: [{ from: [{ source: { namespaces: ['tenant-1'] } }], when: [{ key: 'request.headers[knative-serving-namespace]', values: ['*'], notValues: ['xqjx', 'qjxzvkwyfgbhmpu0123456789'] }] }],
+  });
+  t.notOk(review(s, notPool, { user: PLATFORM }).allowed, 'a wildcard pin minus the invented names is refused');
+});
+
+t.test('a namespace an activator rule routes to keeps its holder: no delete, no squat, no move', async (t) => {
+  const s = state([namespace('tenant-1-b', { [TL]: 'tenant-1' })]);
+  const pin = ap('knative-serving', 'tenant-1-pin', {
+    selector: { matchLabels: { app: 'activator' } },
+    rules: [{ from: [{ source: { namespaces: ['tenant-1'] } }], when: [{ key: 'request.headers[knative-serving-namespace]', values: ['tenant-1', 'tenant-1-b'] }] }],
+  });
+  t.ok(apply(s, ap('tenant-1-b', 'own', from({ namespaces: ['tenant-1', 'tenant-1-b', 'knative-serving', 'istio-system'] })), { user: ALICE }).allowed);
+  const d = apply(s, pin, { user: PLATFORM });
+  t.ok(d.allowed, messages(d));
+  const del = nsReview(s, namespace('tenant-1-b', { [TL]: 'tenant-1' }), ALICE, 'DELETE');
+  t.same(ruleIds(del), ['TG-NS-TRUSTED-NAME']);
+  t.match(messages(del), /routes callers of tenant-1 to it through the activator/);
+  t.same(ruleIds(nsReview(s, namespace('tenant-1-b', { [TL]: 'tenant-2' }), PLATFORM, 'UPDATE')), ['TG-NS-TRUSTED-NAME'], 'moving it to tenant-2 is refused');
+  s.remove(namespace('tenant-1-b'));
+  t.same(ruleIds(nsReview(s, namespace('tenant-1-b'), BOB)), ['TG-NS-TRUSTED-NAME'], 'bob may not create it');
+  t.ok(nsReview(s, namespace('tenant-1-b'), ALICE).allowed, 'tenant-1 may');
+});
