@@ -4,6 +4,7 @@ import { DEFAULT_SHUTDOWN_DELAY_MS } from '../server/limits.js';
 import { createLogger, LOG_LEVELS } from '../server/logger.js';
 import { startWebhookServer, type ServeOptions } from '../server/run.js';
 import { oneOf, parseFlags } from './args.js';
+import { SELF_CERTS_FLAGS, SELF_CERTS_USAGE, selfCertsOptions } from './serve-self-certs.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
 const USAGE = `usage: tenant-guard serve [flags]
@@ -30,7 +31,7 @@ flags:
   --shutdown-delay DUR   on SIGTERM, how long /readyz fails before the
                          listener closes, e.g. 5s, 500ms (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
   -h, --help             show this help
-`;
+${SELF_CERTS_USAGE}`;
 
 /** `5s`, `500ms`, `1m` or a bare number of seconds. */
 export function parseDuration(flag: string, value: string): number {
@@ -62,6 +63,7 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     'log-level': { type: 'string' },
     'shutdown-delay': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    ...SELF_CERTS_FLAGS,
   });
   if (f.help) return 'help';
   const usage = (m: string) => new TenantGuardError('TG_ERR_USAGE', m);
@@ -79,6 +81,11 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     shutdownDelayMs: f['shutdown-delay'] !== undefined ? parseDuration('--shutdown-delay', f['shutdown-delay']) : DEFAULT_SHUTDOWN_DELAY_MS,
   };
   if (f.config) options.configFile = f.config;
+  const selfCerts = selfCertsOptions(f, live);
+  if (selfCerts) {
+    if (f['tls-cert'] || f['certs-dir']) throw usage('--self-certs serves the certificate of its Secret: drop --tls-cert/--tls-key/--certs-dir');
+    options.selfCerts = selfCerts;
+  }
   if (live) options.cluster = f['in-cluster'] ? { inCluster: true } : { inCluster: false, kubeconfig: f.kubeconfig! };
   const logLevel = f['log-level'] ? oneOf('--log-level', f['log-level'], LOG_LEVELS) : 'info';
   return { options, logLevel };

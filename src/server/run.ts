@@ -16,6 +16,7 @@ import { createServerMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { shutdownSequence } from './shutdown.js';
 import { loadTlsPair, TlsReloader, type TlsFiles } from './tls.js';
+import type { SelfCertsOptions, SelfCertsRuntime } from '../controllers/self-certs-runtime.js';
 
 export interface ServeOptions {
   host: string;
@@ -29,6 +30,8 @@ export interface ServeOptions {
   cluster?: ClusterConnection;
   shutdownDelayMs?: number;
   shutdownGraceMs?: number;
+  /** Certificates mode self (src/controllers/self-certs-runtime.ts); needs `cluster`. */
+  selfCerts?: SelfCertsOptions;
   /** Poll interval of the certificate and config watchers (tests shorten it). */
   filePollMs?: number;
 }
@@ -65,11 +68,17 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   collectDefaultMetrics({ register: registry });
   const metrics = createServerMetrics(registry);
 
-  const tlsFiles = resolveTls(opts.tls, cwd, logger);
+  const cluster = opts.cluster && (opts.cluster.kubeconfig ? { ...opts.cluster, kubeconfig: resolve(cwd, opts.cluster.kubeconfig) } : opts.cluster);
+  let selfCerts: SelfCertsRuntime | undefined;
+  if (opts.selfCerts && cluster) {
+    // Loaded lazily like the cluster state: the offline serve needs none of it.
+    const rt = await import('../controllers/self-certs-runtime.js');
+    selfCerts = await rt.startSelfCerts({ ...opts.selfCerts, dir: resolve(cwd, opts.selfCerts.dir) }, rt.kubeClientFor(cluster), logger, registry);
+  }
+  const tlsFiles = selfCerts ? selfCerts.files : resolveTls(opts.tls, cwd, logger);
   const pair = loadTlsPair(tlsFiles);
   const configFile = opts.configFile ? resolve(cwd, opts.configFile) : DEFAULT_CONFIG_PATH;
   const config = new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics);
-  const cluster = opts.cluster && (opts.cluster.kubeconfig ? { ...opts.cluster, kubeconfig: resolve(cwd, opts.cluster.kubeconfig) } : opts.cluster);
   const state: StateSource = cluster
     ? await liveState(cluster, logger.child({ component: 'cluster' }), registry)
     : await manifestState(opts.statePaths, cwd, env.stdin);
@@ -88,6 +97,9 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   // The bundled default is part of the install, not operator config: only a --config file is watched.
   if (opts.configFile) config.watch(watchOpts);
 
+  // The report probes this replica's own listener: over loopback when it listens on every address.
+  const self = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  selfCerts?.report(self, address.port);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `https://${host}:${address.port}`;
   logger.info(
@@ -109,6 +121,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
       release: async () => {
         tls.close();
         config.close();
+        await selfCerts?.stop();
         await state.stop();
       },
       log: (event, detail) =>
