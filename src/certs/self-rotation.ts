@@ -41,10 +41,10 @@ export interface SelfCertState {
   bundleChangedAt?: Date;
 }
 
-/** One replica's report: the SHA-256 of the certificate its listener presents. */
+/** One replica's report: the certificate its listener presents (PEM). */
 export interface ServingReport {
   replica: string;
-  sha256: string;
+  certPem: string;
 }
 
 export interface RotationPlan {
@@ -213,12 +213,16 @@ export function planRotation(
   if (issueNow || !servingDue) wake.push(renewalTime(served, s.renewFraction).getTime());
 
   // 3. Old CAs leave the bundle once every replica serves a certificate of the signer.
+  // "Of the signer", not "the newest": with short lifetimes a renewal can
+  // happen before every replica reported the previous one.
   if (bundle.length > 1 && signedBy(served, signerCert)) {
-    const servedSha = certificateSha256(serving!.certPem);
     const issuedAt = new Date(served.validFrom).getTime() + CLOCK_SKEW_MS;
-    const behind = reports.filter((r) => r.sha256 !== servedSha).map((r) => r.replica);
+    const behind = reports.filter((r) => {
+      const c = parse(r.certPem);
+      return !c || !signedBy(c, signerCert!);
+    }).map((r) => r.replica);
     if (reports.length === 0) waitingFor = 'a replica to report the certificate it serves';
-    else if (behind.length > 0) waitingFor = `replicas still serving an older certificate: ${behind.sort().join(', ')}`;
+    else if (behind.length > 0) waitingFor = `replicas still serving a certificate of the old CA: ${behind.sort().join(', ')}`;
     else if (now.getTime() < issuedAt + s.overlapMs) {
       waitingFor = 'the minimum overlap';
       wake.push(issuedAt + s.overlapMs);

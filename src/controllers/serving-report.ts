@@ -1,9 +1,10 @@
 // How the leader knows what every replica serves, for the CA roll of mode
 // self (src/certs/self-rotation.ts): each replica connects to its own
-// listener over TLS, hashes the certificate it is handed, and publishes the
-// hash in a Lease of its own that it renews. A Lease (not a Pod annotation)
+// listener over TLS and publishes the certificate it is handed in a Lease of
+// its own that it renews. A Lease (not a Pod annotation)
 // because it needs no write access to Pods and expires by itself when the
-// replica goes away: the leader counts only live reports. What is reported is
+// replica goes away: the leader counts only live reports. The report carries
+// the certificate, so the leader checks which CA signed it. What is reported is
 // what a TLS client gets, not what a file holds, so a reload that failed or
 // has not happened yet keeps the old CA trusted.
 import { createHash } from 'node:crypto';
@@ -16,16 +17,22 @@ import { leaseLive, leasePath, microTime } from './lease.js';
 
 export const REPORT_LABEL = 'tenant-guard.dev/serving-report';
 export const REPORT_SHA_ANNOTATION = 'tenant-guard.dev/serving-sha256';
+/** The served certificate itself (public, ~1.5 kB), so the leader can check which CA signed it. */
+export const REPORT_CERT_ANNOTATION = 'tenant-guard.dev/serving-certificate';
 
-/** SHA-256 (hex) of the certificate a TLS client gets from host:port. */
-export function probeServedCertificate(host: string, port: number, timeoutMs = 5000): Promise<string> {
+/** The certificate a TLS client gets from host:port: its SHA-256 (hex) and PEM. */
+export function probeServedCertificate(host: string, port: number, timeoutMs = 5000): Promise<{ sha256: string; certPem: string }> {
   return new Promise((resolve, reject) => {
     // Only the certificate is read, never trusted: no request is sent over this connection.
     const socket = tls.connect({ host, port, rejectUnauthorized: false, timeout: timeoutMs, ALPNProtocols: ['http/1.1'] }, () => {
       const cert = socket.getPeerCertificate();
       socket.destroy();
       if (!cert?.raw) reject(new Error('the listener presented no certificate'));
-      else resolve(createHash('sha256').update(cert.raw).digest('hex'));
+      else
+        resolve({
+          sha256: createHash('sha256').update(cert.raw).digest('hex'),
+          certPem: `-----BEGIN CERTIFICATE-----\n${cert.raw.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`,
+        });
     });
     socket.on('timeout', () => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)));
     socket.on('error', reject);
@@ -85,7 +92,7 @@ export class ServingReporter {
 
   /** Probe the listener and publish; exposed for tests. */
   async report(now = new Date()): Promise<void> {
-    const sha = await probeServedCertificate(this.opts.host, this.opts.port);
+    const { sha256: sha, certPem } = await probeServedCertificate(this.opts.host, this.opts.port);
     // Renew at a third of the duration so one missed write does not expire the report.
     if (sha === this.lastSha && now.getTime() - this.lastWrite < this.opts.leaseDurationMs / 3) return;
     const body = {
@@ -95,7 +102,7 @@ export class ServingReporter {
         name: this.name,
         namespace: this.opts.namespace,
         labels: { [REPORT_LABEL]: this.opts.secretName },
-        annotations: { [REPORT_SHA_ANNOTATION]: sha },
+        annotations: { [REPORT_SHA_ANNOTATION]: sha, [REPORT_CERT_ANNOTATION]: certPem },
       },
       spec: { holderIdentity: this.opts.replica, leaseDurationSeconds: Math.ceil(this.opts.leaseDurationMs / 1000), renewTime: microTime(now) },
     };
@@ -136,6 +143,6 @@ interface ReportLease {
 export async function listServingReports(client: KubeClient, namespace: string, secretName: string, now = new Date()): Promise<ServingReport[]> {
   const list = await client.get<{ items: ReportLease[] }>(leasePath(namespace), { labelSelector: `${REPORT_LABEL}=${secretName}` });
   return list.items
-    .filter((l) => leaseLive(l, now) && l.metadata.annotations?.[REPORT_SHA_ANNOTATION])
-    .map((l) => ({ replica: l.spec?.holderIdentity ?? l.metadata.name, sha256: l.metadata.annotations![REPORT_SHA_ANNOTATION]! }));
+    .filter((l) => leaseLive(l, now) && l.metadata.annotations?.[REPORT_CERT_ANNOTATION])
+    .map((l) => ({ replica: l.spec?.holderIdentity ?? l.metadata.name, certPem: l.metadata.annotations![REPORT_CERT_ANNOTATION]! }));
 }

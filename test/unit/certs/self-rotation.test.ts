@@ -2,7 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import t from 'tap';
 import {
   caBundleOf,
-  certificateSha256,
   normalizePem,
   planRotation,
   secretDataOf,
@@ -54,9 +53,9 @@ t.test('a CA roll: the new CA joins the bundle, signs only after it settled, and
   // The serving certificate is due but still valid when the CA is: it waits for the new CA.
   const settings24 = { ...settings, servingLifetimeMs: 24 * HOUR };
   const s0 = planRotation({ bundle: [] }, [], at(0), settings24).state;
-  const oldSha = certificateSha256(s0.serving!.certPem);
+  const oldCert = s0.serving!.certPem;
   const t1 = at(20.5 * HOUR);
-  const p1 = planRotation({ ...s0 }, [{ replica: 'a', sha256: oldSha }], t1, settings24);
+  const p1 = planRotation({ ...s0 }, [{ replica: 'a', certPem: oldCert }], t1, settings24);
   t.same(p1.actions, ['ca-rotated']);
   t.equal(p1.state.bundle.length, 2, 'old and new CA');
   t.equal(p1.state.serving, s0.serving, 'no certificate of the new CA is served before API servers trust it');
@@ -64,24 +63,24 @@ t.test('a CA roll: the new CA joins the bundle, signs only after it settled, and
   t.match(p1.waitingFor, /settle/);
 
   const t2 = new Date(t1.getTime() + settings.settleMs);
-  const p2 = planRotation(p1.state, [{ replica: 'a', sha256: oldSha }], t2, settings24);
+  const p2 = planRotation(p1.state, [{ replica: 'a', certPem: oldCert }], t2, settings24);
   t.same(p2.actions, ['serving-renewed']);
   t.ok(signedBy(p2.state.serving!.certPem, p1.state.signer!.certPem), 'signed by the new CA');
   t.equal(p2.state.bundle.length, 2, 'the old CA stays while a replica serves the old certificate');
-  t.match(p2.waitingFor, /replicas still serving an older certificate: a/);
+  t.match(p2.waitingFor, /replicas still serving a certificate of the old CA: a/);
 
-  const newSha = certificateSha256(p2.state.serving!.certPem);
-  const behind = planRotation(p2.state, [{ replica: 'a', sha256: newSha }, { replica: 'b', sha256: oldSha }], t2, settings24);
+  const newCert = p2.state.serving!.certPem;
+  const behind = planRotation(p2.state, [{ replica: 'a', certPem: newCert }, { replica: 'b', certPem: oldCert }], t2, settings24);
   t.equal(behind.state.bundle.length, 2);
   t.match(behind.waitingFor, /: b$/);
   t.equal(planRotation(p2.state, [], t2, settings24).state.bundle.length, 2, 'no report: no proof, the old CA stays');
-  const early = planRotation(p2.state, [{ replica: 'a', sha256: newSha }], t2, settings24);
+  const early = planRotation(p2.state, [{ replica: 'a', certPem: newCert }], t2, settings24);
   t.equal(early.waitingFor, 'the minimum overlap');
   // Certificate times have whole seconds.
   t.ok(Math.abs(early.wakeAt.getTime() - (t2.getTime() + settings.overlapMs)) < 1000);
 
   const t3 = new Date(t2.getTime() + settings.overlapMs);
-  const done = planRotation(p2.state, [{ replica: 'a', sha256: newSha }, { replica: 'b', sha256: newSha }], t3, settings24);
+  const done = planRotation(p2.state, [{ replica: 'a', certPem: newCert }, { replica: 'b', certPem: newCert }], t3, settings24);
   t.same(done.actions, ['old-ca-removed']);
   t.same(done.state.bundle, [normalizePem(p1.state.signer!.certPem)]);
 });
@@ -91,7 +90,7 @@ t.test('the minimum overlap holds the old CA even when every replica already rep
   // A second CA already in the bundle and a serving certificate of the signer issued just now.
   const other = planRotation({ bundle: [] }, [], at(0), settings).state;
   const state: SelfCertState = { ...s0, bundle: [...other.bundle, ...s0.bundle] };
-  const p = planRotation(state, [{ replica: 'a', sha256: certificateSha256(s0.serving!.certPem) }], at(0), settings);
+  const p = planRotation(state, [{ replica: 'a', certPem: s0.serving!.certPem }], at(0), settings);
   t.equal(p.state.bundle.length, 2);
   t.equal(p.waitingFor, 'the minimum overlap');
 });
