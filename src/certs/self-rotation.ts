@@ -25,7 +25,7 @@ export interface SelfCertSettings {
   renewFraction: number;
   /** Time between a new CA entering caBundle and the first certificate it signs being served. */
   settleMs: number;
-  /** Minimum time between issuing a serving certificate under a new CA and dropping the old CA. */
+  /** Minimum time between the first serving certificate of a new CA and dropping the old CA. */
   overlapMs: number;
   caCommonName: string;
 }
@@ -216,7 +216,8 @@ export function planRotation(
   // "Of the signer", not "the newest": with short lifetimes a renewal can
   // happen before every replica reported the previous one.
   if (bundle.length > 1 && signedBy(served, signerCert)) {
-    const issuedAt = new Date(served.validFrom).getTime() + CLOCK_SKEW_MS;
+    // From when the signer started signing, not from the newest certificate: renewals must not restart the wait.
+    const issuedAt = settledAt;
     const behind = reports.filter((r) => {
       const c = parse(r.certPem);
       return !c || !signedBy(c, signerCert!);

@@ -1,23 +1,13 @@
 import { resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { WATCHED_KINDS } from '../cluster/informers.js';
 import { KubeClient, KubeHttpError } from '../cluster/kube-client.js';
-import { splitGroupKind } from '../cluster/kube-discovery.js';
-import { readKind } from '../cluster/kube-snapshot.js';
-import { MemoryStore } from '../cluster/memory-store.js';
-import { OverlayState } from '../cluster/overlay.js';
-import { GK, groupOf, type GroupKind } from '../cluster/state.js';
 import { loadDefaultTenancyConfig } from '../config/default.js';
 import { loadTenancyConfig } from '../config/load.js';
-import type { TenancyConfig } from '../config/types.js';
-import { evaluate, interceptedKinds } from '../engine/index.js';
-import { Tenancy } from '../engine/tenancy.js';
-import type { KubeObject } from '../engine/types.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
 import { computeMatrix, formatMatrixText } from '../mesh/matrix.js';
 import { oneOf, parseFlags } from './args.js';
-import { auditIdentity } from './audit-identity.js';
-import { buildReport, formatAuditText, reportFails, type AuditResult } from './audit-report.js';
+import { judgeSnapshot, snapshotCluster, type ClusterSnapshot } from '../reports/cluster-audit.js';
+import { buildReport, formatAuditText, reportFails } from './audit-report.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
 const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json]
@@ -48,16 +38,6 @@ const FLAGS = {
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/**
- * Kinds read only from tenant namespaces: there are many of them cluster-wide
- * (every system pod), and the webhook routes them only from tenant
- * namespaces (charts/tenant-guard, selector.tenantNamespaces).
- */
-function tenantScoped(gk: GroupKind): boolean {
-  const { group } = splitGroupKind(gk);
-  return gk !== GK.Namespace && (group === '' || group === 'apps' || group === 'batch' || gk === GK.KnativeRevision);
-}
 
 function loadKubeConfig(file: string | undefined, context: string | undefined, io: CliIO): KubeConfig {
   const kc = new KubeConfig();
@@ -90,56 +70,6 @@ function clusterError(client: KubeClient, e: unknown): TenantGuardError {
   return new TenantGuardError('TG_ERR_CLUSTER', `cannot read the cluster at ${client.server}: ${describeError(e)}${hint}`, { cause: e });
 }
 
-/** Reads the cluster: every kind the engine judges or reads, into one store. */
-async function snapshot(client: KubeClient, config: TenancyConfig): Promise<{ store: MemoryStore; judged: KubeObject[]; notServed: string[] }> {
-  const store = new MemoryStore();
-  const namespaces = await readKind(client, GK.Namespace);
-  store.replaceKind(GK.Namespace, namespaces.items);
-  const tenantNamespaces = [...new Tenancy(config, store).allTenantNamespaces().keys()].sort();
-  // A configured tenant namespace may not exist (yet): nothing to read there.
-  const existing = tenantNamespaces.filter((ns) => store.get(GK.Namespace, undefined, ns));
-  const kinds = [...new Set<GroupKind>([...interceptedKinds(), ...WATCHED_KINDS, GK.AuthorizationPolicy])].filter((k) => k !== GK.Namespace);
-  const notServed: string[] = [];
-  for (const gk of kinds) {
-    const snap = await readKind(client, gk, tenantScoped(gk) ? existing : undefined);
-    if (!snap.resource) notServed.push(gk);
-    store.replaceKind(gk, snap.items);
-  }
-  const judgedKinds = new Set(interceptedKinds());
-  const judged = [GK.Namespace, ...kinds].filter((k) => judgedKinds.has(k)).flatMap((k) => store.list(k));
-  return { store, judged, notServed: notServed.filter((k) => judgedKinds.has(k)).sort() };
-}
-
-/**
- * Each object as a CREATE by the identity that would write it (see
- * audit-identity.ts), against the cluster without that object: rules that
- * compare before and after (an AuthorizationPolicy opening a path, a
- * PeerAuthentication weakening a namespace) then see what the object itself
- * changes, as the webhook would have when it was created.
- */
-function judge(objects: KubeObject[], store: MemoryStore, config: TenancyConfig): AuditResult[] {
-  const tenancy = new Tenancy(config, store);
-  return objects.map((object) => {
-    const group = groupOf(object.apiVersion);
-    const version = object.apiVersion.slice(object.apiVersion.indexOf('/') + 1);
-    const as = auditIdentity(config, tenancy, object.metadata.namespace);
-    const decision = evaluate(
-      {
-        operation: 'CREATE',
-        kind: { group, version, kind: object.kind },
-        namespace: object.metadata.namespace,
-        name: object.metadata.name,
-        object,
-        userInfo: as,
-        dryRun: true,
-      },
-      new OverlayState(store, undefined, object),
-      config,
-    );
-    return { object, as, decision };
-  });
-}
-
 /** `tenant-guard audit`: see HELP and docs/audit.md. */
 export async function runAudit(argv: string[], io: CliIO): Promise<number> {
   try {
@@ -152,13 +82,13 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
     const config = flags.config === undefined ? loadDefaultTenancyConfig() : loadTenancyConfig(resolve(io.cwd, flags.config));
     const client = new KubeClient(loadKubeConfig(flags.kubeconfig, flags.context, io));
 
-    let snap: Awaited<ReturnType<typeof snapshot>>;
+    let snap: ClusterSnapshot;
     try {
-      snap = await snapshot(client, config);
+      snap = await snapshotCluster(client, config);
     } catch (e) {
       throw clusterError(client, e);
     }
-    const results = judge(snap.judged, snap.store, config);
+    const results = judgeSnapshot(snap, config);
     let matrixText: string;
     let report;
     try {
