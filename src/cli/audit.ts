@@ -1,16 +1,18 @@
 import { resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, KubeHttpError } from '../cluster/kube-client.js';
+import { isHttpStatus, KubeClient, KubeHttpError } from '../cluster/kube-client.js';
 import { loadDefaultTenancyConfig } from '../config/default.js';
 import { loadTenancyConfig } from '../config/load.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
 import { computeMatrix, formatMatrixText } from '../mesh/matrix.js';
 import { oneOf, parseFlags } from './args.js';
 import { judgeSnapshot, snapshotCluster, type ClusterSnapshot } from '../reports/cluster-audit.js';
+import { buildPolicyReports } from '../reports/policy-reports.js';
+import { writePolicyReports } from '../reports/write-policy-reports.js';
 import { buildReport, formatAuditText, reportFails } from './audit-report.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
-const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json]
+const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json] [--report]
 
 Judge every object of a live cluster that the webhook would judge, as if it
 were created now, and print the tenant-to-tenant reachability matrix. For
@@ -25,6 +27,9 @@ flags:
       --context NAME     kubeconfig context (default: the current context)
       --config FILE      tenancy config (default: the bundled examples/tenancy.yaml)
   -o, --output FORMAT    text (default) or json
+      --report           also write the result as wgpolicyk8s.io/v1alpha2
+                         PolicyReports (one per namespace) and a
+                         ClusterPolicyReport named tenant-guard (docs/audit.md)
   -h, --help             this help
 
 exit status: 0 nothing violates, 1 an object violates a rule or a cross-tenant
@@ -36,6 +41,7 @@ const FLAGS = {
   context: { type: 'string' },
   config: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  report: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -99,6 +105,15 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
       throw new TenantGuardError('TG_ERR_ENGINE', `cannot compute the reachability matrix: ${describeError(e)}`, { cause: e });
     }
     io.stdout.write(output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatAuditText(report, matrixText));
+    if (flags.report) {
+      try {
+        const w = await writePolicyReports(client, buildPolicyReports(results, report.openPaths, new Date()));
+        io.stderr.write(`wrote ${w.written - 1} PolicyReport${w.written === 2 ? '' : 's'} and the ClusterPolicyReport tenant-guard${w.deleted ? `; deleted ${w.deleted} stale` : ''}\n`);
+      } catch (e) {
+        const hint = isHttpStatus(e, 404) ? ' (are the wgpolicyk8s.io v1alpha2 PolicyReport CRDs installed?)' : isHttpStatus(e, 403) ? ' (--report needs create/update/list/delete on policyreports and clusterpolicyreports)' : '';
+        throw new TenantGuardError('TG_ERR_CLUSTER', `cannot write PolicyReports to ${client.server}: ${describeError(e)}${hint}`, { cause: e });
+      }
+    }
     return reportFails(report) ? EXIT_DENIED : EXIT_OK;
   } catch (e) {
     const hint = isTenantGuardError(e) && e.code === 'TG_ERR_USAGE' ? "\nRun 'tenant-guard audit --help' for usage." : '';

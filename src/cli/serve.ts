@@ -4,7 +4,7 @@ import { DEFAULT_SHUTDOWN_DELAY_MS } from '../server/limits.js';
 import { createLogger, LOG_LEVELS } from '../server/logger.js';
 import { startWebhookServer, type ServeOptions } from '../server/run.js';
 import { oneOf, parseFlags } from './args.js';
-import { SELF_CERTS_FLAGS, SELF_CERTS_USAGE, selfCertsOptions } from './serve-self-certs.js';
+import { CONTROLLER_FLAGS, CONTROLLERS_USAGE, controllersOptions } from './serve-controllers.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
 const USAGE = `usage: tenant-guard serve [flags]
@@ -31,7 +31,7 @@ flags:
   --shutdown-delay DUR   on SIGTERM, how long /readyz fails before the
                          listener closes, e.g. 5s, 500ms (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
   -h, --help             show this help
-${SELF_CERTS_USAGE}`;
+${CONTROLLERS_USAGE}`;
 
 /** `5s`, `500ms`, `1m` or a bare number of seconds. */
 export function parseDuration(flag: string, value: string): number {
@@ -63,7 +63,7 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     'log-level': { type: 'string' },
     'shutdown-delay': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
-    ...SELF_CERTS_FLAGS,
+    ...CONTROLLER_FLAGS,
   });
   if (f.help) return 'help';
   const usage = (m: string) => new TenantGuardError('TG_ERR_USAGE', m);
@@ -81,10 +81,10 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     shutdownDelayMs: f['shutdown-delay'] !== undefined ? parseDuration('--shutdown-delay', f['shutdown-delay']) : DEFAULT_SHUTDOWN_DELAY_MS,
   };
   if (f.config) options.configFile = f.config;
-  const selfCerts = selfCertsOptions(f, live);
-  if (selfCerts) {
-    if (f['tls-cert'] || f['certs-dir']) throw usage('--self-certs serves the certificate of its Secret: drop --tls-cert/--tls-key/--certs-dir');
-    options.selfCerts = selfCerts;
+  const controllers = controllersOptions(f, live);
+  if (controllers) {
+    if (controllers.selfCerts && (f['tls-cert'] || f['certs-dir'])) throw usage('--self-certs serves the certificate of its Secret: drop --tls-cert/--tls-key/--certs-dir');
+    options.controllers = controllers;
   }
   if (live) options.cluster = f['in-cluster'] ? { inCluster: true } : { inCluster: false, kubeconfig: f.kubeconfig! };
   const logLevel = f['log-level'] ? oneOf('--log-level', f['log-level'], LOG_LEVELS) : 'info';

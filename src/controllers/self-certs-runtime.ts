@@ -1,5 +1,5 @@
-// Wiring of certificates mode `self` inside `serve`: leader election, the
-// leader's certificates controller, this replica's Secret source and its
+// Wiring of certificates mode `self` inside `serve`: the leader's
+// certificates controller, this replica's Secret source and its
 // serving report. src/server/run.ts calls start() before it loads the
 // serving pair and report() once it listens.
 import { hostname } from 'node:os';
@@ -10,7 +10,7 @@ import { describeFsError, TenantGuardError } from '../errors.js';
 import { KubeClient } from '../cluster/kube-client.js';
 import { SecretSource } from '../certs/secret-source.js';
 import type { SelfCertSettings } from '../certs/self-rotation.js';
-import { DEFAULT_LEASE_TIMING, LeaseElection } from './lease.js';
+import type { Leadership } from './leadership.js';
 import { createSelfCertificatesMetrics, SelfCertificatesController, type WebhookConfigurationNames } from './self-certificates.js';
 import { ServingReporter } from './serving-report.js';
 
@@ -23,8 +23,6 @@ export interface SelfCertsOptions {
   replica: string;
   settings: SelfCertSettings;
   webhooks: WebhookConfigurationNames;
-  /** The leader-election Lease, in `namespace`. */
-  leaderLease: string;
   resyncMs: number;
   reportProbeMs: number;
   reportLeaseMs: number;
@@ -42,7 +40,6 @@ export const SELF_CERTS_DEFAULTS = {
   reportProbeMs: 5_000,
   reportLeaseMs: 30_000,
   startTimeoutMs: 120_000,
-  leaderLease: 'tenant-guard-leader',
   caCommonName: 'tenant-guard webhook CA',
 } as const;
 
@@ -68,16 +65,11 @@ export function kubeClientFor(conn: { inCluster: boolean; kubeconfig?: string })
   return new KubeClient(kc);
 }
 
-export async function startSelfCerts(opts: SelfCertsOptions, client: KubeClient, logger: Logger, registry: Registry): Promise<SelfCertsRuntime> {
-  const election = new LeaseElection(
-    client,
-    { namespace: opts.namespace, name: opts.leaderLease, identity: opts.replica, ...DEFAULT_LEASE_TIMING },
-    logger.child({ component: 'leader-election' }),
-  ).start();
+export async function startSelfCerts(opts: SelfCertsOptions, client: KubeClient, leadership: Leadership, logger: Logger, registry: Registry): Promise<SelfCertsRuntime> {
   const controller = new SelfCertificatesController(
     client,
     { namespace: opts.namespace, secretName: opts.secretName, settings: opts.settings, webhooks: opts.webhooks, resyncMs: opts.resyncMs },
-    election,
+    leadership,
     logger.child({ component: 'certificates' }),
     createSelfCertificatesMetrics(registry),
   ).start();
@@ -86,7 +78,6 @@ export async function startSelfCerts(opts: SelfCertsOptions, client: KubeClient,
     await source.start(opts.startTimeoutMs);
   } catch (e) {
     await controller.stop();
-    await election.stop();
     throw e;
   }
   let reporter: ServingReporter | undefined;
@@ -102,7 +93,6 @@ export async function startSelfCerts(opts: SelfCertsOptions, client: KubeClient,
     async stop() {
       await reporter?.stop();
       await controller.stop();
-      await election.stop();
       await source.stop();
     },
   };

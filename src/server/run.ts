@@ -16,7 +16,7 @@ import { createServerMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { shutdownSequence } from './shutdown.js';
 import { loadTlsPair, TlsReloader, type TlsFiles } from './tls.js';
-import type { SelfCertsOptions, SelfCertsRuntime } from '../controllers/self-certs-runtime.js';
+import type { ControllersOptions, ControllersRuntime } from '../controllers/runtime.js';
 
 export interface ServeOptions {
   host: string;
@@ -30,8 +30,8 @@ export interface ServeOptions {
   cluster?: ClusterConnection;
   shutdownDelayMs?: number;
   shutdownGraceMs?: number;
-  /** Certificates mode self (src/controllers/self-certs-runtime.ts); needs `cluster`. */
-  selfCerts?: SelfCertsOptions;
+  /** Certificates mode self and PolicyReports under leader election (src/controllers/runtime.ts); need `cluster`. */
+  controllers?: ControllersOptions;
   /** Poll interval of the certificate and config watchers (tests shorten it). */
   filePollMs?: number;
 }
@@ -69,13 +69,14 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   const metrics = createServerMetrics(registry);
 
   const cluster = opts.cluster && (opts.cluster.kubeconfig ? { ...opts.cluster, kubeconfig: resolve(cwd, opts.cluster.kubeconfig) } : opts.cluster);
-  let selfCerts: SelfCertsRuntime | undefined;
-  if (opts.selfCerts && cluster) {
+  let controllers: ControllersRuntime | undefined;
+  if (opts.controllers && cluster) {
     // Loaded lazily like the cluster state: the offline serve needs none of it.
-    const rt = await import('../controllers/self-certs-runtime.js');
-    selfCerts = await rt.startSelfCerts({ ...opts.selfCerts, dir: resolve(cwd, opts.selfCerts.dir) }, rt.kubeClientFor(cluster), logger, registry);
+    const { startControllers } = await import('../controllers/runtime.js');
+    const c = opts.controllers;
+    controllers = await startControllers(c.selfCerts ? { ...c, selfCerts: { ...c.selfCerts, dir: resolve(cwd, c.selfCerts.dir) } } : c, cluster, logger, registry);
   }
-  const tlsFiles = selfCerts ? selfCerts.files : resolveTls(opts.tls, cwd, logger);
+  const tlsFiles = controllers?.tlsFiles ?? resolveTls(opts.tls, cwd, logger);
   const pair = loadTlsPair(tlsFiles);
   const configFile = opts.configFile ? resolve(cwd, opts.configFile) : DEFAULT_CONFIG_PATH;
   const config = new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics);
@@ -99,7 +100,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
 
   // The report probes this replica's own listener: over loopback when it listens on every address.
   const self = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
-  selfCerts?.report(self, address.port);
+  controllers?.serving(self, address.port, () => config.current());
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `https://${host}:${address.port}`;
   logger.info(
@@ -121,7 +122,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
       release: async () => {
         tls.close();
         config.close();
-        await selfCerts?.stop();
+        await controllers?.stop();
         await state.stop();
       },
       log: (event, detail) =>

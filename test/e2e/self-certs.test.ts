@@ -68,7 +68,6 @@ const replicas: ManagedProcess[] = replicaPorts.map((port, i) =>
     '--self-certs', `${CHART_NAMESPACE}/${SECRET}`,
     '--cert-ip', '127.0.0.1',
     '--mutating-webhook', CONFIG_NAME, '--validating-webhook', CONFIG_NAME,
-    '--leader-lease', 'tenant-guard-leader',
     '--replica', `replica-${i}`,
     '--self-certs-dir', join(cluster.dir, `self-certs-${i}`),
     // A CA rolls every 20s (half of 40s); a serving certificate is renewed every ~6s.

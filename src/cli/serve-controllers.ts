@@ -1,7 +1,9 @@
-// The flags of `serve` for certificates mode `self` (docs/certs.md).
+// The flags of `serve` for its controllers: certificates mode `self`
+// (docs/certs.md), PolicyReports (docs/audit.md), and their leader election.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateSubjectNames } from '../certs/generate.js';
+import type { ControllersOptions } from '../controllers/runtime.js';
 import { defaultReplicaName, SELF_CERTS_DEFAULTS, type SelfCertsOptions } from '../controllers/self-certs-runtime.js';
 import { describeError, TenantGuardError } from '../errors.js';
 import type { Flags } from './args.js';
@@ -18,12 +20,19 @@ export const SELF_CERTS_FLAGS = {
   'ca-settle': { type: 'string' },
   'ca-overlap': { type: 'string' },
   'cert-resync': { type: 'string' },
-  'leader-lease': { type: 'string' },
-  replica: { type: 'string' },
   'self-certs-dir': { type: 'string' },
 } as const;
 
-export const SELF_CERTS_USAGE = `
+export const CONTROLLER_FLAGS = {
+  ...SELF_CERTS_FLAGS,
+  'policy-reports': { type: 'string' },
+  'leader-lease': { type: 'string' },
+  replica: { type: 'string' },
+} as const;
+
+export const DEFAULT_LEADER_LEASE = 'tenant-guard-leader';
+
+export const CONTROLLERS_USAGE = `
 certificates mode self (docs/certs.md; needs --kubeconfig or --in-cluster):
   --self-certs NS/SECRET    the leader keeps a CA and the serving certificate
                             in this Secret; every replica serves from it
@@ -39,9 +48,16 @@ certificates mode self (docs/certs.md; needs --kubeconfig or --in-cluster):
                             first certificate being served (default 30s)
   --ca-overlap DUR          least time both CAs stay trusted (default 2m)
   --cert-resync DUR         longest time between two checks (default 30s)
-  --leader-lease NAME       leader-election Lease in NS (default ${SELF_CERTS_DEFAULTS.leaderLease})
-  --replica NAME            this replica's name (default $POD_NAME or the host name)
   --self-certs-dir DIR      where the served pair is written (default $TMPDIR/tenant-guard-self-certs)
+
+PolicyReports (docs/audit.md; needs --kubeconfig or --in-cluster):
+  --policy-reports DUR      audit the cluster this often and write
+                            wgpolicyk8s.io/v1alpha2 PolicyReports, e.g. 10m
+
+leader election (only the leader writes; every replica serves admission):
+  --leader-lease NS/NAME    the coordination.k8s.io Lease (default
+                            NS-of---self-certs/${DEFAULT_LEADER_LEASE})
+  --replica NAME            this replica's name (default $POD_NAME or the host name)
 `;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -61,7 +77,7 @@ function name(flag: string, v: string | undefined): string {
 }
 
 /** The options of mode self, or undefined without --self-certs; throws TG_ERR_USAGE. */
-export function selfCertsOptions(f: Flags<typeof SELF_CERTS_FLAGS>, live: boolean): SelfCertsOptions | undefined {
+function selfCertsOptions(f: Flags<typeof CONTROLLER_FLAGS>, live: boolean): SelfCertsOptions | undefined {
   const usage = (m: string) => new TenantGuardError('TG_ERR_USAGE', m);
   if (!f['self-certs']) {
     const stray = Object.keys(SELF_CERTS_FLAGS).find((k) => k !== 'self-certs' && (Array.isArray(f[k as keyof typeof f]) ? (f[k as keyof typeof f] as string[]).length > 0 : f[k as keyof typeof f] !== undefined));
@@ -99,10 +115,35 @@ export function selfCertsOptions(f: Flags<typeof SELF_CERTS_FLAGS>, live: boolea
       caCommonName: d.caCommonName,
     },
     webhooks: { mutating: name('--mutating-webhook', f['mutating-webhook']), validating: name('--validating-webhook', f['validating-webhook']) },
-    leaderLease: name('--leader-lease', f['leader-lease'] ?? d.leaderLease),
     resyncMs: dur('cert-resync', d.resyncMs),
     reportProbeMs: d.reportProbeMs,
     reportLeaseMs: d.reportLeaseMs,
     startTimeoutMs: d.startTimeoutMs,
+  };
+}
+
+/** The controllers' options, or undefined when no controller is asked for; throws TG_ERR_USAGE. */
+export function controllersOptions(f: Flags<typeof CONTROLLER_FLAGS>, live: boolean): ControllersOptions | undefined {
+  const usage = (m: string) => new TenantGuardError('TG_ERR_USAGE', m);
+  const selfCerts = selfCertsOptions(f, live);
+  const policyReports = f['policy-reports'] !== undefined ? parseLongDuration('--policy-reports', f['policy-reports']) : undefined;
+  if (policyReports !== undefined && !live) throw usage('--policy-reports audits a cluster: add --kubeconfig or --in-cluster');
+  if (policyReports !== undefined && policyReports < 10_000) throw usage('--policy-reports is the interval of a full audit: at least 10s');
+  if (!selfCerts && policyReports === undefined) {
+    if (f['leader-lease'] || f.replica) throw usage('--leader-lease and --replica elect the writer of --self-certs or --policy-reports: add one of them');
+    return undefined;
+  }
+  let lease: { namespace: string; name: string };
+  if (f['leader-lease']) {
+    const [ns, n, extra] = f['leader-lease'].split('/');
+    if (!ns || !n || extra !== undefined) throw usage(`--leader-lease must be NAMESPACE/NAME, not "${f['leader-lease']}"`);
+    lease = { namespace: name('--leader-lease namespace', ns), name: name('--leader-lease name', n) };
+  } else if (selfCerts) lease = { namespace: selfCerts.namespace, name: DEFAULT_LEADER_LEASE };
+  else throw usage('--policy-reports without --self-certs needs --leader-lease NAMESPACE/NAME');
+  return {
+    leaderLease: lease,
+    replica: name('--replica', f.replica ?? defaultReplicaName()),
+    ...(selfCerts ? { selfCerts } : {}),
+    ...(policyReports !== undefined ? { policyReportsIntervalMs: policyReports } : {}),
   };
 }
