@@ -28,7 +28,7 @@ await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: CHAR
 await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-1', labels: { 'tenant-guard.dev/tenant': 'tenant-1' } } } as KubeObject);
 
 // The chart's identity for mode self: ServiceAccount, read-only ClusterRole, and the Role/ClusterRole of mode self.
-const rbac = await helmTemplate(bins, cluster.dir, ['templates/serviceaccount.yaml', 'templates/clusterrole.yaml', 'templates/role-self-certs.yaml']);
+const rbac = await helmTemplate(bins, cluster.dir, ['templates/serviceaccount.yaml', 'templates/clusterrole.yaml', 'templates/role-self-certs.yaml', 'templates/role-leader-election.yaml']);
 for (const d of rbac) {
   const namespaced = ['ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind);
   await admin.create({ ...d, metadata: { ...d.metadata, ...(namespaced ? { namespace: CHART_NAMESPACE } : {}) } });

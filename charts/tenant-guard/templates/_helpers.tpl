@@ -114,6 +114,11 @@ template that depends on them, so `helm template` fails early and clearly.
 {{- end -}}
 {{- end -}}
 
+{{/* Non-empty when serve runs a controller under leader election (mode self, PolicyReports). */}}
+{{- define "tenant-guard.controllers" -}}
+{{- if or (eq (include "tenant-guard.certSource" .) "self") .Values.policyReports.enabled -}}true{{- end -}}
+{{- end -}}
+
 {{- define "tenant-guard.tlsSecretName" -}}
 {{- default (printf "%s-tls" (include "tenant-guard.fullname" .)) .Values.tls.existingSecret -}}
 {{- end -}}
