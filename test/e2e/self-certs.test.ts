@@ -1,21 +1,24 @@
-// Certificates mode self on a real kube-apiserver: two replicas of
-// `tenant-guard serve --self-certs` behind a round-robin TCP balancer (the
-// stand-in for the Service), with the chart's webhook configurations (no
-// caBundle: tenant-guard puts it there) and the chart's RBAC for its service
-// account. Lifetimes are seconds instead of days so that the CA rolls twice
+// Certificates mode self on a real kube-apiserver: `helm install` of the
+// chart with its defaults (no certificate, no caBundle: tenant-guard puts
+// them there), then two replicas of `tenant-guard serve --self-certs` as the
+// chart's service account, behind a round-robin TCP balancer (the stand-in
+// for the Service). Lifetimes are seconds instead of days so that the CA rolls twice
 // while a client keeps writing through the API server; no write may fail.
 // Then something resets caBundle and tenant-guard repairs it.
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
+import { parse, stringify } from 'yaml';
 import type { KubeObject } from '../../src/engine/types.js';
 import { splitPemBundle } from '../../src/certs/self-rotation.js';
 import { E2E_TIMEOUT_MS, setupEnv } from './fixtures/env.js';
 import { refusalOf, repoRoot } from './fixtures/kube.js';
 import { freePort, startProcess, waitFor, type ManagedProcess } from './fixtures/processes.js';
-import { CHART_NAMESPACE, helmTemplate, renderChartWebhooks, tenancyConfigFile, type TenantGuardServer } from './fixtures/webhook.js';
+import { CHART_NAMESPACE, tenancyConfigFile } from './fixtures/webhook.js';
 
 t.setTimeout(E2E_TIMEOUT_MS);
 
@@ -26,18 +29,6 @@ const CONFIG_NAME = 'tenant-guard';
 
 await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: CHART_NAMESPACE } } as KubeObject);
 await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-1', labels: { 'tenant-guard.dev/tenant': 'tenant-1' } } } as KubeObject);
-
-// The chart's identity for mode self: ServiceAccount, read-only ClusterRole, and the Role/ClusterRole of mode self.
-const rbac = await helmTemplate(bins, cluster.dir, ['templates/serviceaccount.yaml', 'templates/clusterrole.yaml', 'templates/role-self-certs.yaml', 'templates/role-leader-election.yaml']);
-for (const d of rbac) {
-  const namespaced = ['ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind);
-  await admin.create({ ...d, metadata: { ...d.metadata, ...(namespaced ? { namespace: CHART_NAMESPACE } : {}) } });
-}
-const sa = rbac.find((d) => d.kind === 'ServiceAccount')!;
-const token = await admin.client.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${CHART_NAMESPACE}/serviceaccounts/${sa.metadata.name}/token`, {
-  body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 24 * 3600 } },
-});
-const kubeconfig = cluster.kubeConfigFileForToken(`system:serviceaccount:${CHART_NAMESPACE}:${sa.metadata.name}`, token.status.token);
 
 // The Service: a TCP balancer handing each new connection to the next replica (TLS passes through).
 const replicaPorts = [await freePort(), await freePort()];
@@ -52,12 +43,23 @@ await new Promise<void>((r) => balancer.listen(0, '127.0.0.1', r));
 const balancerPort = (balancer.address() as net.AddressInfo).port;
 t.teardown(() => new Promise<void>((r) => balancer.close(() => r())));
 
-// The chart's webhook configurations, at the balancer's URL, without a caBundle.
-const configs = await renderChartWebhooks(bins, cluster.dir, { url: `https://127.0.0.1:${balancerPort}`, caBundle: '' } as TenantGuardServer);
-for (const c of configs) {
-  if (JSON.stringify(c).includes('caBundle')) throw new Error(`${c.kind} is rendered with a caBundle: tenant-guard is to set it`);
-  await admin.create(c);
-}
+// `helm install` of the chart with its defaults (tls.mode self) and the
+// tenancy of examples/tenancy.yaml; webhook.url points the configurations at
+// the balancer. Nothing runs the chart's pods here (no kubelet): the two
+// replicas below run as its service account, with its RBAC.
+const tenancy = parse(readFileSync(tenancyConfigFile, 'utf8')) as Record<string, unknown>;
+delete tenancy.apiVersion;
+delete tenancy.kind;
+const valuesFile = join(cluster.dir, 'values-self.yaml');
+writeFileSync(valuesFile, stringify({ tenancy, webhook: { url: `https://127.0.0.1:${balancerPort}` } }));
+const helmHome = { HELM_CACHE_HOME: join(cluster.dir, 'helm-cache'), HELM_CONFIG_HOME: join(cluster.dir, 'helm-config'), HELM_DATA_HOME: join(cluster.dir, 'helm-data') };
+const installArgs = ['install', 'tenant-guard', join(repoRoot, 'charts', 'tenant-guard'), '--namespace', CHART_NAMESPACE, '-f', valuesFile, '--kubeconfig', cluster.kubeConfigFile()];
+const install = spawnSync(bins.helm, installArgs, { encoding: 'utf8', env: { ...process.env, ...helmHome } });
+if (install.status !== 0) throw new Error(`helm install failed (${install.status}): ${install.stderr}`);
+const token = await admin.client.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${CHART_NAMESPACE}/serviceaccounts/tenant-guard/token`, {
+  body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 24 * 3600 } },
+});
+const kubeconfig = cluster.kubeConfigFileForToken(`system:serviceaccount:${CHART_NAMESPACE}:tenant-guard`, token.status.token);
 
 const replicas: ManagedProcess[] = replicaPorts.map((port, i) =>
   startProcess(`tenant-guard-${i}`, cluster.dir, process.execPath, [
@@ -114,7 +116,8 @@ const deployment = (name: string): KubeObject => ({
   spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'app' }] } } },
 });
 
-t.test('the leader creates the Secret and puts its CA into every webhook of both configurations', async (t) => {
+t.test('the chart installs no certificate; the leader creates the Secret and puts its CA into every webhook of both configurations', async (t) => {
+  t.match(install.stdout, /STATUS: deployed/, `${installArgs.join(' ')}`);
   await waitFor(
     'caBundle in both configurations',
     async () => {

@@ -213,10 +213,10 @@ t.test('tls.mode self: the lifetimes reach serve; bad values are refused by the 
   const c = find(render(['--set', 'tls.self.caValidity=730d', '--set', 'tls.self.certValidity=30d', '--set-json', 'tls.self.renewAt=0.5']), 'Deployment').spec.template.spec.containers[0];
   for (const a of ['--ca-validity=730d', '--cert-validity=30d', '--renew-at=0.5', '--ca-settle=30s', '--ca-overlap=2m']) t.ok(c.args.includes(a), a);
   const { template } = await import('./chart-helm.js');
-  for (const bad of [['tls.mode=vault'], ['tls.self.caValidity=forever'], ['tls.self.renewAt=1']]) {
-    const r = template(['--set', bad[0]!]);
-    t.not(r.status, 0, `${bad[0]} refused`);
-    t.match(r.stderr, /values don't meet the specifications of the schema/, bad[0]);
+  for (const bad of ['tls.mode=vault', 'tls.self.caValidity=forever', 'tls.self.renewAt=1', 'policyReports.interval=often']) {
+    const r = template(['--set', bad]);
+    t.not(r.status, 0, `${bad} refused`);
+    t.match(r.stderr, /values don't meet the specifications of the schema/, bad);
   }
 });
 
