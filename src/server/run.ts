@@ -76,13 +76,22 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     const c = opts.controllers;
     controllers = await startControllers(c.selfCerts ? { ...c, selfCerts: { ...c.selfCerts, dir: resolve(cwd, c.selfCerts.dir) } } : c, cluster, logger, registry);
   }
+  // A start that fails after the controllers began must stop them, or their watches keep the process alive.
+  const guard = async <T>(step: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (e) {
+      await controllers?.stop();
+      throw e;
+    }
+  };
   const tlsFiles = controllers?.tlsFiles ?? resolveTls(opts.tls, cwd, logger);
-  const pair = loadTlsPair(tlsFiles);
+  const pair = await guard(() => loadTlsPair(tlsFiles));
   const configFile = opts.configFile ? resolve(cwd, opts.configFile) : DEFAULT_CONFIG_PATH;
-  const config = new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics);
-  const state: StateSource = cluster
-    ? await liveState(cluster, logger.child({ component: 'cluster' }), registry)
-    : await manifestState(opts.statePaths, cwd, env.stdin);
+  const config = await guard(() => new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics));
+  const state: StateSource = await guard(() =>
+    cluster ? liveState(cluster, logger.child({ component: 'cluster' }), registry) : manifestState(opts.statePaths, cwd, env.stdin),
+  );
 
   let stopping = false;
   const readiness = new Readiness()
@@ -90,7 +99,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     .require('state', () => state.isSynced())
     .require('serving', () => !stopping);
   const app = buildApp({ config, state: state.store, logger, metrics, readiness, stateReady: () => state.isSynced(), tls: pair });
-  await app.listen({ host: opts.host, port: opts.port });
+  await guard(() => app.listen({ host: opts.host, port: opts.port }));
   const server = app.server as unknown as HttpsServer;
   const address = server.address() as AddressInfo;
   const watchOpts = opts.filePollMs !== undefined ? { pollMs: opts.filePollMs } : {};
