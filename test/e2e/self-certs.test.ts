@@ -33,15 +33,24 @@ await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ten
 // The Service: a TCP balancer handing each new connection to the next replica (TLS passes through).
 const replicaPorts = [await freePort(), await freePort()];
 let next = 0;
+const sockets = new Set<net.Socket>();
 const balancer = net.createServer((client) => {
   const upstream = net.connect(replicaPorts[next++ % replicaPorts.length]!, '127.0.0.1');
+  for (const s of [client, upstream]) {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  }
   client.pipe(upstream).pipe(client);
   client.on('error', () => upstream.destroy());
   upstream.on('error', () => client.destroy());
 });
 await new Promise<void>((r) => balancer.listen(0, '127.0.0.1', r));
 const balancerPort = (balancer.address() as net.AddressInfo).port;
-t.teardown(() => new Promise<void>((r) => balancer.close(() => r())));
+// close() waits for open connections: the API server keeps its connections alive, so end them.
+t.teardown(() => {
+  for (const s of sockets) s.destroy();
+  return new Promise<void>((r) => balancer.close(() => r()));
+});
 
 // `helm install` of the chart with its defaults (tls.mode self) and the
 // tenancy of examples/tenancy.yaml; webhook.url points the configurations at
