@@ -16,6 +16,10 @@ export interface ServingCertificateRequest {
   dnsNames: string[];
   ipAddresses: string[];
   days: number;
+  /** Exact lifetime in milliseconds, overriding `days` (mode self: short-lived test certificates, a cap at the CA's expiry). */
+  lifetimeMs?: number;
+  /** The issuing moment (default: now); the rotation planner passes its own clock. */
+  now?: Date;
 }
 
 // RSA 2048: the key type node-forge generates (through Node's native
@@ -23,7 +27,7 @@ export interface ServingCertificateRequest {
 const RSA_BITS = 2048;
 // Back-date notBefore so a node whose clock lags a little still accepts a
 // certificate generated a moment ago.
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const MAX_DAYS = 3650;
 
@@ -36,10 +40,17 @@ function randomSerial(): string {
   return '0' + hex.slice(1);
 }
 
-function validity(cert: forge.pki.Certificate, days: number): void {
+function validity(cert: forge.pki.Certificate, days: number, lifetimeMs?: number, at?: Date): void {
+  const now = at?.getTime() ?? Date.now();
+  if (lifetimeMs !== undefined) {
+    if (!(lifetimeMs >= 1000) || lifetimeMs > MAX_DAYS * DAY_MS)
+      throw new TenantGuardError('TG_ERR_CERTS', `a certificate lifetime must be between 1s and ${MAX_DAYS} days, got ${lifetimeMs} ms`);
+    cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
+    cert.validity.notAfter = new Date(now + lifetimeMs);
+    return;
+  }
   if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS)
     throw new TenantGuardError('TG_ERR_CERTS', `validity must be a whole number of days between 1 and ${MAX_DAYS}, got ${days}`);
-  const now = Date.now();
   cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
   cert.validity.notAfter = new Date(now + days * DAY_MS);
 }
@@ -53,12 +64,12 @@ export function validateSubjectNames(dnsNames: string[], ipAddresses: string[]):
 }
 
 /** A self-signed CA whose only job is to sign the webhook's serving certificate. */
-export function createCertificateAuthority(opts: { commonName: string; days: number }): CertifiedKey {
+export function createCertificateAuthority(opts: { commonName: string; days: number; lifetimeMs?: number; now?: Date }): CertifiedKey {
   const keys = pki.rsa.generateKeyPair({ bits: RSA_BITS });
   const cert = pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = randomSerial();
-  validity(cert, opts.days);
+  validity(cert, opts.days, opts.lifetimeMs, opts.now);
   const subject = [{ name: 'commonName', value: opts.commonName }];
   cert.setSubject(subject);
   cert.setIssuer(subject);
@@ -102,7 +113,7 @@ export function createServingCertificate(req: ServingCertificateRequest): Certif
   const cert = pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = randomSerial();
-  validity(cert, req.days);
+  validity(cert, req.days, req.lifetimeMs, req.now);
   cert.setSubject([{ name: 'commonName', value: req.dnsNames[0] ?? req.ipAddresses[0]! }]);
   cert.setIssuer(ca.cert.subject.attributes);
   const caSki = ca.cert.generateSubjectKeyIdentifier().getBytes();

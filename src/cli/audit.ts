@@ -1,26 +1,18 @@
 import { resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { WATCHED_KINDS } from '../cluster/informers.js';
-import { KubeClient, KubeHttpError } from '../cluster/kube-client.js';
-import { splitGroupKind } from '../cluster/kube-discovery.js';
-import { readKind } from '../cluster/kube-snapshot.js';
-import { MemoryStore } from '../cluster/memory-store.js';
-import { OverlayState } from '../cluster/overlay.js';
-import { GK, groupKind, groupOf, type GroupKind } from '../cluster/state.js';
+import { isHttpStatus, KubeClient, KubeHttpError } from '../cluster/kube-client.js';
 import { loadDefaultTenancyConfig } from '../config/default.js';
 import { loadTenancyConfig } from '../config/load.js';
-import type { TenancyConfig } from '../config/types.js';
-import { evaluate, interceptedKinds } from '../engine/index.js';
-import { Tenancy } from '../engine/tenancy.js';
-import type { KubeObject } from '../kube/objects.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
 import { computeMatrix, formatMatrixText } from '../mesh/matrix.js';
 import { oneOf, parseFlags } from './args.js';
-import { auditIdentity, controllerIdentity, writtenByController } from './audit-identity.js';
-import { buildReport, formatAuditText, reportFails, type AuditResult } from './audit-report.js';
+import { judgeSnapshot, snapshotCluster, type ClusterSnapshot } from '../reports/cluster-audit.js';
+import { buildPolicyReports } from '../reports/policy-reports.js';
+import { writePolicyReports } from '../reports/write-policy-reports.js';
+import { buildReport, formatAuditText, reportFails } from './audit-report.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
-const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json]
+const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json] [--report]
 
 Judge every object of a live cluster that the webhook would judge, as if it
 were created now, and print the tenant-to-tenant reachability matrix. For
@@ -35,6 +27,9 @@ flags:
       --context NAME     kubeconfig context (default: the current context)
       --config FILE      tenancy config (default: the bundled examples/tenancy.yaml)
   -o, --output FORMAT    text (default) or json
+      --report           also write the result as wgpolicyk8s.io/v1alpha2
+                         PolicyReports (one per namespace) and a
+                         ClusterPolicyReport named tenant-guard (docs/audit.md)
   -h, --help             this help
 
 exit status: 0 nothing violates, 1 an object violates a rule or a cross-tenant
@@ -46,18 +41,9 @@ const FLAGS = {
   context: { type: 'string' },
   config: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  report: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/**
- * Kinds read only from tenant namespaces: there are many of them cluster-wide
- * (every system pod), and the webhook routes them only from tenant
- * namespaces (charts/tenant-guard, selector.tenantNamespaces).
- */
-function tenantScoped(gk: GroupKind): boolean {
-  const { group } = splitGroupKind(gk);
-  return gk !== GK.Namespace && (group === '' || group === 'apps' || group === 'batch' || group === 'discovery.k8s.io' || gk === GK.KnativeRevision);
-}
 
 function loadKubeConfig(file: string | undefined, context: string | undefined, io: CliIO): KubeConfig {
   const kc = new KubeConfig();
@@ -90,58 +76,6 @@ function clusterError(client: KubeClient, e: unknown): TenantGuardError {
   return new TenantGuardError('TG_ERR_CLUSTER', `cannot read the cluster at ${client.server}: ${describeError(e)}${hint}`, { cause: e });
 }
 
-/** Reads the cluster: every kind the engine judges or reads, into one store. */
-async function snapshot(client: KubeClient, config: TenancyConfig): Promise<{ store: MemoryStore; judged: KubeObject[]; notServed: string[] }> {
-  const store = new MemoryStore();
-  const namespaces = await readKind(client, GK.Namespace);
-  store.replaceKind(GK.Namespace, namespaces.items);
-  const tenantNamespaces = [...new Tenancy(config, store).allTenantNamespaces().keys()].sort();
-  // A configured tenant namespace may not exist (yet): nothing to read there.
-  const existing = tenantNamespaces.filter((ns) => store.get(GK.Namespace, undefined, ns));
-  const kinds = [...new Set<GroupKind>([...interceptedKinds(), ...WATCHED_KINDS, GK.AuthorizationPolicy])].filter((k) => k !== GK.Namespace);
-  const notServed: string[] = [];
-  for (const gk of kinds) {
-    const snap = await readKind(client, gk, tenantScoped(gk) ? existing : undefined);
-    if (!snap.resource) notServed.push(gk);
-    store.replaceKind(gk, snap.items);
-  }
-  const judgedKinds = new Set(interceptedKinds());
-  const judged = [GK.Namespace, ...kinds].filter((k) => judgedKinds.has(k)).flatMap((k) => store.list(k));
-  return { store, judged, notServed: notServed.filter((k) => judgedKinds.has(k)).sort() };
-}
-
-/**
- * Each object as a CREATE by the identity that would write it (see
- * audit-identity.ts), against the cluster without that object: rules that
- * compare before and after (an AuthorizationPolicy opening a path, a
- * PeerAuthentication weakening a namespace) then see what the object itself
- * changes, as the webhook would have when it was created.
- */
-function judge(objects: KubeObject[], store: MemoryStore, config: TenancyConfig): AuditResult[] {
-  const tenancy = new Tenancy(config, store);
-  return objects.map((object) => {
-    const group = groupOf(object.apiVersion);
-    const version = object.apiVersion.slice(object.apiVersion.indexOf('/') + 1);
-    const as =
-      (writtenByController(object, (ns, name) => store.get(groupKind('', 'Service'), ns, name)) ? controllerIdentity(config) : undefined) ??
-      auditIdentity(config, tenancy, object.metadata.namespace);
-    const decision = evaluate(
-      {
-        operation: 'CREATE',
-        kind: { group, version, kind: object.kind },
-        namespace: object.metadata.namespace,
-        name: object.metadata.name,
-        object,
-        userInfo: as,
-        dryRun: true,
-      },
-      new OverlayState(store, undefined, object),
-      config,
-    );
-    return { object, as, decision };
-  });
-}
-
 /** `tenant-guard audit`: see HELP and docs/audit.md. */
 export async function runAudit(argv: string[], io: CliIO): Promise<number> {
   try {
@@ -154,13 +88,13 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
     const config = flags.config === undefined ? loadDefaultTenancyConfig() : loadTenancyConfig(resolve(io.cwd, flags.config));
     const client = new KubeClient(loadKubeConfig(flags.kubeconfig, flags.context, io));
 
-    let snap: Awaited<ReturnType<typeof snapshot>>;
+    let snap: ClusterSnapshot;
     try {
-      snap = await snapshot(client, config);
+      snap = await snapshotCluster(client, config);
     } catch (e) {
       throw clusterError(client, e);
     }
-    const results = judge(snap.judged, snap.store, config);
+    const results = judgeSnapshot(snap, config);
     let matrixText: string;
     let report;
     try {
@@ -171,6 +105,15 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
       throw new TenantGuardError('TG_ERR_ENGINE', `cannot compute the reachability matrix: ${describeError(e)}`, { cause: e });
     }
     io.stdout.write(output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatAuditText(report, matrixText));
+    if (flags.report) {
+      try {
+        const w = await writePolicyReports(client, buildPolicyReports(results, report.openPaths, new Date()));
+        io.stderr.write(`wrote ${w.written - 1} PolicyReport${w.written === 2 ? '' : 's'} and the ClusterPolicyReport tenant-guard${w.deleted ? `; deleted ${w.deleted} stale` : ''}\n`);
+      } catch (e) {
+        const hint = isHttpStatus(e, 404) ? ' (are the wgpolicyk8s.io v1alpha2 PolicyReport CRDs installed?)' : isHttpStatus(e, 403) ? ' (--report needs create/update/list/delete on policyreports and clusterpolicyreports)' : '';
+        throw new TenantGuardError('TG_ERR_CLUSTER', `cannot write PolicyReports to ${client.server}: ${describeError(e)}${hint}`, { cause: e });
+      }
+    }
     return reportFails(report) ? EXIT_DENIED : EXIT_OK;
   } catch (e) {
     const hint = isTenantGuardError(e) && e.code === 'TG_ERR_USAGE' ? "\nRun 'tenant-guard audit --help' for usage." : '';

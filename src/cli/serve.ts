@@ -6,6 +6,7 @@ import { DEFAULT_SHUTDOWN_DELAY_MS } from '../server/limits.js';
 import { createLogger, LOG_LEVELS } from '../server/logger.js';
 import { startWebhookServer, type ServeOptions } from '../server/run.js';
 import { oneOf, parseFlags } from './args.js';
+import { CONTROLLER_FLAGS, CONTROLLERS_USAGE, controllersOptions } from './serve-controllers.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
 const USAGE = `usage: tenant-guard serve [flags]
@@ -43,7 +44,7 @@ flags:
   --shutdown-delay DUR   on SIGTERM, how long /readyz fails before the
                          listener closes, e.g. 5s, 500ms (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
   -h, --help             show this help
-`;
+${CONTROLLERS_USAGE}`;
 
 // The pod's namespace: the Downward API's POD_NAMESPACE, else the mounted service account's.
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -95,6 +96,7 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     'log-decisions': { type: 'string' },
     'shutdown-delay': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    ...CONTROLLER_FLAGS,
   });
   if (f.help) return 'help';
   const usage = (m: string) => new TenantGuardError('TG_ERR_USAGE', m);
@@ -117,6 +119,11 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
   };
   if (f.config) options.configFile = f.config;
   if (f['log-decisions']) options.decisionLog = oneOf('--log-decisions', f['log-decisions'], ['denials', 'all'] as const);
+  const controllers = controllersOptions(f, live);
+  if (controllers) {
+    if (controllers.selfCerts && (f['tls-cert'] || f['certs-dir'])) throw usage('--self-certs serves the certificate of its Secret: drop --tls-cert/--tls-key/--certs-dir');
+    options.certsAndReports = controllers;
+  }
   if (live) options.cluster = f['in-cluster'] ? { inCluster: true } : { inCluster: false, kubeconfig: f.kubeconfig! };
   if (f.controllers) {
     const leaseMs = f['lease-duration'] !== undefined ? parseDuration('--lease-duration', f['lease-duration']) : 15_000;

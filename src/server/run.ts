@@ -19,6 +19,7 @@ import { createServerMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { shutdownSequence } from './shutdown.js';
 import { loadTlsPair, TlsReloader, type TlsFiles } from './tls.js';
+import type { ControllersOptions, ControllersRuntime } from '../controllers/runtime.js';
 
 export interface ServeOptions {
   host: string;
@@ -38,6 +39,8 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** `all`: every admission decision is logged at info; by default plain allowed ones go to debug. */
   decisionLog?: DecisionLogMode;
+  /** Certificates mode self and PolicyReports under their own leader election (src/controllers/runtime.ts); need `cluster`. */
+  certsAndReports?: ControllersOptions;
   /** Poll interval of the certificate and config watchers (tests shorten it). */
   filePollMs?: number;
 }
@@ -74,14 +77,30 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   collectDefaultMetrics({ register: registry });
   const metrics = createServerMetrics(registry);
 
-  const tlsFiles = resolveTls(opts.tls, cwd, logger);
-  const pair = loadTlsPair(tlsFiles);
-  const configFile = opts.configFile ? resolve(cwd, opts.configFile) : DEFAULT_CONFIG_PATH;
-  const config = new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics);
   const cluster = opts.cluster && (opts.cluster.kubeconfig ? { ...opts.cluster, kubeconfig: resolve(cwd, opts.cluster.kubeconfig) } : opts.cluster);
-  const state: StateSource = cluster
-    ? await liveState(cluster, logger.child({ component: 'cluster' }), registry)
-    : await manifestState(opts.statePaths, cwd, env.stdin);
+  let certsAndReports: ControllersRuntime | undefined;
+  if (opts.certsAndReports && cluster) {
+    // Loaded lazily like the cluster state: the offline serve needs none of it.
+    const { startControllers } = await import('../controllers/runtime.js');
+    const c = opts.certsAndReports;
+    certsAndReports = await startControllers(c.selfCerts ? { ...c, selfCerts: { ...c.selfCerts, dir: resolve(cwd, c.selfCerts.dir) } } : c, cluster, logger, registry);
+  }
+  // A start that fails after the controllers began must stop them, or their watches keep the process alive.
+  const guard = async <T>(step: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (e) {
+      await certsAndReports?.stop();
+      throw e;
+    }
+  };
+  const tlsFiles = certsAndReports?.tlsFiles ?? resolveTls(opts.tls, cwd, logger);
+  const pair = await guard(() => loadTlsPair(tlsFiles));
+  const configFile = opts.configFile ? resolve(cwd, opts.configFile) : DEFAULT_CONFIG_PATH;
+  const config = await guard(() => new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics));
+  const state: StateSource = await guard(() =>
+    cluster ? liveState(cluster, logger.child({ component: 'cluster' }), registry) : manifestState(opts.statePaths, cwd, env.stdin),
+  );
 
   let stopping = false;
   const readiness = new Readiness()
@@ -102,7 +121,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   });
   const server = app.server as unknown as HttpsServer;
   const connections = new ConnectionDrain(server, true);
-  await app.listen({ host: opts.host, port: opts.port });
+  await guard(() => app.listen({ host: opts.host, port: opts.port }));
   const address = server.address() as AddressInfo;
   const watchOpts = opts.filePollMs !== undefined ? { pollMs: opts.filePollMs } : {};
   const tls = new TlsReloader(server, tlsFiles, pair, logger.child({ component: 'tls' }), metrics).watch(watchOpts);
@@ -124,6 +143,9 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     });
   }
 
+  // The report probes this replica's own listener: over loopback when it listens on every address.
+  const self = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  certsAndReports?.serving(self, address.port, () => config.current());
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `https://${host}:${address.port}`;
   logger.info(
@@ -150,6 +172,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
         tls.close();
         config.close();
         await controllersStopped;
+        await certsAndReports?.stop();
         await state.stop();
       },
       log: (event, detail) =>

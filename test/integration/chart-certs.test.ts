@@ -1,5 +1,6 @@
-// The three certificate sources: Helm-generated (reused on upgrade through
-// `lookup`), cert-manager, and a user-provided Secret.
+// The four certificate sources: kept by tenant-guard (mode self, the
+// default), Helm-generated (reused on upgrade through `lookup`), cert-manager,
+// and a user-provided Secret.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -16,8 +17,10 @@ function caBundles(docs: KubeDoc[]): (string | undefined)[] {
   return webhooks(docs).map((w) => w.hook.clientConfig.caBundle);
 }
 
-t.test('default: Helm generates a CA and a serving certificate the webhooks trust', async (t) => {
-  const docs = render();
+const HELM = ['--set', 'tls.mode=helm'];
+
+t.test('tls.mode helm: Helm generates a CA and a serving certificate the webhooks trust', async (t) => {
+  const docs = render(HELM);
   const secret = find(docs, 'Secret', `${FULLNAME}-tls`);
   t.equal(secret.type, 'kubernetes.io/tls');
   const ca = new X509Certificate(b64(secret.data['ca.crt']));
@@ -36,9 +39,9 @@ t.test('default: Helm generates a CA and a serving certificate the webhooks trus
   for (const b of bundles) t.equal(b, secret.data['ca.crt']);
 });
 
-t.test('default: every fresh render generates a new CA (nothing baked in)', async (t) => {
-  const a = find(render(), 'Secret').data['ca.crt'];
-  const b = find(render(), 'Secret').data['ca.crt'];
+t.test('tls.mode helm: every fresh render generates a new CA (nothing baked in)', async (t) => {
+  const a = find(render(HELM), 'Secret').data['ca.crt'];
+  const b = find(render(HELM), 'Secret').data['ca.crt'];
   t.not(a, b);
 });
 
@@ -97,7 +100,7 @@ const PREVIOUS = { 'ca.crt': Buffer.from('previous CA').toString('base64'), 'tls
 t.test('upgrade: the Secret of the previous install is reused, not rotated', async (t) => {
   const api = await fakeApiServer(existingSecret(DNS_NAMES.join(','), PREVIOUS));
   t.teardown(() => api.server.close());
-  const docs = await renderAsync(['--dry-run=server'], { KUBECONFIG: api.kubeconfig });
+  const docs = await renderAsync(['--dry-run=server', ...HELM], { KUBECONFIG: api.kubeconfig });
   t.ok(api.requests.includes(`GET /api/v1/namespaces/${NAMESPACE}/secrets/${FULLNAME}-tls`), 'looked the Secret up');
   t.same(find(docs, 'Secret').data, PREVIOUS);
   for (const b of caBundles(docs)) t.equal(b, PREVIOUS['ca.crt']);
@@ -106,7 +109,7 @@ t.test('upgrade: the Secret of the previous install is reused, not rotated', asy
 t.test('upgrade: a previous Secret issued for other DNS names is replaced', async (t) => {
   const api = await fakeApiServer(existingSecret('old-name,old-name.other.svc', PREVIOUS));
   t.teardown(() => api.server.close());
-  const docs = await renderAsync(['--dry-run=server'], { KUBECONFIG: api.kubeconfig });
+  const docs = await renderAsync(['--dry-run=server', ...HELM], { KUBECONFIG: api.kubeconfig });
   const data = find(docs, 'Secret').data;
   t.not(data['ca.crt'], PREVIOUS['ca.crt']);
   t.ok(new X509Certificate(b64(data['tls.crt'])).checkHost(`${FULLNAME}.${NAMESPACE}.svc`));
@@ -117,7 +120,7 @@ t.test('upgrade: an incomplete previous Secret is replaced', async (t) => {
   const { 'tls.key': _dropped, ...partial } = PREVIOUS;
   const api = await fakeApiServer(existingSecret(DNS_NAMES.join(','), partial));
   t.teardown(() => api.server.close());
-  const data = find(await renderAsync(['--dry-run=server'], { KUBECONFIG: api.kubeconfig }), 'Secret').data;
+  const data = find(await renderAsync(['--dry-run=server', ...HELM], { KUBECONFIG: api.kubeconfig }), 'Secret').data;
   t.not(data['ca.crt'], PREVIOUS['ca.crt']);
   t.ok(data['tls.key']);
 });
@@ -164,4 +167,69 @@ t.test('user-provided Secret: mounted as is, caBundle from values', async (t) =>
   t.equal(dep.spec.template.spec.volumes.find((v: any) => v.name === 'tls').secret.secretName, 'corp-webhook-tls');
   for (const b of caBundles(docs)) t.equal(b, ca);
   t.notOk(find(docs, 'ValidatingWebhookConfiguration').metadata.annotations, 'no cert-manager annotation');
+});
+
+t.test('default, tls.mode self: no certificate in the chart; tenant-guard keeps it, with RBAC limited by name', async (t) => {
+  const docs = render();
+  t.notOk(docs.some((d) => d.kind === 'Secret'), 'no Secret rendered: the leader creates it');
+  for (const b of caBundles(docs)) t.equal(b, undefined, 'caBundle left to tenant-guard');
+  const c = find(docs, 'Deployment').spec.template.spec.containers[0];
+  t.same(
+    c.args.filter((a: string) => /^--(self-certs|cert-dns|mutating-webhook|validating-webhook|leader-lease)=/.test(a)),
+    [
+      `--self-certs=${NAMESPACE}/${FULLNAME}-tls`,
+      ...DNS_NAMES.map((d) => `--cert-dns=${d}`),
+      `--mutating-webhook=${FULLNAME}`,
+      `--validating-webhook=${FULLNAME}`,
+      `--leader-lease=${NAMESPACE}/${FULLNAME}-leader`,
+    ],
+  );
+  t.same(c.env, [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
+  t.notOk(c.volumeMounts.some((m: { name: string }) => m.name === 'tls'), 'no Secret volume: the Secret is read through the API');
+
+  const role = find(docs, 'Role', `${FULLNAME}-self-certs`);
+  const secretRules = role.rules.filter((r: { resources: string[] }) => r.resources.includes('secrets'));
+  t.same(secretRules, [
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [`${FULLNAME}-tls`], verbs: ['get', 'list', 'watch', 'update'] },
+  ]);
+  const cabundle = find(docs, 'ClusterRole', `${FULLNAME}-cabundle`);
+  t.same(cabundle.rules, [
+    {
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+      resourceNames: [FULLNAME],
+      verbs: ['get', 'list', 'watch', 'patch'],
+    },
+  ]);
+  t.equal(find(docs, 'ClusterRoleBinding', `${FULLNAME}-cabundle`).subjects[0].name, FULLNAME);
+  t.same(find(docs, 'Role', `${FULLNAME}-leases`).rules[0].resources, ['leases']);
+  for (const [kind, name] of [['ClusterRole', `${FULLNAME}-cabundle`], ['Role', `${FULLNAME}-self-certs`]] as const) {
+    t.ok(find(docs, kind === 'Role' ? 'RoleBinding' : 'ClusterRoleBinding', name), `${kind} ${name} is bound`);
+  }
+});
+
+t.test('tls.mode self: the lifetimes reach serve; bad values are refused by the schema', async (t) => {
+  const c = find(render(['--set', 'tls.self.caValidity=730d', '--set', 'tls.self.certValidity=30d', '--set-json', 'tls.self.renewAt=0.5']), 'Deployment').spec.template.spec.containers[0];
+  for (const a of ['--ca-validity=730d', '--cert-validity=30d', '--renew-at=0.5', '--ca-settle=30s', '--ca-overlap=2m']) t.ok(c.args.includes(a), a);
+  const { template } = await import('./chart-helm.js');
+  for (const bad of ['tls.mode=vault', 'tls.self.caValidity=forever', 'tls.self.renewAt=1', 'policyReports.interval=often']) {
+    const r = template(['--set', bad]);
+    t.not(r.status, 0, `${bad} refused`);
+    t.match(r.stderr, /values don't meet the specifications of the schema/, bad);
+  }
+});
+
+t.test('policyReports.enabled: the leader writes reports; RBAC to read workloads and write reports', async (t) => {
+  const off = render(['--set', 'tls.mode=helm']);
+  t.notOk(off.some((d) => d.kind === 'ClusterRole' && d.metadata.name.endsWith('-policy-reports')), 'off by default');
+  t.notOk(off.some((d) => d.kind === 'Role'), 'tls.mode helm without PolicyReports: no leader election, no Role');
+  const docs = render(['--set', 'tls.mode=helm', '--set', 'policyReports.enabled=true', '--set', 'policyReports.interval=5m']);
+  const c = find(docs, 'Deployment').spec.template.spec.containers[0];
+  t.ok(c.args.includes('--policy-reports=5m'));
+  t.ok(c.args.includes(`--leader-lease=${NAMESPACE}/${FULLNAME}-leader`));
+  const role = find(docs, 'ClusterRole', `${FULLNAME}-policy-reports`);
+  const writes = role.rules.find((r: { apiGroups: string[] }) => r.apiGroups.includes('wgpolicyk8s.io'));
+  t.same(writes.resources, ['policyreports', 'clusterpolicyreports']);
+  t.notOk(role.rules.some((r: { verbs: string[]; apiGroups: string[] }) => !r.apiGroups.includes('wgpolicyk8s.io') && r.verbs.some((v) => v !== 'get' && v !== 'list')), 'read-only outside its reports');
 });

@@ -15,16 +15,21 @@ t.test('renders exactly the expected objects, each in the release namespace when
   const got = docs.map((d) => `${d.kind}/${d.metadata.name}`).sort();
   t.same(got, [
     `ClusterRole/${FULLNAME}`,
+    `ClusterRole/${FULLNAME}-cabundle`,
     `ClusterRole/${FULLNAME}-controllers`,
     `ClusterRoleBinding/${FULLNAME}`,
+    `ClusterRoleBinding/${FULLNAME}-cabundle`,
     `ClusterRoleBinding/${FULLNAME}-controllers`,
     `ConfigMap/${FULLNAME}-config`,
     `Deployment/${FULLNAME}`,
     `MutatingWebhookConfiguration/${FULLNAME}`,
     `PodDisruptionBudget/${FULLNAME}`,
     `Role/${FULLNAME}-leader-election`,
+    `Role/${FULLNAME}-leases`,
+    `Role/${FULLNAME}-self-certs`,
     `RoleBinding/${FULLNAME}-leader-election`,
-    `Secret/${FULLNAME}-tls`,
+    `RoleBinding/${FULLNAME}-leases`,
+    `RoleBinding/${FULLNAME}-self-certs`,
     `Service/${FULLNAME}`,
     `ServiceAccount/${FULLNAME}`,
     `ValidatingWebhookConfiguration/${FULLNAME}`,
@@ -49,7 +54,13 @@ t.test('Deployment: highly available, probed over HTTPS, locked down', async (t)
   t.same(c.livenessProbe.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
   t.same(c.ports, [{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
   t.same(c.args, [
-    'serve', '--host=0.0.0.0', '--port=8443', '--tls-cert=/tls/tls.crt', '--tls-key=/tls/tls.key',
+    'serve', '--host=0.0.0.0', '--port=8443',
+    `--self-certs=${NAMESPACE}/${FULLNAME}-tls`,
+    `--cert-dns=${FULLNAME}`, `--cert-dns=${FULLNAME}.${NAMESPACE}`, `--cert-dns=${FULLNAME}.${NAMESPACE}.svc`, `--cert-dns=${FULLNAME}.${NAMESPACE}.svc.cluster.local`,
+    `--mutating-webhook=${FULLNAME}`, `--validating-webhook=${FULLNAME}`,
+    '--self-certs-dir=/tmp/self-certs',
+    '--ca-validity=365d', '--cert-validity=90d', '--renew-at=0.67', '--ca-settle=30s', '--ca-overlap=2m',
+    `--leader-lease=${NAMESPACE}/${FULLNAME}-leader`,
     '--config=/config/tenancy.yaml', '--in-cluster', '--log-level=info', '--shutdown-delay=5s',
     '--controllers', `--lease-namespace=${NAMESPACE}`, `--lease-name=${FULLNAME}-controllers`, '--lease-duration=15s',
   ]);
@@ -66,7 +77,7 @@ t.test('Deployment: highly available, probed over HTTPS, locked down', async (t)
   // Whole-volume mounts: subPath mounts never see a Secret or ConfigMap update.
   for (const m of c.volumeMounts) t.notOk(m.subPath, `${m.name} mounted without subPath`);
   const vols = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
-  t.equal(vols.tls.secret.secretName, `${FULLNAME}-tls`);
+  t.notOk(vols.tls, 'mode self reads its Secret through the API: no Secret volume');
   t.equal(vols.config.configMap.name, `${FULLNAME}-config`);
   t.ok(vols.tmp.emptyDir, 'writable /tmp on a read-only root');
   t.equal(pod.serviceAccountName, FULLNAME);
@@ -77,7 +88,16 @@ t.test('the Deployment\'s args are what `tenant-guard serve` accepts, meaning wh
   t.equal(c.args[0], 'serve');
   const parsed = serveOptions(c.args.slice(1));
   if (parsed === 'help') throw new Error('the args ask for help');
-  t.same(parsed.options.tls, { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' });
+  const controllers = parsed.options.controllers;
+  t.same(controllers?.leaderLease, { namespace: NAMESPACE, name: `${FULLNAME}-leader` });
+  t.match(controllers?.selfCerts, {
+    namespace: NAMESPACE,
+    secretName: `${FULLNAME}-tls`,
+    dir: '/tmp/self-certs',
+    webhooks: { mutating: FULLNAME, validating: FULLNAME },
+    settings: { caLifetimeMs: 365 * 86_400_000, servingLifetimeMs: 90 * 86_400_000, renewFraction: 0.67, settleMs: 30_000, overlapMs: 120_000 },
+  });
+  t.equal(controllers?.selfCerts?.settings.dnsNames.length, 4);
   t.equal(parsed.options.configFile, '/config/tenancy.yaml');
   t.same(parsed.options.cluster, { inCluster: true });
   t.equal(parsed.options.host, '0.0.0.0');
@@ -90,8 +110,8 @@ t.test('the Deployment\'s args are what `tenant-guard serve` accepts, meaning wh
     timings: { leaseDurationMs: 15000, renewDeadlineMs: 10000, retryPeriodMs: 2000 },
   });
   const mounts = Object.fromEntries(c.volumeMounts.map((m: any) => [m.name, m.mountPath]));
-  t.equal(mounts.tls, '/tls');
   t.equal(mounts.config, '/config');
+  t.equal(mounts.tmp, '/tmp', '/tmp/self-certs is on the writable emptyDir');
 });
 
 t.test('Service 443 -> named port https (8443); PDB keeps one replica up', async (t) => {

@@ -1,0 +1,59 @@
+// The controllers of `serve` (certificates mode self, PolicyReports) and the
+// one leader election they share. src/server/run.ts starts them before it
+// loads the serving pair (mode self provides it) and hands them the config
+// once it is loaded.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { TenancyConfig } from '../config/types.js';
+import { DEFAULT_LEASE_TIMING, LeaseElection } from './lease.js';
+import { createPolicyReportMetrics, PolicyReportController } from './policy-reports.js';
+import { kubeClientFor, startSelfCerts, type SelfCertsOptions, type SelfCertsRuntime } from './self-certs-runtime.js';
+
+export interface ControllersOptions {
+  /** The leader-election Lease. */
+  leaderLease: { namespace: string; name: string };
+  /** This replica's identity in the Lease (the pod name in a cluster). */
+  replica: string;
+  selfCerts?: SelfCertsOptions;
+  /** Interval of the PolicyReport audit; absent: no PolicyReports. */
+  policyReportsIntervalMs?: number;
+}
+
+export interface ControllersRuntime {
+  /** The serving pair of mode self; undefined otherwise. */
+  tlsFiles: SelfCertsRuntime['files'] | undefined;
+  /** The listener is up: mode self reports what it serves; PolicyReports start with the config. */
+  serving(host: string, port: number, config: () => TenancyConfig | undefined): void;
+  stop(): Promise<void>;
+}
+
+export async function startControllers(opts: ControllersOptions, conn: { inCluster: boolean; kubeconfig?: string }, logger: Logger, registry: Registry): Promise<ControllersRuntime> {
+  const client = kubeClientFor(conn);
+  const election = new LeaseElection(
+    client,
+    { ...opts.leaderLease, identity: opts.replica, ...DEFAULT_LEASE_TIMING },
+    logger.child({ component: 'leader-election' }),
+  ).start();
+  let selfCerts: SelfCertsRuntime | undefined;
+  try {
+    if (opts.selfCerts) selfCerts = await startSelfCerts(opts.selfCerts, client, election, logger, registry);
+  } catch (e) {
+    await election.stop();
+    throw e;
+  }
+  let reports: PolicyReportController | undefined;
+  return {
+    tlsFiles: selfCerts?.files,
+    serving(host, port, config) {
+      selfCerts?.report(host, port);
+      if (opts.policyReportsIntervalMs !== undefined && !reports) {
+        reports = new PolicyReportController(client, config, election, opts.policyReportsIntervalMs, logger.child({ component: 'policy-reports' }), createPolicyReportMetrics(registry)).start();
+      }
+    },
+    async stop() {
+      await reports?.stop();
+      await selfCerts?.stop();
+      await election.stop();
+    },
+  };
+}

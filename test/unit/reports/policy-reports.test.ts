@@ -1,0 +1,40 @@
+import t from 'tap';
+import type { AuditResult } from '../../../src/cli/audit-report.js';
+import type { KubeObject } from '../../../src/engine/types.js';
+import { buildPolicyReports, MAX_RESULTS, OPEN_PATH_RULE, PENDING_MUTATION_RULE } from '../../../src/reports/policy-reports.js';
+
+const as = { username: 'alice', groups: ['tenant-1-admins'] };
+const obj = (kind: string, name: string, namespace?: string): KubeObject => ({ apiVersion: kind === 'Namespace' ? 'v1' : 'apps/v1', kind, metadata: { name, ...(namespace ? { namespace } : {}) } }) as KubeObject;
+const decision = (d: Partial<AuditResult['decision']> = {}): AuditResult['decision'] => ({ allowed: true, intercepted: true, violations: [], warnings: [], patch: [], ...d });
+const now = new Date('2026-12-01T04:00:00Z');
+
+t.test('one PolicyReport per namespace, cluster-scoped objects and open paths in the ClusterPolicyReport', async (t) => {
+  const results: AuditResult[] = [
+    { object: obj('Deployment', 'bad', 'tenant-1'), as, decision: decision({ allowed: false, violations: [{ rule: 'TG-X', message: 'no', path: 'spec.x' }] }) },
+    { object: obj('Deployment', 'ok', 'tenant-1'), as, decision: decision() },
+    { object: obj('Deployment', 'old', 'tenant-2'), as, decision: decision({ patch: [{ op: 'add', path: '/metadata/labels/x', value: 'y' }], warnings: ['careful'] }) },
+    { object: obj('Namespace', 'tenant-1'), as, decision: decision() },
+  ];
+  const open = [{ from: 'tenant-1', to: 'tenant-2', path: 'direct' as never, allowed: true, reason: 'no policy', peered: false }];
+  const r = buildPolicyReports(results, open, now);
+  t.same(r.namespaced.map((p) => p.metadata), [
+    { name: 'tenant-guard', namespace: 'tenant-1', labels: { 'app.kubernetes.io/managed-by': 'tenant-guard' } },
+    { name: 'tenant-guard', namespace: 'tenant-2', labels: { 'app.kubernetes.io/managed-by': 'tenant-guard' } },
+  ]);
+  const t1 = r.namespaced[0]!;
+  t.same(t1.summary, { pass: 1, fail: 1, warn: 0, error: 0, skip: 0 });
+  t.match(t1.results[0], { policy: 'tenant-guard', rule: 'TG-X', result: 'fail', message: 'no', resources: [{ kind: 'Deployment', name: 'bad', namespace: 'tenant-1' }], properties: { path: 'spec.x', judgedAs: 'alice' }, timestamp: { seconds: 1796097600, nanos: 0 } });
+  t.same(r.namespaced[1]!.results.map((x) => [x.result, x.rule]), [['warn', 'warning'], ['warn', PENDING_MUTATION_RULE]]);
+  t.equal(r.cluster.kind, 'ClusterPolicyReport');
+  t.same(r.cluster.results.map((x) => [x.result, x.rule ?? null]), [['fail', OPEN_PATH_RULE], ['pass', null]]);
+  t.match(r.cluster.results[0]!.message, /tenant tenant-1 can reach tenant tenant-2 over direct without a peering/);
+});
+
+t.test('a capped report keeps its failures and counts everything', async (t) => {
+  const many: AuditResult[] = Array.from({ length: MAX_RESULTS + 5 }, (_, i) => ({ object: obj('Deployment', `d${i}`, 'n'), as, decision: decision() }));
+  many.push({ object: obj('Deployment', 'bad', 'n'), as, decision: decision({ allowed: false, violations: [{ rule: 'TG-X', message: 'no', path: '' }] }) });
+  const p = buildPolicyReports(many, [], now).namespaced[0]!;
+  t.equal(p.results.length, MAX_RESULTS);
+  t.equal(p.results[0]!.result, 'fail');
+  t.same(p.summary, { pass: MAX_RESULTS + 5, fail: 1, warn: 0, error: 0, skip: 0 });
+});
