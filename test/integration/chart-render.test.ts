@@ -88,7 +88,7 @@ t.test('the Deployment\'s args are what `tenant-guard serve` accepts, meaning wh
   t.equal(c.args[0], 'serve');
   const parsed = serveOptions(c.args.slice(1));
   if (parsed === 'help') throw new Error('the args ask for help');
-  const controllers = parsed.options.controllers;
+  const controllers = parsed.options.certsAndReports;
   t.same(controllers?.leaderLease, { namespace: NAMESPACE, name: `${FULLNAME}-leader` });
   t.match(controllers?.selfCerts, {
     namespace: NAMESPACE,

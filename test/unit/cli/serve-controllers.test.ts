@@ -10,7 +10,7 @@ const opts = (argv: string[]) => {
 };
 
 t.test('mode self: defaults, and the leader Lease in the Secret\'s namespace', async (t) => {
-  const c = opts(base).controllers!;
+  const c = opts(base).certsAndReports!;
   t.same(c.leaderLease, { namespace: 'tg', name: 'tenant-guard-leader' });
   t.equal(c.replica, 'pod-0');
   t.match(c.selfCerts, {
@@ -49,6 +49,6 @@ for (const [what, argv, message] of refused) {
 }
 
 t.test('PolicyReports alone: their own Lease', async (t) => {
-  const c = opts(['--in-cluster', '--policy-reports', '10m', '--leader-lease', 'ops/tg-leader', '--replica', 'r']).controllers!;
+  const c = opts(['--in-cluster', '--policy-reports', '10m', '--leader-lease', 'ops/tg-leader', '--replica', 'r']).certsAndReports!;
   t.same(c, { leaderLease: { namespace: 'ops', name: 'tg-leader' }, replica: 'r', policyReportsIntervalMs: 600_000 });
 });
