@@ -223,7 +223,7 @@ t.test('tls.mode self: the lifetimes reach serve; bad values are refused by the 
 t.test('policyReports.enabled: the leader writes reports; RBAC to read workloads and write reports', async (t) => {
   const off = render(['--set', 'tls.mode=helm']);
   t.notOk(off.some((d) => d.kind === 'ClusterRole' && d.metadata.name.endsWith('-policy-reports')), 'off by default');
-  t.notOk(off.some((d) => d.kind === 'Role'), 'tls.mode helm without PolicyReports: no leader election, no Role');
+  t.notOk(off.some((d) => d.kind === 'Role' && !d.metadata.name.endsWith('-leader-election')), 'tls.mode helm without PolicyReports: no Role but the baseline controllers\' Lease');
   const docs = render(['--set', 'tls.mode=helm', '--set', 'policyReports.enabled=true', '--set', 'policyReports.interval=5m']);
   const c = find(docs, 'Deployment').spec.template.spec.containers[0];
   t.ok(c.args.includes('--policy-reports=5m'));
