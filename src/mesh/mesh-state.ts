@@ -1,6 +1,7 @@
 import { OverlayState } from '../cluster/overlay.js';
 import { GK, groupKindOf, type ClusterState } from '../cluster/state.js';
 import { baselineForNamespace } from '../controllers/baseline-objects.js';
+import { originatesToGateway } from './gateway-origination.js';
 import { ignoredByIstiod } from './istiod-ignores.js';
 
 const REVISION_LABEL = 'istio.io/rev';
@@ -39,6 +40,7 @@ export class MeshState {
   private gatewayLabelsMemo?: Record<string, string>[];
   private readonly mtlsMemo = new Map<string, MtlsMode>();
   private readonly baselineMemo = new Map<string, KubeObject[]>();
+  private originatorsMemo?: string[];
   private readonly activatorMemo = new Map<string, { allow: ParsedPolicy[]; deny: ParsedPolicy[] }>();
 
   constructor(
@@ -57,6 +59,23 @@ export class MeshState {
 
   isVirtual(ns: string): boolean {
     return this.virtual.has(ns);
+  }
+
+  /**
+   * Tenant namespaces whose sidecars can reach the knative-local-gateway pod
+   * with their own identity (gateway-origination.ts), kept per namespace.
+   */
+  gatewayOriginators(): string[] {
+    if (this.originatorsMemo) return this.originatorsMemo;
+    const gwNs = this.gateway.workload.namespace;
+    const out = new Set<string>();
+    for (const gk of [GK.ServiceEntry, GK.DestinationRule, GK.VirtualService]) {
+      for (const ns of this.state.namespacesOf(gk)) {
+        if (this.ownership.ownerOf(ns).kind !== 'tenant') continue;
+        if (this.state.derived(`mesh:gateway-origin:${gwNs}`, gk, ns, () => this.state.list(gk, ns).some((o) => originatesToGateway(o, gwNs)))) out.add(ns);
+      }
+    }
+    return (this.originatorsMemo = [...out].sort());
   }
 
   virtualEntries(): [string, VirtualNamespace][] {

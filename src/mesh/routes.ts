@@ -121,6 +121,14 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
   const gatewayHops = () =>
     m.gatewayLabels.map((l) => hop(m, platformLabel('knative-local-gateway', gw.workload.labels, l), { namespace: gw.workload.namespace, labels: l }, plaintext, gw.ports, false, none, false));
   const podHop = (caller: Caller, ports: string[], overrides: Map<string, string>) => hop(m, podLabel, pod, caller, ports, false, overrides);
+  // Callers whose own sidecar can originate mTLS to the gateway (objects already in the cluster; new ones are refused).
+  const originators = m.gatewayOriginators().filter((o) => (callers.kind === 'namespaces' ? callers.namespaces.includes(o) : m.ownership.isForeignTo(o, callers.tenant)));
+  const viaOwnIdentity: Caller = { kind: 'attacker', callers: { kind: 'namespaces', namespaces: originators }, noIdentityOnly: false };
+  const originatedGatewayHops = () =>
+    originators.length === 0
+      ? []
+      : m.gatewayLabels.map((l) => hop(m, platformLabel('knative-local-gateway', gw.workload.labels, l), { namespace: gw.workload.namespace, labels: l }, viaOwnIdentity, gw.ports, false, none, false));
+  const originatedNote = `caller's own mTLS origination to the gateway (ServiceEntry/DestinationRule/VirtualService in ${originators.join(', ')})`;
   switch (path) {
     case 'direct':
       return [{ hops: [hop(m, podLabel, pod, attacker, REVISION_POD_PORTS, true, none)], callerHeaders: noHeaders, note: 'caller -> pod', trustDomain: td }];
@@ -148,6 +156,11 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
         note: "caller's sidecar routes the Host (mesh VirtualService) -> activator -> pod",
         trustDomain: td,
       }));
+      for (const g of originatedGatewayHops()) {
+        for (const a of activatorHops(gateway, vsHeader)) {
+          routes.push({ hops: [g, a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${originatedNote} -> activator -> pod`, trustDomain: td });
+        }
+      }
       if (gw.acceptsNoIdentity) {
         for (const g of gatewayHops()) {
           for (const a of activatorHops(gateway, vsHeader)) {
@@ -173,6 +186,9 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
           trustDomain: td,
         },
       ];
+      for (const g of originatedGatewayHops()) {
+        routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${originatedNote} -> pod`, trustDomain: td });
+      }
       if (gw.acceptsNoIdentity) {
         for (const g of gatewayHops()) {
           routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: 'plaintext caller -> knative-local-gateway -> pod', trustDomain: td });

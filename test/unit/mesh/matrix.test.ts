@@ -180,3 +180,20 @@ t.test('Istio evaluation semantics', async (t) => {
     t.match(formatMatrixText(m), /tenant-1 -> tenant-3 via direct/);
   });
 });
+
+t.test('a tenant that originates mTLS to the gateway reaches it with its own identity; the gateway\'s policies decide', async (t) => {
+  const se: KubeObject = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'ServiceEntry',
+    metadata: { name: 'to-gateway', namespace: 'tenant-2' },
+    spec: { hosts: ['knative-local-gateway.istio-system.svc.cluster.local'], location: 'MESH_INTERNAL', resolution: 'DNS', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] },
+  };
+  const open = summary('kind', [se]);
+  const cell = cellOf(open.cells, 'tenant-2', 'tenant-1', 'gateway');
+  t.ok(cell.allowed, 'the gateway forwards with its own identity, which tenant-1 admits');
+  t.match(cell.reason, /own mTLS origination to the gateway .* in tenant-2/);
+  t.notOk(cellOf(open.cells, 'tenant-1', 'tenant-2', 'gateway').allowed, 'tenant-1 has no such object');
+  // A gateway policy that admits only the platform closes it again.
+  const gwPolicy = ap('istio-system', 'gateway-platform-only', { selector: { matchLabels: { istio: 'ingressgateway' } }, rules: [{ from: [{ source: { namespaces: ['istio-system', 'knative-serving'] } }] }] });
+  t.notOk(cellOf(summary('kind', [se, gwPolicy]).cells, 'tenant-2', 'tenant-1', 'gateway').allowed);
+});
