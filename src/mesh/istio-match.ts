@@ -1,3 +1,4 @@
+import { parseGoCidr, parseGoIp, rangeWithin, type IpRange } from './ip-ranges.js';
 // Istio's string, host, namespace, principal and IP matching, as the
 // AuthorizationPolicy API defines it and istiod compiles it to Envoy RBAC
 // (istio/istio pkg/security/authz/model/generator.go, pkg/security/authz/matcher):
@@ -124,72 +125,17 @@ export function principalOf(trustDomain: string, namespace: string, serviceAccou
 
 // --- IP blocks -------------------------------------------------------------
 
-interface Cidr {
-  v6: boolean;
-  base: bigint;
-  bits: number;
-}
-
-/** Go's netip.ParseAddr (IPv4 without leading zeros, IPv6 with `::` and an embedded IPv4 tail; zones refused). */
-function parseIp(s: string): { v6: boolean; n: bigint } | undefined {
-  const v4 = (x: string): bigint | undefined => {
-    const parts = x.split('.');
-    if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255)) return undefined;
-    return parts.reduce((acc, p) => (acc << 8n) | BigInt(Number(p)), 0n);
-  };
-  if (!s.includes(':')) {
-    const n = v4(s);
-    return n === undefined ? undefined : { v6: false, n };
-  }
-  const groups = s.split('::');
-  if (groups.length > 2) return undefined;
-  const words = (x: string): bigint[] | undefined => {
-    if (x === '') return [];
-    const out: bigint[] = [];
-    const parts = x.split(':');
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      if (i === parts.length - 1 && p.includes('.')) {
-        const n = v4(p);
-        if (n === undefined) return undefined;
-        out.push(n >> 16n, n & 0xffffn);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(BigInt(parseInt(p, 16)));
-      else return undefined;
-    }
-    return out;
-  };
-  const head = words(groups[0]!);
-  const tail = groups.length === 2 ? words(groups[1]!) : [];
-  if (!head || !tail) return undefined;
-  const missing = 8 - head.length - tail.length;
-  if (groups.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const all = [...head, ...Array<bigint>(groups.length === 2 ? missing : 0).fill(0n), ...tail];
-  return { v6: true, n: all.reduce((acc, g) => (acc << 16n) | g, 0n) };
-}
-
-/** Go's netip.ParsePrefix (`addr/bits`, decimal bits without leading zeros) or a single address. */
-export function parseCidr(s: string): Cidr | undefined {
-  const slash = s.indexOf('/');
-  const ip = parseIp(slash < 0 ? s : s.slice(0, slash));
-  if (!ip) return undefined;
-  const max = ip.v6 ? 128 : 32;
-  const len = slash < 0 ? undefined : s.slice(slash + 1);
-  if (len !== undefined && !/^(0|[1-9][0-9]*)$/.test(len)) return undefined;
-  const bits = len === undefined ? max : Number(len);
-  if (bits > max) return undefined;
-  const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(max - bits);
-  return { v6: ip.v6, base: ip.n & mask, bits };
+/** Go's netip.ParsePrefix (`addr/bits`, decimal bits without leading zeros) or a single address, as istiod reads it. */
+export function parseCidr(s: string): IpRange | undefined {
+  return parseGoCidr(s);
 }
 
 /** Whether `ip` lies in the block (`1.2.3.0/24`, or a single address). Unparsable blocks match nothing. */
 export function cidrContains(block: string, ip: string | undefined): boolean {
   if (ip === undefined) return false;
   const c = parseCidr(block);
-  const a = parseIp(ip);
-  if (!c || !a || c.v6 !== a.v6) return false;
-  const max = c.v6 ? 128 : 32;
-  const mask = c.bits === 0 ? 0n : ((1n << BigInt(c.bits)) - 1n) << BigInt(max - c.bits);
-  return (a.n & mask) === c.base;
+  const a = parseGoIp(ip);
+  return c !== undefined && a !== undefined && rangeWithin(a, c);
 }
 
 /** The first address of a block, as a string: a witness inside it. */
