@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { admit, type AdmissionDeps } from './admission.js';
-import { BodyError, readJsonBody, tooLargeReview, type BodyLimits } from './body.js';
+import { readJsonBody, tooLargeReview, type BodyLimits } from './body.js';
 import { LOG } from './log-keys.js';
 import type { Endpoint } from './metrics.js';
 import type { SerialLane } from './serial-lane.js';
@@ -37,6 +37,12 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
     send(res, status, body);
   };
 
+  // admit() never throws; this keeps a broken invariant from leaving the API server without an answer.
+  const internalError = (res: ServerResponse, reqId: string, e: unknown) => {
+    deps.log.error({ reqId, [LOG.error]: String(e) }, 'unhandled error in the admission handler');
+    if (!res.headersSent && !res.destroyed) send(res, 500, codedError(500, 'Internal Server Error', 'internal error; see the server log', 'TG_ERR_ENGINE'));
+  };
+
   return (endpoint, req, res, reqId) => {
     const type = req.headers['content-type'];
     if (type === undefined || !JSON_TYPE.test(type)) {
@@ -44,28 +50,26 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
       refuse(endpoint, res, reqId, 415, codedError(415, 'Unsupported Media Type', `content-type must be application/json, got ${JSON.stringify(type ?? null)}`));
       return;
     }
-    readJsonBody(req, limits, lane).then(
-      ({ body, big }) => {
+    readJsonBody(req, limits, lane, (error, body, big) => {
+      try {
+        if (error) {
+          if (res.destroyed) return;
+          if (error.statusCode === 413) refuse(endpoint, res, reqId, 413, tooLargeReview(limits.limitBytes, error.uid));
+          else refuse(endpoint, res, reqId, 400, codedError(400, 'Bad Request', error.message));
+          return;
+        }
         if (!big) {
           const r = admit(endpoint, body, deps, reqId);
           send(res, r.statusCode, r.body);
           return;
         }
-        return lane.run(() => admit(endpoint, body, deps, reqId)).then((r) => send(res, r.statusCode, r.body));
-      },
-      (e: unknown) => {
-        if (e instanceof BodyError && e.statusCode === 413) {
-          const body = tooLargeReview(limits.limitBytes, e.uid);
-          if (!res.destroyed) refuse(endpoint, res, reqId, 413, body);
-          return;
-        }
-        const message = e instanceof BodyError ? e.message : `the request body could not be read: ${String(e)}`;
-        if (!res.destroyed) refuse(endpoint, res, reqId, 400, codedError(400, 'Bad Request', message));
-      },
-    ).catch((e: unknown) => {
-      // admit() never throws; this keeps a broken invariant from leaving the API server without an answer.
-      deps.log.error({ reqId, [LOG.error]: String(e) }, 'unhandled error in the admission handler');
-      if (!res.headersSent && !res.destroyed) send(res, 500, codedError(500, 'Internal Server Error', 'internal error; see the server log', 'TG_ERR_ENGINE'));
+        lane.run(() => admit(endpoint, body, deps, reqId)).then(
+          (r) => send(res, r.statusCode, r.body),
+          (e: unknown) => internalError(res, reqId, e),
+        );
+      } catch (e) {
+        internalError(res, reqId, e);
+      }
     });
   };
 }

@@ -49,27 +49,39 @@ export function readEnvelope(body: unknown): { uid: string; request: Record<stri
   return { uid, request: body.request };
 }
 
-type Field<T> = { value: T | undefined; problem?: undefined } | { value?: undefined; problem: string };
-
-function optionalString(req: Record<string, unknown>, field: string): Field<string> {
+/** The value of an optional string field ("" and null read as absent), or a problem. */
+function optionalString(req: Record<string, unknown>, field: string, problems: string[]): string | undefined {
   const v = req[field];
-  if (v === undefined || v === null || v === '') return { value: undefined };
-  if (typeof v !== 'string') return { problem: `request.${field} is not a string` };
-  return { value: v };
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') {
+    problems.push(`request.${field} is not a string`);
+    return undefined;
+  }
+  return v;
 }
 
-function objectField(req: Record<string, unknown>, field: 'object' | 'oldObject'): Field<KubeObject> {
+function objectField(req: Record<string, unknown>, field: 'object' | 'oldObject', problems: string[]): KubeObject | undefined {
   const v = req[field];
-  if (v === undefined || v === null) return { value: undefined };
-  if (!isRecord(v)) return { problem: `request.${field} is not a JSON object` };
-  return { value: v as unknown as KubeObject };
+  if (v === undefined || v === null) return undefined;
+  if (!isRecord(v)) {
+    problems.push(`request.${field} is not a JSON object`);
+    return undefined;
+  }
+  return v as unknown as KubeObject;
+}
+
+function isStringList(v: unknown): v is string[] {
+  if (!Array.isArray(v)) return false;
+  for (const g of v) if (typeof g !== 'string') return false;
+  return true;
 }
 
 /**
  * Map the fields of an AdmissionReview request to the engine's input. Fields
  * the engine cannot take (an unknown operation, no kind, an object that is
  * not an object) make the request unreadable: it is denied with the reason
- * (fail closed), not answered with an HTTP error.
+ * (fail closed), not answered with an HTTP error. Runs once per review: it
+ * checks in place and allocates only the input.
  */
 export function readRequest(uid: string, req: Record<string, unknown>): ReadableRequest | UnreadableRequest {
   const problems: string[] = [];
@@ -84,15 +96,12 @@ export function readRequest(uid: string, req: Record<string, unknown>): Readable
   const groups = isRecord(userInfo) ? userInfo.groups ?? [] : [];
   // The API server always names the user; "" is as anonymous as no field, and rules keyed on the user cannot judge it.
   if (typeof username !== 'string' || username === '') problems.push('request.userInfo.username is missing or empty; cannot tell who makes the request');
-  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) problems.push('request.userInfo.groups is not a list of strings');
-  const fields = {
-    namespace: optionalString(req, 'namespace'),
-    name: optionalString(req, 'name'),
-    subResource: optionalString(req, 'subResource'),
-    object: objectField(req, 'object'),
-    oldObject: objectField(req, 'oldObject'),
-  };
-  for (const f of Object.values(fields)) if (f.problem !== undefined) problems.push(f.problem);
+  if (!isStringList(groups)) problems.push('request.userInfo.groups is not a list of strings');
+  const namespace = optionalString(req, 'namespace', problems);
+  const name = optionalString(req, 'name', problems);
+  const subResource = optionalString(req, 'subResource', problems);
+  const object = objectField(req, 'object', problems);
+  const oldObject = objectField(req, 'oldObject', problems);
   if (req.dryRun !== undefined && req.dryRun !== null && typeof req.dryRun !== 'boolean') problems.push('request.dryRun is not a boolean');
   if (problems.length > 0) return { uid, problem: problems.join('; ') };
 
@@ -103,11 +112,11 @@ export function readRequest(uid: string, req: Record<string, unknown>): Readable
     userInfo: { username: username as string, groups: groups as string[] },
     dryRun: req.dryRun === true,
   };
-  if (fields.namespace.value !== undefined) input.namespace = fields.namespace.value;
-  if (fields.name.value !== undefined) input.name = fields.name.value;
-  if (fields.subResource.value !== undefined) input.subResource = fields.subResource.value;
-  if (fields.object.value !== undefined) input.object = fields.object.value;
-  if (fields.oldObject.value !== undefined) input.oldObject = fields.oldObject.value;
+  if (namespace !== undefined) input.namespace = namespace;
+  if (name !== undefined) input.name = name;
+  if (subResource !== undefined) input.subResource = subResource;
+  if (object !== undefined) input.object = object;
+  if (oldObject !== undefined) input.oldObject = oldObject;
   return { uid, input };
 }
 

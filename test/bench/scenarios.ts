@@ -1,3 +1,4 @@
+import fjp from 'fast-json-patch';
 import type { KubeObject } from '../../src/engine/types.js';
 import { ALICE, inputFor, knativeService, reviewOf } from '../unit/server/reviews.js';
 
@@ -42,12 +43,27 @@ export function scenarios(): Scenario[] {
   ];
 }
 
-/** The common review on each endpoint, for the floor ratio and the fixed-rate p99: a tenant deploys a Knative Service. */
-export function floorScenarios(): Scenario[] {
-  const body = JSON.stringify(reviewOf(inputFor(knativeService('tenant-1', 'hello', { 'autoscaling.knative.dev/min-scale': '1' }), ALICE)));
+/** A tenant deploys a Knative Service: the review the API server sends to /mutate. */
+export function knativeServiceReview(): string {
+  return JSON.stringify(reviewOf(inputFor(knativeService('tenant-1', 'hello', { 'autoscaling.knative.dev/min-scale': '1' }), ALICE)));
+}
+
+/**
+ * The common review on each endpoint, for the floor ratio and the fixed-rate
+ * p99: a tenant deploys a Knative Service. /validate gets what the API server
+ * sends it, the object with /mutate's patch applied (`mutatePatch`, base64,
+ * from the server's answer to the /mutate review).
+ */
+export function floorScenarios(mutatePatch: string | undefined): Scenario[] {
+  const body = knativeServiceReview();
+  const review = JSON.parse(body) as { request: { object: KubeObject } };
+  if (mutatePatch) {
+    const ops = JSON.parse(Buffer.from(mutatePatch, 'base64').toString('utf8')) as fjp.Operation[];
+    review.request.object = fjp.applyPatch(review.request.object, ops, true, false).newDocument;
+  }
   return [
     { name: 'allowed Knative Service (patched)', path: '/mutate', body, expect: 'patched' },
-    { name: 'allowed Knative Service', path: '/validate', body, expect: 'allowed' },
+    { name: `allowed Knative Service${mutatePatch ? ' (as mutated)' : ''}`, path: '/validate', body: JSON.stringify(review), expect: 'allowed' },
   ];
 }
 
