@@ -28,6 +28,8 @@ export interface OpenLoopResult {
   latencies: number[];
   /** Sorted delays in ms between when requests were due and when the timer dispatched them (the generator's, not the server's). */
   dispatchLate: number[];
+  /** Sorted latencies in ms from when each request was due: the timer's delay included. */
+  fromDue: number[];
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -149,6 +151,7 @@ export async function openLoop(opts: { url: string; ca: string; body: string; ra
   const total = Math.round(opts.rate * opts.durationS);
   const latencies = new Float64Array(total);
   const late = new Float64Array(total);
+  const fromDue = new Float64Array(total);
   let answered = 0;
   let ok = 0;
   let failed = 0;
@@ -180,7 +183,9 @@ export async function openLoop(opts: { url: string; ca: string; body: string; ra
     });
   };
   const complete = (i: number, dispatched: number, status: number) => {
-    latencies[i] = performance.now() - dispatched;
+    const now = performance.now();
+    latencies[i] = now - dispatched;
+    fromDue[i] = now - (start + (i / opts.rate) * 1000);
     if (status === 200) ok++;
     else failed++;
     if (++answered === total) finished();
@@ -203,5 +208,6 @@ export async function openLoop(opts: { url: string; ca: string; body: string; ra
     failed,
     latencies: Array.from(latencies).sort((a, b) => a - b),
     dispatchLate: Array.from(late).sort((a, b) => a - b),
+    fromDue: Array.from(fromDue).sort((a, b) => a - b),
   };
 }
