@@ -2,11 +2,21 @@ import type { PatchOp } from './types.js';
 
 /** RFC 6901 escaping of one JSON Pointer segment. */
 export function escapePointer(segment: string): string {
+  // Nearly every segment (field names, indexes, label keys without '/') needs
+  // no escaping: skip the two regex passes for them.
+  if (segment.indexOf('~') < 0 && segment.indexOf('/') < 0) return segment;
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 export function pointer(...segments: (string | number)[]): string {
-  return segments.map((s) => '/' + escapePointer(String(s))).join('');
+  return pointerOf(segments);
+}
+
+/** `pointer` over an array (no spread of path segments at the call site). */
+export function pointerOf(segments: readonly (string | number)[]): string {
+  let out = '';
+  for (const s of segments) out += '/' + escapePointer(String(s));
+  return out;
 }
 
 /**
@@ -22,13 +32,13 @@ export function setMapEntry(obj: unknown, mapPath: string[], key: string, value:
       // Build the rest of the path as one nested value.
       let value_: unknown = { [key]: value };
       for (let j = mapPath.length - 1; j > i; j--) value_ = { [mapPath[j]!]: value_ };
-      ops.push({ op: 'add', path: pointer(...mapPath.slice(0, i + 1)), value: value_ });
+      ops.push({ op: 'add', path: pointerOf(mapPath.slice(0, i + 1)), value: value_ });
       return ops;
     }
     cur = next;
   }
   const existing = (cur as Record<string, unknown>)[key];
   if (existing === value) return ops;
-  ops.push({ op: existing === undefined ? 'add' : 'replace', path: pointer(...mapPath, key), value });
+  ops.push({ op: existing === undefined ? 'add' : 'replace', path: pointerOf(mapPath) + '/' + escapePointer(key), value });
   return ops;
 }

@@ -49,6 +49,16 @@ export interface SetuidGap {
   identity: boolean;
 }
 
+/** `skip` for callers that judge every container. */
+export const NOTHING_SKIPPED = (): boolean => false;
+
+/** SETUID and SETGID (or ALL) in a capabilities.drop list. */
+function dropsSetuid(drop: unknown): boolean {
+  if (!Array.isArray(drop)) return false;
+  const drops = new Set(drop.map(capName));
+  return drops.has('ALL') || DROP.every((d) => drops.has(d));
+}
+
 /**
  * Containers of the pod spec at `specSegments` that could reach UID/GID 1337.
  * `skip`: names not to judge (Istio's injected containers, containers that
@@ -57,10 +67,11 @@ export interface SetuidGap {
 export function setuidGaps(obj: unknown, specSegments: string[], skip: (list: string, name: string) => boolean): SetuidGap[] {
   let spec: unknown = obj;
   for (const s of specSegments) spec = record(spec)?.[s];
-  const podSc = record(record(spec)?.securityContext);
+  const podSpec = record(spec);
+  const podSc = record(podSpec?.securityContext);
   const out: SetuidGap[] = [];
   for (const list of CONTAINER_LISTS) {
-    const containers = record(spec)?.[list];
+    const containers = podSpec?.[list];
     if (!Array.isArray(containers)) continue;
     containers.forEach((c: unknown, i: number) => {
       const container = record(c);
@@ -70,9 +81,7 @@ export function setuidGaps(obj: unknown, specSegments: string[], skip: (list: st
       const sc = record(container.securityContext);
       const nonRoot = (sc?.runAsNonRoot ?? podSc?.runAsNonRoot) === true;
       const uid = sc?.runAsUser ?? podSc?.runAsUser;
-      const drops = new Set(Array.isArray(record(sc?.capabilities)?.drop) ? (record(sc?.capabilities)!.drop as unknown[]).map(capName) : []);
-      const dropped = drops.has('ALL') || DROP.every((d) => drops.has(d));
-      const identity = nonRoot || (typeof uid === 'number' && uid !== 0) || dropped;
+      const identity = nonRoot || (typeof uid === 'number' && uid !== 0) || dropsSetuid(record(sc?.capabilities)?.drop);
       const escalation = sc?.allowPrivilegeEscalation === false;
       if (identity && escalation) return;
       out.push({ path: `${specSegments.join('.')}.${list}[${i}]`, pointer: `/${[...specSegments, list, String(i)].join('/')}`, name, container, escalation, identity });
@@ -105,7 +114,9 @@ export function setuidPatch(gaps: SetuidGap[]): PatchOp[] {
     const sc = record(g.container.securityContext);
     const base = `${g.pointer}/securityContext`;
     if (!sc) {
-      ops.push({ op: 'add', path: base, value: { allowPrivilegeEscalation: false, ...(g.identity ? {} : { capabilities: { drop: [...DROP] } }) } });
+      const value: Record<string, unknown> = { allowPrivilegeEscalation: false };
+      if (!g.identity) value.capabilities = { drop: [...DROP] };
+      ops.push({ op: 'add', path: base, value });
       continue;
     }
     if (!g.escalation) ops.push({ op: 'add', path: `${base}/allowPrivilegeEscalation`, value: false });
