@@ -4,8 +4,8 @@ import type { PatchOp } from './types.js';
 export function escapePointer(segment: string): string {
   // Nearly every segment (field names, indexes, label keys without '/') needs
   // no escaping: skip the two regex passes for them.
-  if (segment.indexOf('~') < 0 && segment.indexOf('/') < 0) return segment;
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+  if (segment.indexOf('~') < 0) return segment.indexOf('/') < 0 ? segment : segment.replaceAll('/', '~1');
+  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
 export function pointer(...segments: (string | number)[]): string {

@@ -39,14 +39,26 @@ function capName(c: unknown): string {
 }
 
 export interface SetuidGap {
-  /** Field path of the container, e.g. spec.template.spec.containers[0]. */
-  path: string;
-  /** JSON pointer of the container. */
-  pointer: string;
+  /** Where the pod spec is; the container is `<spec>.<list>[<index>]`. */
+  specSegments: string[];
+  list: string;
+  index: number;
   name: string;
   container: Record<string, unknown>;
   escalation: boolean;
   identity: boolean;
+}
+
+// Paths are built when reported or patched, not for every container judged.
+
+/** Field path of the container, e.g. spec.template.spec.containers[0]. */
+function gapPath(g: SetuidGap): string {
+  return `${g.specSegments.join('.')}.${g.list}[${g.index}]`;
+}
+
+/** JSON pointer of the container (its segments are field names and an index: nothing to escape). */
+function gapPointer(g: SetuidGap): string {
+  return `/${[...g.specSegments, g.list, String(g.index)].join('/')}`;
 }
 
 /** `skip` for callers that judge every container. */
@@ -84,7 +96,7 @@ export function setuidGaps(obj: unknown, specSegments: string[], skip: (list: st
       const identity = nonRoot || (typeof uid === 'number' && uid !== 0) || dropsSetuid(record(sc?.capabilities)?.drop);
       const escalation = sc?.allowPrivilegeEscalation === false;
       if (identity && escalation) return;
-      out.push({ path: `${specSegments.join('.')}.${list}[${i}]`, pointer: `/${[...specSegments, list, String(i)].join('/')}`, name, container, escalation, identity });
+      out.push({ specSegments, list, index: i, name, container, escalation, identity });
     });
   }
   return out;
@@ -98,7 +110,7 @@ export function setuidFindings(gaps: SetuidGap[]): Finding[] {
     ];
     return {
       rule: WORKLOAD_RULE.setuid,
-      path: `${g.path}.securityContext`,
+      path: `${gapPath(g)}.securityContext`,
       message:
         `Container "${g.name}" can become Istio's proxy UID/GID 1337 at run time (${g.identity ? 'by executing a set-user-ID binary of its image' : 'as root with CAP_SETUID/CAP_SETGID, or through a set-user-ID binary'}); ` +
         `istio-iptables does not capture traffic of UID/GID 1337, so its connections would leave without the sidecar, in plaintext and past the tenant's policies. ` +
@@ -112,7 +124,7 @@ export function setuidPatch(gaps: SetuidGap[]): PatchOp[] {
   const ops: PatchOp[] = [];
   for (const g of gaps) {
     const sc = record(g.container.securityContext);
-    const base = `${g.pointer}/securityContext`;
+    const base = `${gapPointer(g)}/securityContext`;
     if (!sc) {
       const value: Record<string, unknown> = { allowPrivilegeEscalation: false };
       if (!g.identity) value.capabilities = { drop: [...DROP] };

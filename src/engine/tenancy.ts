@@ -14,7 +14,30 @@ export type Actor =
 export type NamespaceOwner = { type: 'tenant'; tenant: string } | { type: 'system' } | { type: 'none' };
 
 function matches(s: Subjects, user: UserInfo): boolean {
-  return s.users.includes(user.username) || user.groups.some((g) => s.groups.includes(g));
+  if (s.users.includes(user.username)) return true;
+  for (const g of user.groups) if (s.groups.includes(g)) return true;
+  return false;
+}
+
+/** The config's tenants indexed by name and by explicit namespace. */
+interface TenantIndex {
+  byName: Map<string, TenantSpec>;
+  explicitOwner: Map<string, string>;
+}
+
+// Built once per config object rather than per decision: a config is
+// replaced, never edited, when the file is reloaded.
+const tenantIndexes = new WeakMap<TenancyConfig, TenantIndex>();
+
+function tenantIndex(config: TenancyConfig): TenantIndex {
+  let ix = tenantIndexes.get(config);
+  if (!ix) {
+    const explicitOwner = new Map<string, string>();
+    for (const t of config.tenants) for (const ns of t.namespaces) explicitOwner.set(ns, t.name);
+    ix = { byName: new Map(config.tenants.map((t) => [t.name, t])), explicitOwner };
+    tenantIndexes.set(config, ix);
+  }
+  return ix;
 }
 
 // Service account usernames: system:serviceaccount:<namespace>:<name>
@@ -26,15 +49,14 @@ const SA_PREFIX = 'system:serviceaccount:';
  * built per decision, holds no I/O.
  */
 export class Tenancy {
-  private readonly byName: Map<string, TenantSpec>;
-  private readonly explicitOwner = new Map<string, string>();
+  private readonly byName: ReadonlyMap<string, TenantSpec>;
+  private readonly explicitOwner: ReadonlyMap<string, string>;
 
   constructor(
     readonly config: TenancyConfig,
     readonly state: ClusterState,
   ) {
-    this.byName = new Map(config.tenants.map((t) => [t.name, t]));
-    for (const t of config.tenants) for (const ns of t.namespaces) this.explicitOwner.set(ns, t.name);
+    ({ byName: this.byName, explicitOwner: this.explicitOwner } = tenantIndex(config));
   }
 
   tenant(name: string): TenantSpec | undefined {
@@ -103,7 +125,8 @@ export class Tenancy {
     const username = user.username;
     if (matches(this.config.platformAdmins, user)) return { role: 'platform-admin', username };
     if (matches(this.config.platformControllers, user)) return { role: 'platform-controller', username };
-    const adminOf = this.config.tenants.filter((t) => matches(t.admins, user)).map((t) => t.name);
+    const adminOf: string[] = [];
+    for (const t of this.config.tenants) if (matches(t.admins, user)) adminOf.push(t.name);
     if (adminOf.length > 0) return { role: 'tenant', username, tenants: adminOf, admin: true };
     // A service account acts for the tenant that owns its namespace.
     if (username.startsWith(SA_PREFIX)) {
