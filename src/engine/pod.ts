@@ -94,16 +94,15 @@ function podHandler(ctx: RuleContext): Decision {
   // containers can appear), so on UPDATE only new containers are judged for
   // setuid, and refused rather than patched.
   const existing = new Set(ctx.input.operation === 'UPDATE' ? containerKeys(ctx.input.oldObject) : []);
-  const findings = [
-    ...status.findings,
-    ...podFindings(ctx, pod, POD_AT_ROOT, { tenant: scope.tenant, injected: status.injected, userWrittenOnly: false }),
-    ...(ctx.input.operation === 'UPDATE' ? checkSidecarTamper(ctx.input.oldObject, pod) : []),
-    ...guardSetuid(ctx, b, pod, ['spec'], {
-      enforce: scope.mode === 'enforce',
-      canPatch: ctx.input.operation === 'CREATE',
-      skip: (list, name) => status.injected.has(name) || existing.has(`${list}/${name}`),
-    }),
-  ];
+  const findings = status.findings;
+  for (const f of podFindings(ctx, pod, POD_AT_ROOT, { tenant: scope.tenant, injected: status.injected, userWrittenOnly: false })) findings.push(f);
+  if (ctx.input.operation === 'UPDATE') for (const f of checkSidecarTamper(ctx.input.oldObject, pod)) findings.push(f);
+  const setuid = guardSetuid(ctx, b, pod, POD_AT_ROOT.spec, {
+    enforce: scope.mode === 'enforce',
+    canPatch: ctx.input.operation === 'CREATE',
+    skip: (list, name) => status.injected.has(name) || existing.has(`${list}/${name}`),
+  });
+  for (const f of setuid) findings.push(f);
   reportFindings(b, scope, findings);
   if (scope.mode === 'enforce') addLabels(b, pod, OWN_METADATA, { [ctx.config.tenantLabel]: scope.tenant });
   return b.build();
