@@ -214,8 +214,10 @@ export function readMetadata(meta: unknown, path: string): MetadataView {
 // finding: nearly every review has none, and it is the per-review cost.
 
 /** `sidecar.istio.io/inject` opting out, as a label or an annotation. */
+const METADATA_MAPS = ['labels', 'annotations'] as const;
+
 export function checkInjectOptOut(out: Finding[], meta: MetadataView, metaPath: string): void {
-  for (const map of ['labels', 'annotations'] as const) {
+  for (const map of METADATA_MAPS) {
     const v = meta[map][INJECT_KEY];
     if (v === undefined || !isInjectOptOut(v)) continue;
     out.push({

@@ -58,7 +58,9 @@ function gapPath(g: SetuidGap): string {
 
 /** JSON pointer of the container (its segments are field names and an index: nothing to escape). */
 function gapPointer(g: SetuidGap): string {
-  return `/${[...g.specSegments, g.list, String(g.index)].join('/')}`;
+  let p = '';
+  for (const s of g.specSegments) p += '/' + s;
+  return `${p}/${g.list}/${g.index}`;
 }
 
 /** `skip` for callers that judge every container. */

@@ -87,9 +87,10 @@ export class Tenancy {
     return { type: 'none' };
   }
 
+  /** `ownerOf(ns).tenant`, without building the owner (asked several times per review). */
   tenantOf(ns: string | undefined): string | undefined {
-    const o = this.ownerOf(ns);
-    return o.type === 'tenant' ? o.tenant : undefined;
+    if (!ns || this.isSystemNamespace(ns)) return undefined;
+    return this.explicitOwner.get(ns) || this.state.get(GK.Namespace, undefined, ns)?.metadata.labels?.[this.config.tenantLabel] || undefined;
   }
 
   /** Every namespace of a tenant: explicit ones and labelled ones in the state. */

@@ -11,7 +11,7 @@ function mapAt(obj: unknown, mapPath: string[]): Record<string, unknown> | undef
 }
 
 /** `setMapEntries` once the map at `mapPath` has been looked up. */
-function entryOps(obj: unknown, mapPath: string[], map: Record<string, unknown> | undefined, entries: Record<string, string>): PatchOp[] {
+function entryOps(obj: unknown, mapPath: string[], map: Record<string, unknown> | undefined, entries: Record<string, string>, mapPointer: string): PatchOp[] {
   const keys = Object.keys(entries);
   if (keys.length === 0) return [];
   let ops: PatchOp[];
@@ -22,7 +22,7 @@ function entryOps(obj: unknown, mapPath: string[], map: Record<string, unknown> 
     ops = setMapEntry(obj, mapPath, keys[0]!, entries[keys[0]!]!);
     i = 1;
   }
-  const base = pointerOf(mapPath) + '/';
+  const base = mapPointer + '/';
   for (; i < keys.length; i++) {
     const key = keys[i]!;
     const value = entries[key]!;
@@ -42,7 +42,7 @@ function entryOps(obj: unknown, mapPath: string[], map: Record<string, unknown> 
  * the remaining keys are added to it.
  */
 export function setMapEntries(obj: unknown, mapPath: string[], entries: Record<string, string>): PatchOp[] {
-  return entryOps(obj, mapPath, mapAt(obj, mapPath), entries);
+  return entryOps(obj, mapPath, mapAt(obj, mapPath), entries, pointerOf(mapPath));
 }
 
 /** The current value of `obj[...mapPath][key]`, when it is a string. */
@@ -60,8 +60,9 @@ export interface LabelChange {
 /**
  * Ops making the labels at `mapPath` hold `entries`, plus the entries whose
  * existing value was overwritten (the caller says so in a warning).
+ * `mapPointer`: the JSON Pointer of `mapPath`, when the caller has it already.
  */
-export function ensureLabels(obj: unknown, mapPath: string[], entries: Record<string, string>): { ops: PatchOp[]; replaced: LabelChange[] } {
+export function ensureLabels(obj: unknown, mapPath: string[], entries: Record<string, string>, mapPointer = pointerOf(mapPath)): { ops: PatchOp[]; replaced: LabelChange[] } {
   const map = mapAt(obj, mapPath);
   const replaced: LabelChange[] = [];
   if (map) {
@@ -71,5 +72,5 @@ export function ensureLabels(obj: unknown, mapPath: string[], entries: Record<st
       if (typeof from === 'string' && from !== to) replaced.push({ key, from, to });
     }
   }
-  return { ops: entryOps(obj, mapPath, map, entries), replaced };
+  return { ops: entryOps(obj, mapPath, map, entries, mapPointer), replaced };
 }

@@ -5,6 +5,7 @@ import { checkPodSpec } from './sidecar-podspec-checks.js';
 import { proxyIdsOf } from './sidecar-proxy-ids.js';
 import type { Finding } from './workload-findings.js';
 import { ensureLabels } from './workload-labels.js';
+import { pointerOf } from './patch.js';
 
 /**
  * Where a pod's metadata and spec sit inside an object, as path segments.
@@ -14,15 +15,17 @@ import { ensureLabels } from './workload-labels.js';
 export interface PodLocation {
   meta: string[];
   spec: string[];
-  /** `meta` + labels. */
+  /** `meta` + labels, and its JSON Pointer. */
   labels: string[];
+  labelsPointer: string;
   /** `meta` and `spec` as dotted field paths (the path style of findings). */
   metaPath: string;
   specPath: string;
 }
 
 function podLocation(meta: string[], spec: string[]): PodLocation {
-  return { meta, spec, labels: [...meta, 'labels'], metaPath: dotted(meta), specPath: dotted(spec) };
+  const labels = [...meta, 'labels'];
+  return { meta, spec, labels, labelsPointer: pointerOf(labels), metaPath: dotted(meta), specPath: dotted(spec) };
 }
 
 export const POD_AT_ROOT: PodLocation = podLocation(['metadata'], ['spec']);
@@ -78,7 +81,7 @@ export function podFindings(ctx: RuleContext, obj: unknown, loc: PodLocation, op
 
 /** Add `entries` to the labels map of the pod metadata at `loc`, warning when a value is overwritten. */
 export function addLabels(b: DecisionBuilder, obj: unknown, loc: PodLocation, entries: Record<string, string>): void {
-  const { ops, replaced } = ensureLabels(obj, loc.labels, entries);
+  const { ops, replaced } = ensureLabels(obj, loc.labels, entries, loc.labelsPointer);
   for (const op of ops) b.add(op);
   for (const r of replaced) {
     b.warn(`${loc.metaPath}.labels["${r.key}"] was "${r.from}" and is set to "${r.to}": the value is decided by the namespace the object lives in.`);
