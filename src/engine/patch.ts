@@ -22,8 +22,9 @@ export function pointerOf(segments: readonly (string | number)[]): string {
 /**
  * Ops that make `obj[...mapPath][key] === value`, creating the map (and any
  * missing parent objects) when absent. Emits nothing when already set.
+ * `mapPointer`: `pointerOf(mapPath)`, when the caller has it precomputed.
  */
-export function setMapEntry(obj: unknown, mapPath: string[], key: string, value: string): PatchOp[] {
+export function setMapEntry(obj: unknown, mapPath: string[], key: string, value: string, mapPointer?: string): PatchOp[] {
   const ops: PatchOp[] = [];
   let cur: unknown = obj;
   for (let i = 0; i < mapPath.length; i++) {
@@ -32,13 +33,14 @@ export function setMapEntry(obj: unknown, mapPath: string[], key: string, value:
       // Build the rest of the path as one nested value.
       let value_: unknown = { [key]: value };
       for (let j = mapPath.length - 1; j > i; j--) value_ = { [mapPath[j]!]: value_ };
-      ops.push({ op: 'add', path: pointerOf(mapPath.slice(0, i + 1)), value: value_ });
+      const path = mapPointer !== undefined && i === mapPath.length - 1 ? mapPointer : pointerOf(mapPath.slice(0, i + 1));
+      ops.push({ op: 'add', path, value: value_ });
       return ops;
     }
     cur = next;
   }
   const existing = (cur as Record<string, unknown>)[key];
   if (existing === value) return ops;
-  ops.push({ op: existing === undefined ? 'add' : 'replace', path: pointerOf(mapPath) + '/' + escapePointer(key), value });
+  ops.push({ op: existing === undefined ? 'add' : 'replace', path: (mapPointer ?? pointerOf(mapPath)) + '/' + escapePointer(key), value });
   return ops;
 }

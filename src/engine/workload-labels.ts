@@ -19,7 +19,7 @@ function entryOps(obj: unknown, mapPath: string[], map: Record<string, unknown> 
   if (map) ops = [];
   else {
     // setMapEntry creates the map (and missing parents) for the first key.
-    ops = setMapEntry(obj, mapPath, keys[0]!, entries[keys[0]!]!);
+    ops = setMapEntry(obj, mapPath, keys[0]!, entries[keys[0]!]!, mapPointer);
     i = 1;
   }
   const base = mapPointer + '/';
