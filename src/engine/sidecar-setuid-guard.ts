@@ -128,8 +128,7 @@ export function setuidPatch(gaps: SetuidGap[]): PatchOp[] {
     const sc = record(g.container.securityContext);
     const base = `${gapPointer(g)}/securityContext`;
     if (!sc) {
-      const value: Record<string, unknown> = { allowPrivilegeEscalation: false };
-      if (!g.identity) value.capabilities = { drop: [...DROP] };
+      const value = g.identity ? { allowPrivilegeEscalation: false } : { allowPrivilegeEscalation: false, capabilities: { drop: [...DROP] } };
       ops.push({ op: 'add', path: base, value });
       continue;
     }

@@ -11,8 +11,7 @@ function mapAt(obj: unknown, mapPath: string[]): Record<string, unknown> | undef
 }
 
 /** `setMapEntries` once the map at `mapPath` has been looked up. */
-function entryOps(obj: unknown, mapPath: string[], map: Record<string, unknown> | undefined, entries: Record<string, string>, mapPointer: string): PatchOp[] {
-  const keys = Object.keys(entries);
+function entryOps(obj: unknown, mapPath: string[], map: Record<string, unknown> | undefined, entries: Record<string, string>, keys: string[], mapPointer: string): PatchOp[] {
   if (keys.length === 0) return [];
   let ops: PatchOp[];
   let i = 0;
@@ -42,7 +41,7 @@ function entryOps(obj: unknown, mapPath: string[], map: Record<string, unknown> 
  * the remaining keys are added to it.
  */
 export function setMapEntries(obj: unknown, mapPath: string[], entries: Record<string, string>): PatchOp[] {
-  return entryOps(obj, mapPath, mapAt(obj, mapPath), entries, pointerOf(mapPath));
+  return entryOps(obj, mapPath, mapAt(obj, mapPath), entries, Object.keys(entries), pointerOf(mapPath));
 }
 
 /** The current value of `obj[...mapPath][key]`, when it is a string. */
@@ -57,20 +56,24 @@ export interface LabelChange {
   to: string;
 }
 
+// The usual answer: nothing overwritten (shared, never written to).
+const NO_CHANGES: readonly LabelChange[] = Object.freeze([]);
+
 /**
  * Ops making the labels at `mapPath` hold `entries`, plus the entries whose
  * existing value was overwritten (the caller says so in a warning).
  * `mapPointer`: the JSON Pointer of `mapPath`, when the caller has it already.
  */
-export function ensureLabels(obj: unknown, mapPath: string[], entries: Record<string, string>, mapPointer = pointerOf(mapPath)): { ops: PatchOp[]; replaced: LabelChange[] } {
+export function ensureLabels(obj: unknown, mapPath: string[], entries: Record<string, string>, mapPointer = pointerOf(mapPath)): { ops: PatchOp[]; replaced: readonly LabelChange[] } {
   const map = mapAt(obj, mapPath);
-  const replaced: LabelChange[] = [];
+  const keys = Object.keys(entries);
+  let replaced: LabelChange[] | undefined;
   if (map) {
-    for (const key of Object.keys(entries)) {
+    for (const key of keys) {
       const from = map[key];
       const to = entries[key]!;
-      if (typeof from === 'string' && from !== to) replaced.push({ key, from, to });
+      if (typeof from === 'string' && from !== to) (replaced ??= []).push({ key, from, to });
     }
   }
-  return { ops: entryOps(obj, mapPath, map, entries, mapPointer), replaced };
+  return { ops: entryOps(obj, mapPath, map, entries, keys, mapPointer), replaced: replaced ?? NO_CHANGES };
 }
