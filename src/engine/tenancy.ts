@@ -14,9 +14,7 @@ export type Actor =
 export type NamespaceOwner = { type: 'tenant'; tenant: string } | { type: 'system' } | { type: 'none' };
 
 function matches(s: Subjects, user: UserInfo): boolean {
-  if (s.users.includes(user.username)) return true;
-  for (const g of user.groups) if (s.groups.includes(g)) return true;
-  return false;
+  return s.users.includes(user.username) || user.groups.some((g) => s.groups.includes(g));
 }
 
 /** The config's tenants indexed by name and by explicit namespace. */
@@ -56,7 +54,9 @@ export class Tenancy {
     readonly config: TenancyConfig,
     readonly state: ClusterState,
   ) {
-    ({ byName: this.byName, explicitOwner: this.explicitOwner } = tenantIndex(config));
+    const index = tenantIndex(config);
+    this.byName = index.byName;
+    this.explicitOwner = index.explicitOwner;
   }
 
   tenant(name: string): TenantSpec | undefined {
