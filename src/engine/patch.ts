@@ -25,7 +25,7 @@ export function pointerOf(segments: readonly (string | number)[]): string {
  * `mapPointer`: `pointerOf(mapPath)`, when the caller has it precomputed.
  */
 export function setMapEntry(obj: unknown, mapPath: string[], key: string, value: string, mapPointer?: string): PatchOp[] {
-  const ops: PatchOp[] = [];
+  // At most one op, returned as a literal: an empty array grown by push reserves spare room.
   let cur: unknown = obj;
   for (let i = 0; i < mapPath.length; i++) {
     const next = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[mapPath[i]!] : undefined;
@@ -34,13 +34,11 @@ export function setMapEntry(obj: unknown, mapPath: string[], key: string, value:
       let value_: unknown = { [key]: value };
       for (let j = mapPath.length - 1; j > i; j--) value_ = { [mapPath[j]!]: value_ };
       const path = mapPointer !== undefined && i === mapPath.length - 1 ? mapPointer : pointerOf(mapPath.slice(0, i + 1));
-      ops.push({ op: 'add', path, value: value_ });
-      return ops;
+      return [{ op: 'add', path, value: value_ }];
     }
     cur = next;
   }
   const existing = (cur as Record<string, unknown>)[key];
-  if (existing === value) return ops;
-  ops.push({ op: existing === undefined ? 'add' : 'replace', path: (mapPointer ?? pointerOf(mapPath)) + '/' + escapePointer(key), value });
-  return ops;
+  if (existing === value) return [];
+  return [{ op: existing === undefined ? 'add' : 'replace', path: (mapPointer ?? pointerOf(mapPath)) + '/' + escapePointer(key), value }];
 }

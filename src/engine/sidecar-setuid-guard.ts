@@ -87,19 +87,20 @@ export function setuidGaps(obj: unknown, specSegments: string[], skip: (list: st
   for (const list of CONTAINER_LISTS) {
     const containers = podSpec?.[list];
     if (!Array.isArray(containers)) continue;
-    containers.forEach((c: unknown, i: number) => {
-      const container = record(c);
-      if (!container) return;
+    // A plain loop (no closure per list); a hole reads as undefined and is skipped like forEach skips it.
+    for (let i = 0; i < containers.length; i++) {
+      const container = record(containers[i]);
+      if (!container) continue;
       const name = typeof container.name === 'string' ? container.name : '';
-      if (skip(list, name)) return;
+      if (skip(list, name)) continue;
       const sc = record(container.securityContext);
       const nonRoot = (sc?.runAsNonRoot ?? podSc?.runAsNonRoot) === true;
       const uid = sc?.runAsUser ?? podSc?.runAsUser;
       const identity = nonRoot || (typeof uid === 'number' && uid !== 0) || dropsSetuid(record(sc?.capabilities)?.drop);
       const escalation = sc?.allowPrivilegeEscalation === false;
-      if (identity && escalation) return;
+      if (identity && escalation) continue;
       out.push({ specSegments, list, index: i, name, container, escalation, identity });
-    });
+    }
   }
   return out;
 }

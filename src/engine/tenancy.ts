@@ -126,9 +126,14 @@ export class Tenancy {
     const username = user.username;
     if (matches(this.config.platformAdmins, user)) return { role: 'platform-admin', username };
     if (matches(this.config.platformControllers, user)) return { role: 'platform-controller', username };
-    const adminOf: string[] = [];
-    for (const t of this.config.tenants) if (matches(t.admins, user)) adminOf.push(t.name);
-    if (adminOf.length > 0) return { role: 'tenant', username, tenants: adminOf, admin: true };
+    // Usually one tenant: a literal, not an empty array grown by push (which reserves spare room).
+    let adminOf: string[] | undefined;
+    for (const t of this.config.tenants) {
+      if (!matches(t.admins, user)) continue;
+      if (adminOf) adminOf.push(t.name);
+      else adminOf = [t.name];
+    }
+    if (adminOf) return { role: 'tenant', username, tenants: adminOf, admin: true };
     // A service account acts for the tenant that owns its namespace.
     if (username.startsWith(SA_PREFIX)) {
       const ns = username.slice(SA_PREFIX.length).split(':')[0];
