@@ -34,7 +34,9 @@ export class MemoryStore implements ClusterState {
   }
 
   namespacesOf(gk: GroupKind): string[] {
-    return [...(this.byKind.get(gk)?.entries() ?? [])].filter(([, byName]) => byName.size > 0).map(([ns]) => ns);
+    const out: string[] = [];
+    for (const [ns, byName] of this.byKind.get(gk) ?? []) if (byName.size > 0) out.push(ns);
+    return out;
   }
 
   private readonly listeners = new Set<(gk: GroupKind) => void>();

@@ -52,6 +52,15 @@ function closesNamespace(p: KubeObject): boolean {
 }
 
 /**
+ * Some policy of `ns` closes it. Asked on every workload write, answered from
+ * the store's per-namespace cache (recomputed when that namespace's
+ * AuthorizationPolicies change).
+ */
+function closed(ctx: RuleContext, ns: string): boolean {
+  return ctx.state.derived('baseline:closes-namespace', GK.AuthorizationPolicy, ns, () => ctx.state.list(GK.AuthorizationPolicy, ns).some(closesNamespace));
+}
+
+/**
  * Applied before the kind handlers: a tenant workload write into a tenant
  * namespace that nothing closes yet is refused, naming what is missing.
  */
@@ -77,8 +86,7 @@ export function checkOpenWindow(ctx: RuleContext, b: DecisionBuilder): void {
     }
     return;
   }
-  const policies = [...ctx.state.list(GK.AuthorizationPolicy, ns), ...ctx.state.list(GK.AuthorizationPolicy, config.meshRootNamespace)];
-  if (policies.some(closesNamespace)) return;
+  if (closed(ctx, ns) || closed(ctx, config.meshRootNamespace)) return;
   const missing = baselineForNamespace(config, tenant, ns, ctx.tenancy.namespacesOf(tenant))
     .filter((o) => !ctx.state.get(o.kind === 'PeerAuthentication' ? GK.PeerAuthentication : GK.AuthorizationPolicy, ns, o.metadata.name!))
     .map((o) => `${o.kind} ${ns}/${o.metadata.name}`);

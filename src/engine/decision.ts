@@ -1,39 +1,45 @@
 import type { Decision, PatchOp, Violation } from './types.js';
 
-/** Accumulates one decision; `build()` derives `allowed` from the violations. */
+/**
+ * Accumulates one decision; `build()` derives `allowed` from the violations.
+ * The lists are created on first use: most builders (the checks run before
+ * every handler, most handlers' warnings) never get an entry.
+ */
 export class DecisionBuilder {
-  private readonly violations: Violation[] = [];
-  private readonly warnings: string[] = [];
-  private readonly patch: PatchOp[] = [];
+  private violations?: Violation[];
+  private warnings?: string[];
+  private patch?: PatchOp[];
 
   violate(rule: string, path: string, message: string): this {
-    this.violations.push({ rule, path, message });
+    (this.violations ??= []).push({ rule, path, message });
     return this;
   }
 
   warn(message: string): this {
-    if (!this.warnings.includes(message)) this.warnings.push(message);
+    const warnings = (this.warnings ??= []);
+    if (!warnings.includes(message)) warnings.push(message);
     return this;
   }
 
   add(...ops: PatchOp[]): this {
-    this.patch.push(...ops);
+    (this.patch ??= []).push(...ops);
     return this;
   }
 
   hasViolations(): boolean {
-    return this.violations.length > 0;
+    return this.violations !== undefined && this.violations.length > 0;
   }
 
   build(): Decision {
-    const allowed = this.violations.length === 0;
+    const violations = (this.violations ??= []);
+    const allowed = violations.length === 0;
     return {
       allowed,
       intercepted: true,
-      violations: this.violations,
-      warnings: this.warnings,
+      violations,
+      warnings: (this.warnings ??= []),
       // A denied request is not mutated: the API server ignores the patch anyway.
-      patch: allowed ? this.patch : [],
+      patch: allowed ? (this.patch ??= []) : [],
     };
   }
 }

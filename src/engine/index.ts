@@ -90,8 +90,8 @@ export function evaluate(input: AdmissionInput, state: ClusterState, config: Ten
     checkManagedBaselineWrite(ctx, pre);
     checkOpenWindow(ctx, pre);
     const d = handler(ctx);
+    if (!pre.hasViolations()) return d;
     const common = pre.build();
-    if (common.allowed) return d;
     return { ...d, allowed: false, violations: [...common.violations, ...d.violations], patch: [] };
   } catch (e) {
     return engineError(`could not judge ${input.kind.kind} ${input.namespace ? input.namespace + '/' : ''}${input.name ?? ''}: ${describeError(e)}; denied (fail closed)`);

@@ -22,14 +22,14 @@ import { GK, groupKind } from '../cluster/state.js';
 import { who } from './istio-shared.js';
 import { hostProblem, judgesTargets, namespaceProblem } from './network-targets.js';
 import { externalNameOf } from './service-aliases.js';
-import { guardSetuid } from './sidecar-setuid-guard.js';
+import { guardSetuid, NOTHING_SKIPPED } from './sidecar-setuid-guard.js';
 import type { KindHandler, RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { checkInjectOptOut, INJECT_KEY, readMetadata } from './sidecar-metadata-checks.js';
 import type { Decision } from './types.js';
 import { mapEntryPath, reportFindings, workloadScope, type Finding } from './workload-findings.js';
 import { mapValue } from './workload-labels.js';
-import { addLabels, podFindings, POD_AT_ROOT, templateAt, type PodLocation } from './workload-template-checks.js';
+import { addLabels, OWN_METADATA, podFindings, POD_AT_ROOT, templateAt, type PodLocation } from './workload-template-checks.js';
 
 const INGRESS_CLASS_KEY = 'networking.knative.dev/ingress.class';
 /** net-istio's class; Knative routes a Service through the KIngress implementation its class names. */
@@ -42,18 +42,17 @@ const INGRESS_CLASS_RULE = 'TG-KNATIVE-INGRESS-CLASS';
  * Any class but Istio's routes the Service through an ingress outside the mesh
  * policies set up for the tenants (knative-local-gateway, the activator rules).
  */
-function checkIngressClass(ctx: RuleContext): Finding[] {
+function checkIngressClass(ctx: RuleContext, out: Finding[] = []): Finding[] {
   const value = ctx.input.object!.metadata.annotations?.[INGRESS_CLASS_KEY];
-  if (value === undefined || value === ISTIO_INGRESS_CLASS) return [];
-  return [
-    {
-      rule: INGRESS_CLASS_RULE,
-      path: mapEntryPath('metadata', 'annotations', INGRESS_CLASS_KEY),
-      message:
-        `${INGRESS_CLASS_KEY}: "${value}" routes this ${ctx.input.kind.kind} through an ingress other than Istio's; that ingress is not the mesh gateway the tenants' ` +
-        `AuthorizationPolicies and PeerAuthentication trust, so its traffic is not bound to tenant identities. Remove the annotation or set it to "${ISTIO_INGRESS_CLASS}".`,
-    },
-  ];
+  if (value === undefined || value === ISTIO_INGRESS_CLASS) return out;
+  out.push({
+    rule: INGRESS_CLASS_RULE,
+    path: mapEntryPath('metadata', 'annotations', INGRESS_CLASS_KEY),
+    message:
+      `${INGRESS_CLASS_KEY}: "${value}" routes this ${ctx.input.kind.kind} through an ingress other than Istio's; that ingress is not the mesh gateway the tenants' ` +
+      `AuthorizationPolicies and PeerAuthentication trust, so its traffic is not bound to tenant identities. Remove the annotation or set it to "${ISTIO_INGRESS_CLASS}".`,
+  });
+  return out;
 }
 
 interface KnativeKind {
@@ -71,21 +70,24 @@ function knativeHandler(kind: KnativeKind): KindHandler {
     const scope = workloadScope(ctx);
     if (scope.mode === 'skip') return b.build();
     const obj = ctx.input.object!;
-    const findings = podFindings(ctx, obj, kind.pod, { tenant: scope.tenant, userWrittenOnly: true });
-    findings.push(...guardSetuid(ctx, b, obj, kind.pod.spec, { enforce: scope.mode === 'enforce', canPatch: true, skip: () => false }));
+    const pod = podFindings(ctx, obj, kind.pod, { tenant: scope.tenant, userWrittenOnly: true });
+    const setuid = guardSetuid(ctx, b, obj, kind.pod.spec, { enforce: scope.mode === 'enforce', canPatch: true, skip: NOTHING_SKIPPED });
     // An opt-out on the Service/Configuration itself states the intent as
-    // clearly as one on the template: refuse it too.
-    if (kind.hasTemplate) findings.unshift(...checkInjectOptOut(readMetadata(obj.metadata, 'metadata'), 'metadata'));
-    if (kind.ingressClass) findings.push(...checkIngressClass(ctx));
+    // clearly as one on the template: refuse it too (reported first, read
+    // last: a malformed template is the error named when both are).
+    const findings: Finding[] = [];
+    if (kind.hasTemplate) checkInjectOptOut(findings, readMetadata(obj.metadata, 'metadata'), 'metadata');
+    for (const f of pod) findings.push(f);
+    for (const f of setuid) findings.push(f);
+    if (kind.ingressClass) checkIngressClass(ctx, findings);
     reportFindings(b, scope, findings);
     if (scope.mode === 'enforce') {
-      const tenant = { [ctx.config.tenantLabel]: scope.tenant };
+      const tenantLabel = ctx.config.tenantLabel;
+      const podLabels: Record<string, string> = { [tenantLabel]: scope.tenant };
       // Keep any true value the user chose (y, yes, on); add "true" when absent.
-      const inject: Record<string, string> = mapValue(obj, [...kind.pod.meta, 'labels'], INJECT_KEY) === undefined ? { [INJECT_KEY]: 'true' } : {};
-      if (kind.hasTemplate) {
-        addLabels(b, obj, ['metadata'], tenant);
-        addLabels(b, obj, kind.pod.meta, { ...tenant, ...inject });
-      } else addLabels(b, obj, ['metadata'], { ...tenant, ...inject });
+      if (mapValue(obj, kind.pod.labels, INJECT_KEY) === undefined) podLabels[INJECT_KEY] = 'true';
+      if (kind.hasTemplate) addLabels(b, obj, OWN_METADATA, { [tenantLabel]: scope.tenant });
+      addLabels(b, obj, kind.pod, podLabels);
     }
     return b.build();
   };

@@ -26,11 +26,11 @@ import type { KindHandler, RuleContext, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { checkSidecarTamper, readInjectionStatus } from './sidecar-injection-status.js';
 import { ISTIO_CONTAINERS } from './sidecar-podspec-checks.js';
-import { guardSetuid } from './sidecar-setuid-guard.js';
+import { guardSetuid, NOTHING_SKIPPED } from './sidecar-setuid-guard.js';
 import type { Decision, KubeObject } from './types.js';
 import { reportFindings, workloadScope } from './workload-findings.js';
 import { workloadRules } from './workload-rule-docs.js';
-import { addLabels, podFindings, POD_AT_ROOT, templateAt, type PodLocation } from './workload-template-checks.js';
+import { addLabels, OWN_METADATA, podFindings, POD_AT_ROOT, templateAt, type PodLocation } from './workload-template-checks.js';
 
 function containerKeys(pod: KubeObject | undefined): string[] {
   const spec = pod?.spec as Record<string, unknown> | undefined;
@@ -94,18 +94,17 @@ function podHandler(ctx: RuleContext): Decision {
   // containers can appear), so on UPDATE only new containers are judged for
   // setuid, and refused rather than patched.
   const existing = new Set(ctx.input.operation === 'UPDATE' ? containerKeys(ctx.input.oldObject) : []);
-  const findings = [
-    ...status.findings,
-    ...podFindings(ctx, pod, POD_AT_ROOT, { tenant: scope.tenant, injected: status.injected, userWrittenOnly: false }),
-    ...(ctx.input.operation === 'UPDATE' ? checkSidecarTamper(ctx.input.oldObject, pod) : []),
-    ...guardSetuid(ctx, b, pod, ['spec'], {
-      enforce: scope.mode === 'enforce',
-      canPatch: ctx.input.operation === 'CREATE',
-      skip: (list, name) => status.injected.has(name) || existing.has(`${list}/${name}`),
-    }),
-  ];
+  const findings = status.findings;
+  for (const f of podFindings(ctx, pod, POD_AT_ROOT, { tenant: scope.tenant, injected: status.injected, userWrittenOnly: false })) findings.push(f);
+  if (ctx.input.operation === 'UPDATE') for (const f of checkSidecarTamper(ctx.input.oldObject, pod)) findings.push(f);
+  const setuid = guardSetuid(ctx, b, pod, POD_AT_ROOT.spec, {
+    enforce: scope.mode === 'enforce',
+    canPatch: ctx.input.operation === 'CREATE',
+    skip: (list, name) => status.injected.has(name) || existing.has(`${list}/${name}`),
+  });
+  for (const f of setuid) findings.push(f);
   reportFindings(b, scope, findings);
-  if (scope.mode === 'enforce') addLabels(b, pod, ['metadata'], { [ctx.config.tenantLabel]: scope.tenant });
+  if (scope.mode === 'enforce') addLabels(b, pod, OWN_METADATA, { [ctx.config.tenantLabel]: scope.tenant });
   return b.build();
 }
 
@@ -127,12 +126,12 @@ function templateHandler(template: string[], templateImmutable = false): KindHan
     reportFindings(b, scope, [
       ...podFindings(ctx, obj, loc, { tenant: scope.tenant, userWrittenOnly: true }),
       // An immutable template cannot have changed: nothing new to judge or patch.
-      ...(frozen ? [] : guardSetuid(ctx, b, obj, loc.spec, { enforce: scope.mode === 'enforce', canPatch: true, skip: () => false })),
+      ...(frozen ? [] : guardSetuid(ctx, b, obj, loc.spec, { enforce: scope.mode === 'enforce', canPatch: true, skip: NOTHING_SKIPPED })),
     ]);
     if (scope.mode === 'enforce') {
       const label = { [ctx.config.tenantLabel]: scope.tenant };
-      addLabels(b, obj, ['metadata'], label);
-      if (!(templateImmutable && ctx.input.operation === 'UPDATE')) addLabels(b, obj, loc.meta, label);
+      addLabels(b, obj, OWN_METADATA, label);
+      if (!(templateImmutable && ctx.input.operation === 'UPDATE')) addLabels(b, obj, loc, label);
     }
     return b.build();
   };

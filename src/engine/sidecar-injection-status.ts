@@ -69,10 +69,20 @@ function parseStatusLists(raw: string): { containers: string[]; initContainers: 
   return containers && initContainers ? { containers, initContainers } : undefined;
 }
 
+const STATUS_PATH = mapEntryPath('metadata', 'annotations', STATUS_KEY);
+
+/** A container of that name is in the spec's list (what Istio's status must match). */
+function hasContainer(spec: Record<string, unknown> | undefined, list: 'containers' | 'initContainers', name: string): boolean {
+  const l = spec?.[list];
+  if (!Array.isArray(l)) return false;
+  for (const c of l) if (c && typeof c === 'object' && (c as { name?: unknown }).name === name) return true;
+  return false;
+}
+
 /** Read and verify a Pod's injection status against its containers. */
 export function readInjectionStatus(pod: KubeObject): InjectionStatus {
   const raw = pod.metadata.annotations?.[STATUS_KEY];
-  const path = mapEntryPath('metadata', 'annotations', STATUS_KEY);
+  const path = STATUS_PATH;
   if (raw === undefined) return { injected: new Set(), findings: [] };
   const lists = parseStatusLists(String(raw));
   if (!lists) {
@@ -88,10 +98,6 @@ export function readInjectionStatus(pod: KubeObject): InjectionStatus {
     };
   }
   const spec = podSpec(pod);
-  const present = {
-    containers: containerNames(spec, 'containers'),
-    initContainers: containerNames(spec, 'initContainers'),
-  };
   const injected = new Set<string>();
   const findings: Finding[] = [];
   for (const list of ['containers', 'initContainers'] as const) {
@@ -104,7 +110,7 @@ export function readInjectionStatus(pod: KubeObject): InjectionStatus {
             `${STATUS_KEY} claims "${name}" as an injected container, but Istio's sidecar template only injects ${[...ISTIO_INJECTED_NAMES].join(', ')}; ` +
             `the claim would exempt "${name}" from the proxy-UID check and let its traffic skip capture. Remove the annotation.`,
         });
-      } else if (!present[list].has(name)) {
+      } else if (!hasContainer(spec, list, name)) {
         findings.push({
           rule: POD_RULE.injectionStatus,
           path,
@@ -127,7 +133,7 @@ export function checkSidecarTamper(oldPod: KubeObject | undefined, newPod: KubeO
   if (!oldPod) return [];
   const oldRaw = oldPod.metadata.annotations?.[STATUS_KEY];
   const newRaw = newPod.metadata.annotations?.[STATUS_KEY];
-  const path = mapEntryPath('metadata', 'annotations', STATUS_KEY);
+  const path = STATUS_PATH;
   const findings: Finding[] = [];
   if (oldRaw !== newRaw) {
     findings.push({

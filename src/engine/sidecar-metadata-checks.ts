@@ -166,11 +166,32 @@ const TEMPLATES_KEY = 'inject.istio.io/templates';
 const SIDECAR_TEMPLATE = 'sidecar';
 export const STATUS_KEY = 'sidecar.istio.io/status';
 
+// Metadata without labels or annotations: shared, never written to.
+const NO_STRINGS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_METADATA: MetadataView = Object.freeze({ labels: NO_STRINGS, annotations: NO_STRINGS });
+
 function stringMap(v: unknown, path: string): Record<string, string> {
-  if (v === undefined || v === null) return {};
+  if (v === undefined || v === null) return NO_STRINGS;
   if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`${path} is not a map`);
+  const m = v as Record<string, unknown>;
+  const keys = Object.keys(m);
+  // The common map holds strings only (the API server's schema says so): read
+  // it in place instead of copying it. A copy is still made when a value needs
+  // String(), and for a "__proto__" key, which the copy below drops (assigning
+  // a string to __proto__ is a no-op), so both readings agree.
+  let plain = true;
+  for (const k of keys) {
+    if (typeof m[k] !== 'string' || k === '__proto__') {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return m as Record<string, string>;
   const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) out[k] = typeof val === 'string' ? val : String(val);
+  for (const k of keys) {
+    const val = m[k];
+    out[k] = typeof val === 'string' ? val : String(val);
+  }
   return out;
 }
 
@@ -179,18 +200,24 @@ export interface MetadataView {
   annotations: Record<string, string>;
 }
 
-/** Labels and annotations of a metadata object, validated as string maps. */
+/** Labels and annotations of a metadata object, validated as string maps (read-only: may be the object's own maps). */
 export function readMetadata(meta: unknown, path: string): MetadataView {
-  if (meta === undefined || meta === null) return { labels: {}, annotations: {} };
+  if (meta === undefined || meta === null) return NO_METADATA;
   if (typeof meta !== 'object') throw new Error(`${path} is not an object`);
   const m = meta as Record<string, unknown>;
-  return { labels: stringMap(m.labels, `${path}.labels`), annotations: stringMap(m.annotations, `${path}.annotations`) };
+  const labels = m.labels === undefined || m.labels === null ? NO_STRINGS : stringMap(m.labels, `${path}.labels`);
+  const annotations = m.annotations === undefined || m.annotations === null ? NO_STRINGS : stringMap(m.annotations, `${path}.annotations`);
+  return { labels, annotations };
 }
 
+// The checks below push into `out` and build paths and messages only for a
+// finding: nearly every review has none, and it is the per-review cost.
+
 /** `sidecar.istio.io/inject` opting out, as a label or an annotation. */
-export function checkInjectOptOut(meta: MetadataView, metaPath: string): Finding[] {
-  const out: Finding[] = [];
-  for (const map of ['labels', 'annotations'] as const) {
+const METADATA_MAPS = ['labels', 'annotations'] as const;
+
+export function checkInjectOptOut(out: Finding[], meta: MetadataView, metaPath: string): void {
+  for (const map of METADATA_MAPS) {
     const v = meta[map][INJECT_KEY];
     if (v === undefined || !isInjectOptOut(v)) continue;
     out.push({
@@ -202,20 +229,19 @@ export function checkInjectOptOut(meta: MetadataView, metaPath: string): Finding
         `Remove the ${map === 'labels' ? 'label' : 'annotation'} or set it to "true".`,
     });
   }
-  return out;
 }
 
 /** Capture bypasses and proxy replacements in the annotations of pod metadata. */
-export function checkSidecarAnnotations(meta: MetadataView, metaPath: string): Finding[] {
-  const out: Finding[] = [];
-  for (const [key, value] of Object.entries(meta.annotations)) {
-    const path = mapEntryPath(metaPath, 'annotations', key);
+export function checkSidecarAnnotations(out: Finding[], meta: MetadataView, metaPath: string): void {
+  const annotations = meta.annotations;
+  for (const key of Object.keys(annotations)) {
+    const value = annotations[key]!;
     const knob = CAPTURE_BY_KEY.get(key);
     if (knob) {
       if (!knob.safe(value))
         out.push({
           rule: WORKLOAD_RULE.captureBypass,
-          path,
+          path: mapEntryPath(metaPath, 'annotations', key),
           message: `${key}: "${value}" narrows Istio's traffic capture: ${knob.effect}. Remove the annotation (allowed: ${knob.allowed}).`,
         });
       continue;
@@ -223,7 +249,7 @@ export function checkSidecarAnnotations(meta: MetadataView, metaPath: string): F
     if (key.startsWith(TRAFFIC_PREFIX)) {
       out.push({
         rule: WORKLOAD_RULE.captureBypass,
-        path,
+        path: mapEntryPath(metaPath, 'annotations', key),
         message: `${key} is a traffic-capture annotation tenant-guard does not know to be safe; capture knobs can leave connections outside the sidecar (no mTLS, no AuthorizationPolicy). Remove it.`,
       });
       continue;
@@ -232,27 +258,26 @@ export function checkSidecarAnnotations(meta: MetadataView, metaPath: string): F
     if (override) {
       out.push({
         rule: WORKLOAD_RULE.proxyOverride,
-        path,
+        path: mapEntryPath(metaPath, 'annotations', key),
         message:
           `${key} ${override}; the sidecar is what enforces mTLS and the tenant's AuthorizationPolicies, so a replaced one can accept or send traffic the mesh would refuse. ` +
           `Remove the annotation.`,
       });
       continue;
     }
-    if (key === PROXY_CONFIG_KEY) out.push(...checkProxyConfig(value, path));
+    if (key === PROXY_CONFIG_KEY) out.push(...checkProxyConfig(value, mapEntryPath(metaPath, 'annotations', key)));
     else if (key === TEMPLATES_KEY) {
       const bad = items(value).filter((t) => t !== SIDECAR_TEMPLATE);
       if (bad.length > 0)
         out.push({
           rule: WORKLOAD_RULE.proxyOverride,
-          path,
+          path: mapEntryPath(metaPath, 'annotations', key),
           message:
             `${key}: "${value}" selects injection template(s) ${bad.join(', ')} instead of "${SIDECAR_TEMPLATE}"; other templates (gateway, grpc-agent, custom ones) ` +
             `do not install the capturing sidecar the tenant policies rely on. Remove the annotation.`,
         });
     }
   }
-  return out;
 }
 
 function checkProxyConfig(value: string, path: string): Finding[] {
@@ -286,17 +311,15 @@ function checkProxyConfig(value: string, path: string): Finding[] {
 }
 
 /** A user-written `sidecar.istio.io/status` (on templates it never comes from Istio, which injects Pods only). */
-export function checkNoInjectionStatus(meta: MetadataView, metaPath: string): Finding[] {
-  if (meta.annotations[STATUS_KEY] === undefined) return [];
-  return [
-    {
-      rule: WORKLOAD_RULE.proxyOverride,
-      path: mapEntryPath(metaPath, 'annotations', STATUS_KEY),
-      message:
-        `${STATUS_KEY} is written by Istio's injector on the Pod it injects, never by users: it names the containers Istio treats as its own (the proxy, running as UID 1337, ` +
-        `whose traffic is not captured). Remove the annotation.`,
-    },
-  ];
+export function checkNoInjectionStatus(out: Finding[], meta: MetadataView, metaPath: string): void {
+  if (meta.annotations[STATUS_KEY] === undefined) return;
+  out.push({
+    rule: WORKLOAD_RULE.proxyOverride,
+    path: mapEntryPath(metaPath, 'annotations', STATUS_KEY),
+    message:
+      `${STATUS_KEY} is written by Istio's injector on the Pod it injects, never by users: it names the containers Istio treats as its own (the proxy, running as UID 1337, ` +
+      `whose traffic is not captured). Remove the annotation.`,
+  });
 }
 
 /**
@@ -306,23 +329,21 @@ export function checkNoInjectionStatus(meta: MetadataView, metaPath: string): Fi
  * tenant's proxy configuration and CA; only the namespace tenant's own
  * revision (or none: the namespace decides) is accepted.
  */
-export function checkRevisionLabel(meta: MetadataView, metaPath: string, tenant: string, tenancy: Tenancy): Finding[] {
+export function checkRevisionLabel(out: Finding[], meta: MetadataView, metaPath: string, tenant: string, tenancy: Tenancy): void {
   const rev = meta.labels[REVISION_LABEL];
-  if (rev === undefined) return [];
+  if (rev === undefined) return;
   const own = tenancy.revisionOf(tenant);
   const owner = tenancy.tenantOfRevision(rev);
   const foreign = own !== undefined ? rev !== own : owner !== undefined && owner !== tenant;
-  if (!foreign) return [];
+  if (!foreign) return;
   const whose = owner ? `tenant ${owner}'s control plane` : 'a control plane that is not tenant ' + tenant + "'s";
-  return [
-    {
-      rule: WORKLOAD_RULE.foreignRevision,
-      path: mapEntryPath(metaPath, 'labels', REVISION_LABEL),
-      message:
-        `${REVISION_LABEL}: "${rev}" selects ${whose}; its sidecar would take configuration and certificates from outside tenant ${tenant}'s mesh. ` +
-        (own ? `Remove the label or set it to "${own}".` : 'Remove the label: the namespace decides the control plane.'),
-    },
-  ];
+  out.push({
+    rule: WORKLOAD_RULE.foreignRevision,
+    path: mapEntryPath(metaPath, 'labels', REVISION_LABEL),
+    message:
+      `${REVISION_LABEL}: "${rev}" selects ${whose}; its sidecar would take configuration and certificates from outside tenant ${tenant}'s mesh. ` +
+      (own ? `Remove the label or set it to "${own}".` : 'Remove the label: the namespace decides the control plane.'),
+  });
 }
 
 // Labels by which Istio binds a pod to a Kubernetes Gateway API Gateway
@@ -332,13 +353,16 @@ export function checkRevisionLabel(meta: MetadataView, metaPath: string, tenant:
 const GATEWAY_NAME_LABELS = ['gateway.networking.k8s.io/gateway-name', 'istio.io/gateway-name'];
 
 /** A workload claiming to be a Gateway API gateway's proxy. */
-export function checkGatewayNameLabel(meta: MetadataView, metaPath: string): Finding[] {
-  return GATEWAY_NAME_LABELS.filter((key) => meta.labels[key] !== undefined).map((key) => ({
-    rule: WORKLOAD_RULE.gatewayLabel,
-    path: mapEntryPath(metaPath, 'labels', key),
-    message:
-      `${key}: "${meta.labels[key]}" makes Istio treat the pod as the proxy of a Gateway API gateway: AuthorizationPolicies targeting that gateway apply to it, ` +
-      `and with selector-based gateway policy disabled it escapes the tenant's namespace-wide and selector-based AuthorizationPolicies, open to every tenant. ` +
-      `Gateway pods are deployed by Istio's controller; remove the label.`,
-  }));
+export function checkGatewayNameLabel(out: Finding[], meta: MetadataView, metaPath: string): void {
+  for (const key of GATEWAY_NAME_LABELS) {
+    if (meta.labels[key] === undefined) continue;
+    out.push({
+      rule: WORKLOAD_RULE.gatewayLabel,
+      path: mapEntryPath(metaPath, 'labels', key),
+      message:
+        `${key}: "${meta.labels[key]}" makes Istio treat the pod as the proxy of a Gateway API gateway: AuthorizationPolicies targeting that gateway apply to it, ` +
+        `and with selector-based gateway policy disabled it escapes the tenant's namespace-wide and selector-based AuthorizationPolicies, open to every tenant. ` +
+        `Gateway pods are deployed by Istio's controller; remove the label.`,
+    });
+  }
 }

@@ -18,14 +18,18 @@ export const ISTIO_CONTAINERS = new Set(['istio-proxy', 'istio-init', 'istio-val
 
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
+/** Present but not an object (absent values are fine). */
+function notAnObject(v: unknown): boolean {
+  return v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v));
+}
+
 function asObject(v: unknown, path: string): Record<string, unknown> | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`${path} is not an object`);
+  if (notAnObject(v)) throw new Error(`${path} is not an object`);
   return v as Record<string, unknown>;
 }
 
-function proxyIdFindings(sc: Record<string, unknown> | undefined, path: string, who: string, ids: ProxyIds): Finding[] {
-  const out: Finding[] = [];
+function proxyIdFindings(out: Finding[], sc: Record<string, unknown> | undefined, path: string, who: string, ids: ProxyIds): void {
   for (const field of ['runAsUser', 'runAsGroup'] as const) {
     const value = sc?.[field];
     const kind = field === 'runAsUser' ? 'UID' : 'GID';
@@ -39,7 +43,6 @@ function proxyIdFindings(sc: Record<string, unknown> | undefined, path: string, 
         `so this process would connect out in plaintext, without the workload's mTLS identity and past the sidecar's policy. Use any other ${kind}.`,
     });
   }
-  return out;
 }
 
 /** Capabilities that let a container rewrite the pod's iptables, i.e. remove the capture rules. */
@@ -50,9 +53,8 @@ function capabilityName(c: unknown): string {
   return String(c).toUpperCase().replace(/^CAP_/, '');
 }
 
-function netAdminFindings(sc: Record<string, unknown> | undefined, path: string, who: string): Finding[] {
-  if (!sc) return [];
-  const out: Finding[] = [];
+function netAdminFindings(out: Finding[], sc: Record<string, unknown> | undefined, path: string, who: string): void {
+  if (!sc) return;
   const effect =
     'the pod\'s capture rules live in its own network namespace, and a process holding CAP_NET_ADMIN can flush them (iptables -t nat -F): ' +
     'inbound connections then reach the application without mTLS, PeerAuthentication STRICT or the tenant\'s AuthorizationPolicies, and outbound ones leave in plaintext';
@@ -74,7 +76,6 @@ function netAdminFindings(sc: Record<string, unknown> | undefined, path: string,
       });
     });
   }
-  return out;
 }
 
 /**
@@ -88,10 +89,9 @@ function netAdminFindings(sc: Record<string, unknown> | undefined, path: string,
  */
 const ALLOWED_ADDED_CAPS = new Set(['NET_BIND_SERVICE']);
 
-function capabilityFindings(sc: Record<string, unknown> | undefined, path: string, who: string): Finding[] {
+function capabilityFindings(out: Finding[], sc: Record<string, unknown> | undefined, path: string, who: string): void {
   const add = (sc?.capabilities as { add?: unknown } | undefined)?.add;
-  if (!Array.isArray(add)) return [];
-  const out: Finding[] = [];
+  if (!Array.isArray(add)) return;
   add.forEach((c: unknown, i: number) => {
     const name = capabilityName(c);
     if (ALLOWED_ADDED_CAPS.has(name) || NET_ADMIN_CAPS.has(name)) return;
@@ -103,7 +103,6 @@ function capabilityFindings(sc: Record<string, unknown> | undefined, path: strin
         `and its private key, SYS_ADMIN mounts, DAC_READ_SEARCH into the node's files, SETUID/SETGID to the proxy's UID 1337 that capture skips). Remove it.`,
     });
   });
-  return out;
 }
 
 /**
@@ -115,8 +114,7 @@ function capabilityFindings(sc: Record<string, unknown> | undefined, path: strin
  * node's shared memory). Every hostPath is refused: a prefix allow-list is one
  * symlink or bind mount away from the pods directory.
  */
-function hostFindings(s: Record<string, unknown>, specPath: string): Finding[] {
-  const out: Finding[] = [];
+function hostFindings(out: Finding[], s: Record<string, unknown>, specPath: string): void {
   for (const field of ['hostPID', 'hostIPC'] as const) {
     if (s[field] !== true) continue;
     out.push({
@@ -131,7 +129,8 @@ function hostFindings(s: Record<string, unknown>, specPath: string): Finding[] {
   if (volumes !== undefined && volumes !== null) {
     if (!Array.isArray(volumes)) throw new Error(`${specPath}.volumes is not a list`);
     volumes.forEach((v: unknown, i: number) => {
-      const hp = asObject(v, `${specPath}.volumes[${i}]`)?.hostPath;
+      if (notAnObject(v)) throw new Error(`${specPath}.volumes[${i}] is not an object`);
+      const hp = (v as Record<string, unknown> | null | undefined)?.hostPath;
       if (hp === undefined || hp === null) return;
       const p = (hp as { path?: unknown }).path;
       out.push({
@@ -143,7 +142,6 @@ function hostFindings(s: Record<string, unknown>, specPath: string): Finding[] {
       });
     });
   }
-  return out;
 }
 
 /**
@@ -152,10 +150,9 @@ function hostFindings(s: Record<string, unknown>, specPath: string): Finding[] {
  * carry Istio's names, run as the proxy ids and hold NET_ADMIN (istio-init).
  * Templates pass an empty set. `ids`: the proxy UIDs/GIDs of the namespace.
  */
-export function checkPodSpec(spec: unknown, specPath: string, injected: ReadonlySet<string>, ids: ProxyIds = DEFAULT_PROXY_IDS): Finding[] {
+export function checkPodSpec(out: Finding[], spec: unknown, specPath: string, injected: ReadonlySet<string>, ids: ProxyIds = DEFAULT_PROXY_IDS): void {
   const s = asObject(spec, specPath);
-  if (!s) return [];
-  const out: Finding[] = [];
+  if (!s) return;
   if (s.hostNetwork === true) {
     out.push({
       rule: WORKLOAD_RULE.hostNetwork,
@@ -165,17 +162,24 @@ export function checkPodSpec(spec: unknown, specPath: string, injected: Readonly
         "no mTLS identity and no capture, and its traffic carries the node's address. Remove hostNetwork.",
     });
   }
-  out.push(...hostFindings(s, specPath));
-  out.push(...proxyIdFindings(asObject(s.securityContext, `${specPath}.securityContext`), `${specPath}.securityContext`, 'The pod securityContext', ids));
+  hostFindings(out, s, specPath);
+  if (s.securityContext !== undefined && s.securityContext !== null) {
+    proxyIdFindings(out, asObject(s.securityContext, `${specPath}.securityContext`), `${specPath}.securityContext`, 'The pod securityContext', ids);
+  }
   for (const list of CONTAINER_LISTS) {
     const containers = s[list];
     if (containers === undefined || containers === null) continue;
     if (!Array.isArray(containers)) throw new Error(`${specPath}.${list} is not a list`);
     containers.forEach((c: unknown, i: number) => {
-      const cPath = `${specPath}.${list}[${i}]`;
-      const container = asObject(c, cPath) ?? {};
+      if (notAnObject(c)) throw new Error(`${specPath}.${list}[${i}] is not an object`);
+      const container = (c ?? {}) as Record<string, unknown>;
       const name = typeof container.name === 'string' ? container.name : '';
       if (injected.has(name)) return;
+      const rawSc = container.securityContext;
+      // Without a securityContext only the name can be wrong: skip building
+      // the paths below for the common container.
+      if ((rawSc === undefined || rawSc === null) && !ISTIO_CONTAINERS.has(name)) return;
+      const cPath = `${specPath}.${list}[${i}]`;
       if (ISTIO_CONTAINERS.has(name)) {
         out.push({
           rule: WORKLOAD_RULE.reservedContainer,
@@ -185,11 +189,10 @@ export function checkPodSpec(spec: unknown, specPath: string, injected: Readonly
             'so the workload would choose what runs as the proxy or sets up capture. Rename the container; tune the sidecar with the sidecar.istio.io/proxyCPU/proxyMemory annotations instead.',
         });
       }
-      const sc = asObject(container.securityContext, `${cPath}.securityContext`);
-      out.push(...proxyIdFindings(sc, `${cPath}.securityContext`, `Container "${name}"`, ids));
-      out.push(...netAdminFindings(sc, `${cPath}.securityContext`, `Container "${name}"`));
-      out.push(...capabilityFindings(sc, `${cPath}.securityContext`, `Container "${name}"`));
+      const sc = asObject(rawSc, `${cPath}.securityContext`);
+      proxyIdFindings(out, sc, `${cPath}.securityContext`, `Container "${name}"`, ids);
+      netAdminFindings(out, sc, `${cPath}.securityContext`, `Container "${name}"`);
+      capabilityFindings(out, sc, `${cPath}.securityContext`, `Container "${name}"`);
     });
   }
-  return out;
 }

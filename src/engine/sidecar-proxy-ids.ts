@@ -36,18 +36,21 @@ export function blockEnd(block: string): number | undefined {
   return dash ? Number(dash[2]) : undefined;
 }
 
+/** Istio's defaults, for every namespace without an OpenShift range (shared: never modified). */
+export const DEFAULT_PROXY_IDS: ProxyIds = { uids: new Set([DEFAULT_PROXY_ID]), gids: new Set([DEFAULT_PROXY_ID]) };
+
 /** The proxy ids of `namespace`, read from its Namespace object in the state. */
 export function proxyIdsOf(state: ClusterState, namespace: string | undefined): ProxyIds {
-  const uids = new Set([DEFAULT_PROXY_ID]);
-  const gids = new Set([DEFAULT_PROXY_ID]);
   const annotations = namespace ? state.get(GK.Namespace, undefined, namespace)?.metadata.annotations : undefined;
   const uidRange = annotations?.[UID_RANGE];
   const groups = annotations?.[SUPPLEMENTAL_GROUPS] ?? uidRange;
   const uid = typeof uidRange === 'string' && uidRange !== '' ? blockEnd(uidRange) : undefined;
   const gid = typeof groups === 'string' && groups !== '' ? blockEnd(groups.split(',')[0] ?? '') : undefined;
+  // Outside OpenShift no range is set: no sets to build per review.
+  if (uid === undefined && gid === undefined) return DEFAULT_PROXY_IDS;
+  const uids = new Set([DEFAULT_PROXY_ID]);
+  const gids = new Set([DEFAULT_PROXY_ID]);
   if (uid !== undefined) uids.add(uid);
   if (gid !== undefined) gids.add(gid);
   return { uids, gids };
 }
-
-export const DEFAULT_PROXY_IDS: ProxyIds = { uids: new Set([DEFAULT_PROXY_ID]), gids: new Set([DEFAULT_PROXY_ID]) };

@@ -39,14 +39,38 @@ function capName(c: unknown): string {
 }
 
 export interface SetuidGap {
-  /** Field path of the container, e.g. spec.template.spec.containers[0]. */
-  path: string;
-  /** JSON pointer of the container. */
-  pointer: string;
+  /** Where the pod spec is; the container is `<spec>.<list>[<index>]`. */
+  specSegments: string[];
+  list: string;
+  index: number;
   name: string;
   container: Record<string, unknown>;
   escalation: boolean;
   identity: boolean;
+}
+
+// Paths are built when reported or patched, not for every container judged.
+
+/** Field path of the container, e.g. spec.template.spec.containers[0]. */
+function gapPath(g: SetuidGap): string {
+  return `${g.specSegments.join('.')}.${g.list}[${g.index}]`;
+}
+
+/** JSON pointer of the container (its segments are field names and an index: nothing to escape). */
+function gapPointer(g: SetuidGap): string {
+  let p = '';
+  for (const s of g.specSegments) p += '/' + s;
+  return `${p}/${g.list}/${g.index}`;
+}
+
+/** `skip` for callers that judge every container. */
+export const NOTHING_SKIPPED = (): boolean => false;
+
+/** SETUID and SETGID (or ALL) in a capabilities.drop list. */
+function dropsSetuid(drop: unknown): boolean {
+  if (!Array.isArray(drop)) return false;
+  const drops = new Set(drop.map(capName));
+  return drops.has('ALL') || DROP.every((d) => drops.has(d));
 }
 
 /**
@@ -57,26 +81,26 @@ export interface SetuidGap {
 export function setuidGaps(obj: unknown, specSegments: string[], skip: (list: string, name: string) => boolean): SetuidGap[] {
   let spec: unknown = obj;
   for (const s of specSegments) spec = record(spec)?.[s];
-  const podSc = record(record(spec)?.securityContext);
+  const podSpec = record(spec);
+  const podSc = record(podSpec?.securityContext);
   const out: SetuidGap[] = [];
   for (const list of CONTAINER_LISTS) {
-    const containers = record(spec)?.[list];
+    const containers = podSpec?.[list];
     if (!Array.isArray(containers)) continue;
-    containers.forEach((c: unknown, i: number) => {
-      const container = record(c);
-      if (!container) return;
+    // A plain loop (no closure per list); a hole reads as undefined and is skipped like forEach skips it.
+    for (let i = 0; i < containers.length; i++) {
+      const container = record(containers[i]);
+      if (!container) continue;
       const name = typeof container.name === 'string' ? container.name : '';
-      if (skip(list, name)) return;
+      if (skip(list, name)) continue;
       const sc = record(container.securityContext);
       const nonRoot = (sc?.runAsNonRoot ?? podSc?.runAsNonRoot) === true;
       const uid = sc?.runAsUser ?? podSc?.runAsUser;
-      const drops = new Set(Array.isArray(record(sc?.capabilities)?.drop) ? (record(sc?.capabilities)!.drop as unknown[]).map(capName) : []);
-      const dropped = drops.has('ALL') || DROP.every((d) => drops.has(d));
-      const identity = nonRoot || (typeof uid === 'number' && uid !== 0) || dropped;
+      const identity = nonRoot || (typeof uid === 'number' && uid !== 0) || dropsSetuid(record(sc?.capabilities)?.drop);
       const escalation = sc?.allowPrivilegeEscalation === false;
-      if (identity && escalation) return;
-      out.push({ path: `${specSegments.join('.')}.${list}[${i}]`, pointer: `/${[...specSegments, list, String(i)].join('/')}`, name, container, escalation, identity });
-    });
+      if (identity && escalation) continue;
+      out.push({ specSegments, list, index: i, name, container, escalation, identity });
+    }
   }
   return out;
 }
@@ -89,7 +113,7 @@ export function setuidFindings(gaps: SetuidGap[]): Finding[] {
     ];
     return {
       rule: WORKLOAD_RULE.setuid,
-      path: `${g.path}.securityContext`,
+      path: `${gapPath(g)}.securityContext`,
       message:
         `Container "${g.name}" can become Istio's proxy UID/GID 1337 at run time (${g.identity ? 'by executing a set-user-ID binary of its image' : 'as root with CAP_SETUID/CAP_SETGID, or through a set-user-ID binary'}); ` +
         `istio-iptables does not capture traffic of UID/GID 1337, so its connections would leave without the sidecar, in plaintext and past the tenant's policies. ` +
@@ -103,9 +127,10 @@ export function setuidPatch(gaps: SetuidGap[]): PatchOp[] {
   const ops: PatchOp[] = [];
   for (const g of gaps) {
     const sc = record(g.container.securityContext);
-    const base = `${g.pointer}/securityContext`;
+    const base = `${gapPointer(g)}/securityContext`;
     if (!sc) {
-      ops.push({ op: 'add', path: base, value: { allowPrivilegeEscalation: false, ...(g.identity ? {} : { capabilities: { drop: [...DROP] } }) } });
+      const value = g.identity ? { allowPrivilegeEscalation: false } : { allowPrivilegeEscalation: false, capabilities: { drop: [...DROP] } };
+      ops.push({ op: 'add', path: base, value });
       continue;
     }
     if (!g.escalation) ops.push({ op: 'add', path: `${base}/allowPrivilegeEscalation`, value: false });

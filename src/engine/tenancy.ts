@@ -17,6 +17,27 @@ function matches(s: Subjects, user: UserInfo): boolean {
   return s.users.includes(user.username) || user.groups.some((g) => s.groups.includes(g));
 }
 
+/** The config's tenants indexed by name and by explicit namespace. */
+interface TenantIndex {
+  byName: Map<string, TenantSpec>;
+  explicitOwner: Map<string, string>;
+}
+
+// Built once per config object rather than per decision: a config is
+// replaced, never edited, when the file is reloaded.
+const tenantIndexes = new WeakMap<TenancyConfig, TenantIndex>();
+
+function tenantIndex(config: TenancyConfig): TenantIndex {
+  let ix = tenantIndexes.get(config);
+  if (!ix) {
+    const explicitOwner = new Map<string, string>();
+    for (const t of config.tenants) for (const ns of t.namespaces) explicitOwner.set(ns, t.name);
+    ix = { byName: new Map(config.tenants.map((t) => [t.name, t])), explicitOwner };
+    tenantIndexes.set(config, ix);
+  }
+  return ix;
+}
+
 // Service account usernames: system:serviceaccount:<namespace>:<name>
 // (k8s.io/apiserver/pkg/authentication/serviceaccount).
 const SA_PREFIX = 'system:serviceaccount:';
@@ -26,15 +47,16 @@ const SA_PREFIX = 'system:serviceaccount:';
  * built per decision, holds no I/O.
  */
 export class Tenancy {
-  private readonly byName: Map<string, TenantSpec>;
-  private readonly explicitOwner = new Map<string, string>();
+  private readonly byName: ReadonlyMap<string, TenantSpec>;
+  private readonly explicitOwner: ReadonlyMap<string, string>;
 
   constructor(
     readonly config: TenancyConfig,
     readonly state: ClusterState,
   ) {
-    this.byName = new Map(config.tenants.map((t) => [t.name, t]));
-    for (const t of config.tenants) for (const ns of t.namespaces) this.explicitOwner.set(ns, t.name);
+    const index = tenantIndex(config);
+    this.byName = index.byName;
+    this.explicitOwner = index.explicitOwner;
   }
 
   tenant(name: string): TenantSpec | undefined {
@@ -65,9 +87,10 @@ export class Tenancy {
     return { type: 'none' };
   }
 
+  /** `ownerOf(ns).tenant`, without building the owner (asked several times per review). */
   tenantOf(ns: string | undefined): string | undefined {
-    const o = this.ownerOf(ns);
-    return o.type === 'tenant' ? o.tenant : undefined;
+    if (!ns || this.isSystemNamespace(ns)) return undefined;
+    return this.explicitOwner.get(ns) || this.state.get(GK.Namespace, undefined, ns)?.metadata.labels?.[this.config.tenantLabel] || undefined;
   }
 
   /** Every namespace of a tenant: explicit ones and labelled ones in the state. */
@@ -103,8 +126,14 @@ export class Tenancy {
     const username = user.username;
     if (matches(this.config.platformAdmins, user)) return { role: 'platform-admin', username };
     if (matches(this.config.platformControllers, user)) return { role: 'platform-controller', username };
-    const adminOf = this.config.tenants.filter((t) => matches(t.admins, user)).map((t) => t.name);
-    if (adminOf.length > 0) return { role: 'tenant', username, tenants: adminOf, admin: true };
+    // Usually one tenant: a literal, not an empty array grown by push (which reserves spare room).
+    let adminOf: string[] | undefined;
+    for (const t of this.config.tenants) {
+      if (!matches(t.admins, user)) continue;
+      if (adminOf) adminOf.push(t.name);
+      else adminOf = [t.name];
+    }
+    if (adminOf) return { role: 'tenant', username, tenants: adminOf, admin: true };
     // A service account acts for the tenant that owns its namespace.
     if (username.startsWith(SA_PREFIX)) {
       const ns = username.slice(SA_PREFIX.length).split(':')[0];

@@ -50,11 +50,15 @@ export function mapEntryPath(metaPath: string, map: 'labels' | 'annotations', ke
  */
 export type WorkloadScope = { mode: 'enforce'; tenant: string } | { mode: 'warn'; tenant?: string; reason: string } | { mode: 'skip' };
 
+const SKIP: WorkloadScope = { mode: 'skip' };
+
 export function workloadScope(ctx: RuleContext): WorkloadScope {
-  const owner = ctx.tenancy.ownerOf(ctx.input.namespace);
-  if (owner.type === 'system') return { mode: 'skip' };
-  if (owner.type === 'none') {
-    if (ctx.actor.role !== 'tenant') return { mode: 'skip' };
+  // ownerOf(), without building the owner: this runs for every workload review.
+  const ns = ctx.input.namespace;
+  if (ns && ctx.tenancy.isSystemNamespace(ns)) return SKIP;
+  const tenant = ctx.tenancy.tenantOf(ns);
+  if (tenant === undefined) {
+    if (ctx.actor.role !== 'tenant') return SKIP;
     return {
       mode: 'warn',
       reason: `namespace "${ctx.input.namespace ?? ''}" belongs to no tenant, so tenant-guard does not enforce sidecar rules there`,
@@ -63,11 +67,11 @@ export function workloadScope(ctx: RuleContext): WorkloadScope {
   if (ctx.actor.role === 'platform-controller') {
     return {
       mode: 'warn',
-      tenant: owner.tenant,
+      tenant,
       reason: `${ctx.actor.username} is a platform controller and is never blocked; the object it writes was derived from one that should have been rejected`,
     };
   }
-  return { mode: 'enforce', tenant: owner.tenant };
+  return { mode: 'enforce', tenant };
 }
 
 /** Record findings as violations (enforce) or warnings (warn). */

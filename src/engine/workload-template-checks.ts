@@ -5,17 +5,36 @@ import { checkPodSpec } from './sidecar-podspec-checks.js';
 import { proxyIdsOf } from './sidecar-proxy-ids.js';
 import type { Finding } from './workload-findings.js';
 import { ensureLabels } from './workload-labels.js';
+import { pointerOf } from './patch.js';
 
-/** Where a pod's metadata and spec sit inside an object, as path segments. */
+/**
+ * Where a pod's metadata and spec sit inside an object, as path segments.
+ * Built once per handler, so the derived paths are computed here rather than
+ * on every review.
+ */
 export interface PodLocation {
   meta: string[];
   spec: string[];
+  /** `meta` + labels, and its JSON Pointer. */
+  labels: string[];
+  labelsPointer: string;
+  /** `meta` and `spec` as dotted field paths (the path style of findings). */
+  metaPath: string;
+  specPath: string;
 }
 
-export const POD_AT_ROOT: PodLocation = { meta: ['metadata'], spec: ['spec'] };
+function podLocation(meta: string[], spec: string[]): PodLocation {
+  const labels = [...meta, 'labels'];
+  return { meta, spec, labels, labelsPointer: pointerOf(labels), metaPath: dotted(meta), specPath: dotted(spec) };
+}
+
+export const POD_AT_ROOT: PodLocation = podLocation(['metadata'], ['spec']);
+
+/** An object's own metadata (its labels map path), for the label patches. */
+export const OWN_METADATA = POD_AT_ROOT;
 
 export function templateAt(...template: string[]): PodLocation {
-  return { meta: [...template, 'metadata'], spec: [...template, 'spec'] };
+  return podLocation([...template, 'metadata'], [...template, 'spec']);
 }
 
 export function dotted(segments: string[]): string {
@@ -44,25 +63,27 @@ export interface PodCheckOptions {
   userWrittenOnly: boolean;
 }
 
+const NONE_INJECTED: ReadonlySet<string> = new Set();
+
 /** Every sidecar check on the pod at `loc` inside `obj`. */
 export function podFindings(ctx: RuleContext, obj: unknown, loc: PodLocation, opts: PodCheckOptions): Finding[] {
-  const metaPath = dotted(loc.meta);
+  const out: Finding[] = [];
+  const metaPath = loc.metaPath;
   const meta = readMetadata(valueAt(obj, loc.meta), metaPath);
-  return [
-    ...checkInjectOptOut(meta, metaPath),
-    ...checkSidecarAnnotations(meta, metaPath),
-    ...checkGatewayNameLabel(meta, metaPath),
-    ...(opts.userWrittenOnly ? checkNoInjectionStatus(meta, metaPath) : []),
-    ...(opts.tenant ? checkRevisionLabel(meta, metaPath, opts.tenant, ctx.tenancy) : []),
-    ...checkPodSpec(valueAt(obj, loc.spec), dotted(loc.spec), opts.injected ?? new Set(), proxyIdsOf(ctx.state, ctx.input.namespace)),
-  ];
+  checkInjectOptOut(out, meta, metaPath);
+  checkSidecarAnnotations(out, meta, metaPath);
+  checkGatewayNameLabel(out, meta, metaPath);
+  if (opts.userWrittenOnly) checkNoInjectionStatus(out, meta, metaPath);
+  if (opts.tenant) checkRevisionLabel(out, meta, metaPath, opts.tenant, ctx.tenancy);
+  checkPodSpec(out, valueAt(obj, loc.spec), loc.specPath, opts.injected ?? NONE_INJECTED, proxyIdsOf(ctx.state, ctx.input.namespace));
+  return out;
 }
 
-/** Add `entries` to the labels map under `metaSegments`, warning when a value is overwritten. */
-export function addLabels(b: DecisionBuilder, obj: unknown, metaSegments: string[], entries: Record<string, string>): void {
-  const { ops, replaced } = ensureLabels(obj, [...metaSegments, 'labels'], entries);
-  b.add(...ops);
+/** Add `entries` to the labels map of the pod metadata at `loc`, warning when a value is overwritten. */
+export function addLabels(b: DecisionBuilder, obj: unknown, loc: PodLocation, entries: Record<string, string>): void {
+  const { ops, replaced } = ensureLabels(obj, loc.labels, entries, loc.labelsPointer);
+  for (const op of ops) b.add(op);
   for (const r of replaced) {
-    b.warn(`${dotted(metaSegments)}.labels["${r.key}"] was "${r.from}" and is set to "${r.to}": the value is decided by the namespace the object lives in.`);
+    b.warn(`${loc.metaPath}.labels["${r.key}"] was "${r.from}" and is set to "${r.to}": the value is decided by the namespace the object lives in.`);
   }
 }

@@ -183,13 +183,29 @@ function admittedNamespaces(r: ParsedRule, policyNamespace: string): string[] | 
  * `knative-serving-namespace` to a value matching it sends its sources'
  * requests there, and the activator calls the revision with its own identity.
  */
+/**
+ * The enforced ALLOW policies of `ns` that may apply to the activator. They do
+ * not depend on the name asked about, so they are derived once per change of
+ * the namespace's policies (selector matching is the costly part of a
+ * Namespace review).
+ */
+function activatorPolicies(state: ClusterState, ns: string, root: string): { obj: KubeObject; p: ParsedPolicy }[] {
+  return state.derived(`mesh:activator-policies:${root}`, GK.AuthorizationPolicy, ns, () => {
+    const out: { obj: KubeObject; p: ParsedPolicy }[] = [];
+    for (const obj of state.list(GK.AuthorizationPolicy, ns)) {
+      const p = parsedPolicy(obj);
+      if (p instanceof PolicyShapeError || p.action !== 'ALLOW' || p.dryRun || !policyMayApply(p, ACTIVATOR, root)) continue;
+      out.push({ obj, p });
+    }
+    return out;
+  });
+}
+
 function routesToName(state: ClusterState, config: TenancyConfig, name: string): NameTrust[] {
   const out: NameTrust[] = [];
   const root = config.meshRootNamespace;
   for (const ns of new Set([ACTIVATOR.namespace, root])) {
-    for (const obj of state.list(GK.AuthorizationPolicy, ns)) {
-      const p = parsedPolicy(obj);
-      if (p instanceof PolicyShapeError || p.action !== 'ALLOW' || p.dryRun || !policyMayApply(p, ACTIVATOR, root)) continue;
+    for (const { obj, p } of activatorPolicies(state, ns, root)) {
       for (const r of p.rules) {
         const pin = r.when.find((c) => c.key.toLowerCase() === `request.headers[${NAMESPACE_HEADER}]` && c.values?.some((v) => istioStringMatch(v, name)));
         if (!pin) continue;
@@ -219,7 +235,9 @@ export function trustsOfName(state: ClusterState, config: TenancyConfig, name: s
   for (const ns of state.namespacesOf(GK.AuthorizationPolicy)) {
     if (ns === name) continue; // a namespace's own policies come and go with it
     const index = state.derived('mesh:trust-index', GK.AuthorizationPolicy, ns, () => indexTrust(state.list(GK.AuthorizationPolicy, ns)));
-    const entries = [...(index.exact.get(name) ?? []), ...index.general];
+    const exact = index.exact.get(name);
+    if (!exact && index.general.length === 0) continue; // nothing in `ns` trusts this name
+    const entries = [...(exact ?? []), ...index.general];
     const seen = new Set<ParsedRule>();
     for (const { policy: p, rule: r, managed } of entries) {
       if (seen.has(r)) continue;
