@@ -254,7 +254,8 @@ export function checkSidecarAnnotations(out: Finding[], meta: MetadataView, meta
       });
       continue;
     }
-    const override = PROXY_OVERRIDES[key];
+    // Own keys only: an annotation named toString or constructor is no proxy override.
+    const override = Object.hasOwn(PROXY_OVERRIDES, key) ? PROXY_OVERRIDES[key] : undefined;
     if (override) {
       out.push({
         rule: WORKLOAD_RULE.proxyOverride,

@@ -96,7 +96,10 @@ export function setuidGaps(obj: unknown, specSegments: string[], skip: (list: st
       const sc = record(container.securityContext);
       const nonRoot = (sc?.runAsNonRoot ?? podSc?.runAsNonRoot) === true;
       const uid = sc?.runAsUser ?? podSc?.runAsUser;
-      const identity = nonRoot || (typeof uid === 'number' && uid !== 0) || dropsSetuid(record(sc?.capabilities)?.drop);
+      // The drop list is read even when runAsNonRoot or runAsUser already settle it: an entry that cannot be read
+      // (e.g. an object without a usable toString) must fail the review closed, whatever else the container says.
+      const drops = dropsSetuid(record(sc?.capabilities)?.drop);
+      const identity = nonRoot || (typeof uid === 'number' && uid !== 0) || drops;
       const escalation = sc?.allowPrivilegeEscalation === false;
       if (identity && escalation) continue;
       out.push({ specSegments, list, index: i, name, container, escalation, identity });

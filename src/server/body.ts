@@ -48,8 +48,9 @@ function poisonReviver(key: string, value: unknown): unknown {
 export function parseJson(buf: Buffer): unknown {
   const text = buf.toString('utf8');
   try {
-    // Searched in the decoded text: a Buffer search would encode the needle again on every call.
-    return text.includes('"__proto__"') || text.includes('"constructor"') ? JSON.parse(text, poisonReviver) : JSON.parse(text);
+    // Searched in the decoded text (a Buffer search would encode the needle again on every call). A key can be
+    // spelled with \u escapes ("\u005f_proto__"): any escape sends the body through the reviver, which sees decoded keys.
+    return text.includes('__proto__') || text.includes('constructor') || text.includes('\\u') ? JSON.parse(text, poisonReviver) : JSON.parse(text);
   } catch (e) {
     throw new BodyError(400, `the body is not valid JSON: ${(e as Error).message}`);
   }

@@ -144,3 +144,24 @@ t.test('pods/exec and pods/attach CONNECT', async (t) => {
   }
   t.ok(connect('portforward', 'istio-proxy').intercepted === false, 'other CONNECT subresources are not judged');
 });
+
+t.test('an unreadable capabilities.drop entry fails the review closed even when runAsNonRoot settles the identity', async (t) => {
+  // A JSON object whose toString is no function cannot be read as a capability name.
+  const unreadable = JSON.parse('{"toString":1}') as unknown;
+  for (const sc of [
+    { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: [unreadable] } },
+    { runAsUser: 1000, allowPrivilegeEscalation: false, capabilities: { drop: [unreadable] } },
+  ]) {
+    const d = submit(ksvc({ containers: [{ image: 'busybox', securityContext: sc }] }), alice).d;
+    t.equal(d.allowed, false, JSON.stringify(Object.keys(sc)));
+    t.same(d.violations.map((v) => v.rule), ['TG-ENGINE-ERROR']);
+  }
+});
+
+t.test('annotations named like Object.prototype members are no proxy overrides', async (t) => {
+  const obj = ksvc({});
+  (obj.spec as { template: Record<string, unknown> }).template.metadata = { annotations: { toString: 'x', constructor: 'y', valueOf: 'z' } };
+  const d = submit(obj, alice).d;
+  t.same(d.violations.filter((v) => v.rule === 'TG-WORKLOAD-PROXY-OVERRIDE'), []);
+  t.notMatch(JSON.stringify(d), /function|native code/);
+});

@@ -8,6 +8,10 @@ t.test('parseJson: JSON in, a 400 BodyError for what is not JSON or poisons prot
     ['{"a":', /not valid JSON/],
     ['{"__proto__":{"polluted":true}}', /"__proto__" key/],
     ['{"x":{"constructor":{"prototype":{"polluted":true}}}}', /"constructor\.prototype" key/],
+    // The same keys spelled with JSON escapes, as secure-json-parse also refuses them.
+    ['{"a":{"\\u005f_proto__":{"polluted":true}}}', /"__proto__" key/],
+    ['{"a":{"__pr\\u006fto__":{"polluted":true}}}', /"__proto__" key/],
+    ['{"x":{"\\u0063onstructor":{"prototype":{"polluted":true}}}}', /"constructor\.prototype" key/],
   ] as const) {
     let caught: unknown;
     try {
