@@ -41,6 +41,8 @@ export interface BenchContext {
   url: string;
   ca: string;
   dir: string;
+  /** The manifests the server's state was seeded with. */
+  statePaths: string[];
   /** The serve process, for its CPU time. */
   pid: number;
   durationS: number;
@@ -112,14 +114,17 @@ const scenarioTable: BenchSection = async (ctx) => {
   ctx.print(`Scenarios (autocannon, ${CONNECTIONS} connections, ${ctx.durationS} s each):\n${table(['scenario', 'req/s', 'p50', 'p99', 'RSS after'], rows)}`);
 };
 
-function startFloor(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(REPO, 'test/bench/floor-server.ts'), String(port), join(dir, 'certs/tls.crt'), join(dir, 'certs/tls.key')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** Start a bench server script (through tsx) that prints one line once it listens. */
+function startChild(script: string, args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(REPO, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
+}
+
+function startFloor(dir: string, port: number): Promise<ChildProcess> {
+  return startChild('test/bench/floor-server.ts', [String(port), join(dir, 'certs/tls.crt'), join(dir, 'certs/tls.key')]);
 }
 
 /** tenant-guard's requests/s over the floor's, alternating runs of both, per endpoint. */
@@ -163,6 +168,54 @@ const floorRatio: BenchSection = async (ctx) => {
     );
   } finally {
     floor.kill('SIGTERM');
+  }
+};
+
+const BREAKDOWN_MODES = ['fixed-allowed', 'fixed-patched', 'judged'] as const;
+
+/**
+ * Where a review's CPU goes: the floor, then tenant-guard's own app with the
+ * judgment taken out in steps (breakdown-server.ts), all loaded alike in
+ * alternating rounds. The differences are the server around the engine, the
+ * encoding of the patch, and the judgment.
+ */
+const costBreakdown: BenchSection = async (ctx) => {
+  const servers: { name: string; child: ChildProcess; url: string }[] = [];
+  try {
+    const floorPort = await freePort();
+    servers.push({ name: 'floor', child: await startFloor(ctx.dir, floorPort), url: `https://127.0.0.1:${floorPort}` });
+    for (const mode of BREAKDOWN_MODES) {
+      const port = await freePort();
+      const child = await startChild('test/bench/breakdown-server.ts', [mode, String(port), join(ctx.dir, 'certs'), ...ctx.statePaths]);
+      servers.push({ name: mode, child, url: `https://127.0.0.1:${port}` });
+    }
+    const rows: string[][] = [];
+    for (const s of await commonReviews(ctx)) {
+      for (const sv of servers) await cannon(`${sv.url}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, Math.min(3, ctx.durationS));
+      const requests = new Map<string, number>();
+      const cpu = new Map<string, number>();
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? servers : [...servers].reverse();
+        for (const sv of order) {
+          const cpu0 = cpuMs(sv.child.pid!);
+          const r = await cannon(`${sv.url}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, ctx.durationS);
+          cpu.set(sv.name, (cpu.get(sv.name) ?? 0) + cpuMs(sv.child.pid!) - cpu0);
+          requests.set(sv.name, (requests.get(sv.name) ?? 0) + r.requests.total);
+        }
+      }
+      const us = (name: string) => (cpu.get(name)! * 1000) / requests.get(name)!;
+      const [floor, none, patch, judged] = ['floor', ...BREAKDOWN_MODES].map(us) as [number, number, number, number];
+      const d = (a: number, b: number) => `${a - b >= 0 ? '+' : ''}${(a - b).toFixed(0)}`;
+      rows.push([s.path, `${floor.toFixed(0)}`, `${none.toFixed(0)} (${(floor / none).toFixed(2)}×)`, `${patch.toFixed(0)} (${(floor / patch).toFixed(2)}×)`, `${judged.toFixed(0)} (${(floor / judged).toFixed(2)}×)`, d(none, floor), d(patch, none), d(judged, patch)]);
+      ctx.summary.push(`CPU per review ${s.path}: floor ${floor.toFixed(0)} µs; server around the engine ${d(none, floor)} µs, patch encoding ${d(patch, none)} µs, judgment ${d(judged, patch)} µs`);
+    }
+    ctx.print(
+      `Where a review's CPU goes (µs per request from /proc, ${FLOOR_CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${ctx.durationS} s; tenant-guard's app with the engine replaced ` +
+        `by a fixed "allowed", by the engine's first decision returned every time, and the engine itself; in brackets the floor ratio):\n` +
+        table(['endpoint', 'floor', 'no judgment, no patch', 'fixed decision + patch', 'judged', 'server', 'patch', 'judgment'], rows),
+    );
+  } finally {
+    for (const sv of servers) sv.child.kill('SIGTERM');
   }
 };
 
@@ -218,7 +271,7 @@ const bigBodies: BenchSection = async (ctx) => {
 };
 
 /** The sections, in order. Another section (e.g. a scale run) is one more entry here. */
-const SECTIONS: BenchSection[] = [scenarioTable, floorRatio, fixedRate, bigBodies];
+const SECTIONS: BenchSection[] = [scenarioTable, floorRatio, costBreakdown, fixedRate, bigBodies];
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tenant-guard-bench-'));
@@ -229,6 +282,7 @@ async function main(): Promise<void> {
       .map((n) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${n}\n  labels: {istio-injection: enabled}\n`)
       .join('---\n'),
   );
+  const statePaths = [join(dir, 'namespaces.yaml'), join(REPO, 'test/fixtures/reference')];
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
   // What `npm start` runs: the compiled dist/ (BENCH_TSX=1: the sources through tsx, without a build).
@@ -239,7 +293,7 @@ async function main(): Promise<void> {
   const child = spawn(
     process.execPath,
     [...main, 'serve', '--port', String(port), '--certs-dir', join(dir, 'certs'),
-      '--state', join(dir, 'namespaces.yaml'), '--state', join(REPO, 'test/fixtures/reference'), '--shutdown-delay', '0'],
+      ...statePaths.flatMap((p) => ['--state', p]), '--shutdown-delay', '0'],
     { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const cleanup = () => {
@@ -262,7 +316,7 @@ async function main(): Promise<void> {
       const m = /^process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
       return m ? Number(m[1]) / 1024 / 1024 : NaN;
     };
-    const ctx: BenchContext = { url, ca, dir, pid: child.pid!, durationS: DURATION_S, rssMiB, print: (text) => console.log(`${text}\n`), summary: [] };
+    const ctx: BenchContext = { url, ca, dir, statePaths, pid: child.pid!, durationS: DURATION_S, rssMiB, print: (text) => console.log(`${text}\n`), summary: [] };
     ctx.print(`tenant-guard bench: ${url} (${tsx ? 'src through tsx' : 'dist'}), node ${process.version}, ${DURATION_S} s per run, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs\nRSS after start: ${(await rssMiB()).toFixed(1)} MiB`);
     const only = process.env.BENCH_ONLY?.split(',');
     for (const section of SECTIONS) if (!only || only.includes(section.name)) await section(ctx);
