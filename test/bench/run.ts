@@ -30,6 +30,8 @@ const CONNECTIONS = env('BENCH_CONNECTIONS', 10);
 const FLOOR_CONNECTIONS = env('BENCH_FLOOR_CONNECTIONS', 50);
 const ROUNDS = env('BENCH_ROUNDS', 3);
 const RATE = env('BENCH_RATE', 1000);
+// Unmeasured seconds at the fixed rate before each measured run (the JIT's tiers settle in the first seconds).
+const WARMUP_S = env('BENCH_WARMUP', 3);
 // The small reviews' rate while big bodies are sent: the big bodies take most of the CPU, so a rate the server can still serve.
 const BIG_RATE = env('BENCH_BIG_RATE', 200);
 const BIG_CONNECTIONS = env('BENCH_BIG_CONNECTIONS', 2);
@@ -231,7 +233,7 @@ const fixedRate: BenchSection = async (ctx) => {
   const rows: string[][] = [];
   for (const s of await commonReviews(ctx)) {
     // Unmeasured warm-up: the first second of a cold process is spent compiling the hot code.
-    await openLoop({ url: `${ctx.url}${s.path}`, ca: ctx.ca, body: s.body, rate: RATE, durationS: 1, connections: 50 });
+    await openLoop({ url: `${ctx.url}${s.path}`, ca: ctx.ca, body: s.body, rate: RATE, durationS: WARMUP_S, connections: 50 });
     const r = await openLoop({ url: `${ctx.url}${s.path}`, ca: ctx.ca, body: s.body, rate: RATE, durationS: ctx.durationS, connections: 50 });
     rows.push(latencyRow(`${s.path} ${s.name}`, r));
     ctx.summary.push(`p99 at ${RATE} req/s ${s.path}: ${fmt(percentile(r.latencies, 99))}, ${fmt(percentile(r.fromDue, 99))} counted from when each request was due (target ≤ 5 ms)`);
