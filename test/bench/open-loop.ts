@@ -18,6 +18,7 @@
 // finds every connection busy waits for one, and that wait counts: it is the
 // server's queue.
 import { Agent, request } from 'node:https';
+import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 
 export interface OpenLoopResult {
@@ -76,7 +77,7 @@ class Connection {
 
   static open(host: string, port: number, ca: string, onClose: (c: Connection) => void): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port, ca, servername: host === '127.0.0.1' ? undefined : host, ALPNProtocols: ['http/1.1'] }, () => resolve(new Connection(socket, onClose)));
+      const socket = connect({ host, port, ca, servername: isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] }, () => resolve(new Connection(socket, onClose)));
       socket.once('error', reject);
     });
   }

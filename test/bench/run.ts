@@ -129,39 +129,63 @@ function startFloor(dir: string, port: number): Promise<ChildProcess> {
   return startChild('test/bench/floor-server.ts', [String(port), join(dir, 'certs/tls.crt'), join(dir, 'certs/tls.key')]);
 }
 
+/** A server under load: where to send, and the process whose CPU time is read. */
+interface LoadedServer {
+  name: string;
+  url: string;
+  pid: number;
+}
+
+interface Load {
+  requests: number;
+  /** CPU time of the server's process over its runs, in ms. */
+  cpuMs: number;
+}
+
+/**
+ * Load each server with the same review: an unmeasured warm-up of each (the
+ * first seconds of a fresh process are spent compiling the hot code), then
+ * ROUNDS rounds, every other one in reverse order, so that a drift of the
+ * machine's speed hits all alike.
+ */
+async function alternate(ctx: BenchContext, servers: LoadedServer[], s: Scenario): Promise<Map<string, Load>> {
+  for (const sv of servers) await cannon(`${sv.url}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, Math.min(3, ctx.durationS));
+  const loads = new Map<string, Load>(servers.map((sv) => [sv.name, { requests: 0, cpuMs: 0 }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const sv of round % 2 === 0 ? servers : [...servers].reverse()) {
+      const cpu0 = cpuMs(sv.pid);
+      const r = await cannon(`${sv.url}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, ctx.durationS);
+      const load = loads.get(sv.name)!;
+      load.cpuMs += cpuMs(sv.pid) - cpu0;
+      load.requests += r.requests.total;
+    }
+  }
+  return loads;
+}
+
+const usPerRequest = (l: Load) => (l.cpuMs * 1000) / l.requests;
+
 /** tenant-guard's requests/s over the floor's, alternating runs of both, per endpoint. */
 const floorRatio: BenchSection = async (ctx) => {
   const port = await freePort();
   const floor = await startFloor(ctx.dir, port);
-  const floorUrl = `https://127.0.0.1:${port}`;
+  const servers = [
+    { name: 'floor', url: `https://127.0.0.1:${port}`, pid: floor.pid! },
+    { name: 'tg', url: ctx.url, pid: ctx.pid },
+  ];
   try {
     const rows: string[][] = [];
     for (const s of await commonReviews(ctx)) {
       await checkAnswer(`${ctx.url}${s.path}`, ctx.ca, s);
-      // Unmeasured warm-up of both: the first seconds of a fresh process are spent compiling the hot code.
-      for (const u of [ctx.url, floorUrl]) await cannon(`${u}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, Math.min(3, ctx.durationS));
-      let tg = 0;
-      let fl = 0;
-      let tgCpu = 0;
-      let flCpu = 0;
-      for (let round = 0; round < ROUNDS; round++) {
-        // Alternate who goes first, so a drift of the machine's speed hits both alike.
-        const order = round % 2 === 0 ? ['floor', 'tg'] : ['tg', 'floor'];
-        for (const who of order) {
-          const pid = who === 'tg' ? ctx.pid : floor.pid!;
-          const cpu0 = cpuMs(pid);
-          const r = await cannon(`${who === 'tg' ? ctx.url : floorUrl}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, ctx.durationS);
-          const cpu = cpuMs(pid) - cpu0;
-          if (who === 'tg') (tg += r.requests.total), (tgCpu += cpu);
-          else (fl += r.requests.total), (flCpu += cpu);
-        }
-      }
+      const loads = await alternate(ctx, servers, s);
+      const tg = loads.get('tg')!;
+      const fl = loads.get('floor')!;
       const secs = ROUNDS * ctx.durationS;
-      const ratio = tg / fl;
+      const ratio = tg.requests / fl.requests;
       // CPU per request does not depend on how much of the machine the server got (other load, the client): a second view of the same ratio.
-      const tgUs = (tgCpu * 1000) / tg;
-      const flUs = (flCpu * 1000) / fl;
-      rows.push([s.path, s.name, (tg / secs).toFixed(0), (fl / secs).toFixed(0), `${ratio.toFixed(2)}×`, `${tgUs.toFixed(0)} / ${flUs.toFixed(0)} µs`, `${(flUs / tgUs).toFixed(2)}×`]);
+      const tgUs = usPerRequest(tg);
+      const flUs = usPerRequest(fl);
+      rows.push([s.path, s.name, (tg.requests / secs).toFixed(0), (fl.requests / secs).toFixed(0), `${ratio.toFixed(2)}×`, `${tgUs.toFixed(0)} / ${flUs.toFixed(0)} µs`, `${(flUs / tgUs).toFixed(2)}×`]);
       ctx.summary.push(`floor ratio ${s.path}: ${ratio.toFixed(2)}× requests/s, ${(flUs / tgUs).toFixed(2)}× CPU per request (target ≥ 0.80×)`);
     }
     ctx.print(
@@ -193,20 +217,8 @@ const costBreakdown: BenchSection = async (ctx) => {
     }
     const rows: string[][] = [];
     for (const s of await commonReviews(ctx)) {
-      for (const sv of servers) await cannon(`${sv.url}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, Math.min(3, ctx.durationS));
-      const requests = new Map<string, number>();
-      const cpu = new Map<string, number>();
-      for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? servers : [...servers].reverse();
-        for (const sv of order) {
-          const cpu0 = cpuMs(sv.child.pid!);
-          const r = await cannon(`${sv.url}${s.path}`, ctx.ca, s.body, FLOOR_CONNECTIONS, ctx.durationS);
-          cpu.set(sv.name, (cpu.get(sv.name) ?? 0) + cpuMs(sv.child.pid!) - cpu0);
-          requests.set(sv.name, (requests.get(sv.name) ?? 0) + r.requests.total);
-        }
-      }
-      const us = (name: string) => (cpu.get(name)! * 1000) / requests.get(name)!;
-      const [floor, none, patch, judged] = ['floor', ...BREAKDOWN_MODES].map(us) as [number, number, number, number];
+      const loads = await alternate(ctx, servers.map((sv) => ({ name: sv.name, url: sv.url, pid: sv.child.pid! })), s);
+      const [floor, none, patch, judged] = ['floor', ...BREAKDOWN_MODES].map((name) => usPerRequest(loads.get(name)!)) as [number, number, number, number];
       const d = (a: number, b: number) => `${a - b >= 0 ? '+' : ''}${(a - b).toFixed(0)}`;
       rows.push([s.path, `${floor.toFixed(0)}`, `${none.toFixed(0)} (${(floor / none).toFixed(2)}×)`, `${patch.toFixed(0)} (${(floor / patch).toFixed(2)}×)`, `${judged.toFixed(0)} (${(floor / judged).toFixed(2)}×)`, d(none, floor), d(patch, none), d(judged, patch)]);
       ctx.summary.push(`CPU per review ${s.path}: floor ${floor.toFixed(0)} µs; server around the engine ${d(none, floor)} µs, patch encoding ${d(patch, none)} µs, judgment ${d(judged, patch)} µs`);
