@@ -214,7 +214,12 @@ t.test('a tenant admin creates a namespace: workloads are refused until its base
   const pin = await admin.read({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-pin-activator-tenant-1', namespace: 'knative-serving' } });
   t.same((pin.spec as any).rules[0].when, [{ key: 'request.headers[knative-serving-namespace]', notValues: ['tenant-1', 'tenant-1-b'] }]);
   t.equal((pin.spec as any).action, 'DENY');
-  t.ok(await admin.find({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-platform-activator', namespace: 'knative-serving' } }));
+  // The workload is admitted as soon as its own namespace is closed; the
+  // leader's pass goes on with the other namespaces and ends with the
+  // platform's activator policy (baselineObjectsFor's order), so wait for it.
+  const platformRef = { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-platform-activator', namespace: 'knative-serving' } } as KubeObject;
+  await waitFor('the leader to finish its first pass', async () => !!(await admin.find(platformRef)), { timeoutMs: 20_000, intervalMs: 100 });
+  t.ok(await admin.find(platformRef), 'the platform\'s activator policy was written');
   for (const n of ['tenant-1', 'tenant-2']) t.ok(await admin.find({ ...apRef, metadata: { ...apRef.metadata, namespace: n } }), `${n} got its baseline too`);
   t.comment(`e2e timing: Lease released -> workload admitted in ${fmt(admittedAt - released)} (${refusals} refusals meanwhile); namespace created -> workload admitted in ${fmt(admittedAt - nsCreatedAt)}`);
 });
