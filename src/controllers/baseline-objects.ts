@@ -23,8 +23,8 @@ const ROLES: ReadonlySet<string> = new Set<BaselineRole>(['peer-authentication',
 // (knative.dev/serving pkg/activator/handler/handler.go ServeHTTP:
 // pkghttp.LastHeaderValue(r.Header, activator.RevisionHeaderNamespace));
 // pinning it is what stops a tenant from pairing an allowed Host with another
-// tenant's namespace. The activator reads the LAST value of a repeated
-// header; activatorPinFor closes that gap.
+// tenant's namespace. The header may be repeated and Envoy's matching of a
+// repeated header changed in 2026; activatorPinFor covers both readings.
 export const ACTIVATOR_NAMESPACE_HEADER = 'request.headers[knative-serving-namespace]';
 
 const SECURITY_API = 'security.istio.io/v1';
@@ -136,21 +136,47 @@ export function activatorPolicyFor(config: TenancyConfig, tenant: string, tenant
   };
 }
 
+/** The namespaces of the tenants the config peers into `tenant` (config `peerings`, from -> to). */
+export function peerNamespacesOf(config: TenancyConfig, tenancy: Tenancy, tenant: string): string[] {
+  const peers = new Set(config.peerings.filter((p) => p.to === tenant && p.from !== tenant).map((p) => p.from));
+  return sorted([...peers].flatMap((p) => tenancy.namespacesOf(p).filter((n) => !tenancy.isSystemNamespace(n))));
+}
+
 /** Name of a tenant's header-pin DENY policy. */
 export function activatorPinName(config: TenancyConfig, tenant: string): string {
   return `${config.baseline.activatorHeaderPin.name}${tenant}`;
 }
 
 /**
- * The pin as a DENY: the tenant's callers whose knative-serving-namespace
- * header is anything but the tenant's namespaces. Whether Envoy matches a
- * repeated header on its comma-joined values or value by value (its fix for
- * CVE-2026-26308), a request carrying a foreign value meets `notValues` and
- * is denied, while the activator (which routes by the last value) is never
- * reached. The ALLOW alone would let a caller pass with one pinned value and
- * be routed by another under value-by-value matching.
+ * The pin, a DENY fencing the tenant's namespaces on the activator: every
+ * caller outside the tenant, the system namespaces and the tenants peered into
+ * it whose `knative-serving-namespace` carries one of the tenant's namespaces.
+ *
+ * The header may be repeated and the activator routes by one of its values
+ * (the last: pkghttp.LastHeaderValue; the first in releases reading it with
+ * Header.Get). Envoy before its fix for CVE-2026-26308 matches the
+ * comma-joined values, which never equal one of the names the ALLOW pins, so
+ * only a single value passes the ALLOW and the fence denies it if it is
+ * foreign. Since that fix Envoy matches value by value, any one value matching
+ * (Istio translates `values` to an OR of header matchers and `notValues` to
+ * NOT of that OR: pilot/pkg/security/authz/model/model.go), so a caller
+ * sending its own namespace next to another tenant's passes its own ALLOW
+ * and any `notValues` pin on its side; only a rule on the target's name
+ * itself, as here, denies it whichever value the activator routes by.
+ *
+ * (An earlier release kept a first rule denying the tenant's own callers any
+ * other value, `notValues`: under value-by-value matching it stops nothing,
+ * under joined matching the ALLOW already does. test/unit/controllers/
+ * activator-header-matching.test.ts checks the activator's policies under
+ * both readings.)
  */
-export function activatorPinFor(config: TenancyConfig, tenant: string, tenantNamespaces: string[], owners: NamespaceOwner[] = []): KubeObject {
+export function activatorPinFor(
+  config: TenancyConfig,
+  tenant: string,
+  tenantNamespaces: string[],
+  owners: NamespaceOwner[] = [],
+  peerNamespaces: string[] = [],
+): KubeObject {
   const a = config.baseline.activatorPolicy;
   const ns = sorted(tenantNamespaces);
   return {
@@ -160,7 +186,7 @@ export function activatorPinFor(config: TenancyConfig, tenant: string, tenantNam
     spec: {
       selector: { matchLabels: { ...a.selector } },
       action: 'DENY',
-      rules: [{ from: [{ source: { namespaces: ns } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, notValues: ns }] }],
+      rules: [{ from: [{ source: { notNamespaces: sorted([...ns, ...peerNamespaces, ...config.systemNamespaces]) } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ns }] }],
     },
   };
 }
@@ -229,7 +255,7 @@ export function baselineObjectsFor(config: TenancyConfig, state: ClusterState): 
   if (config.baseline.activatorPolicy.enabled) {
     for (const [tenant, owners] of [...byTenant].sort(([a], [b]) => a.localeCompare(b))) {
       out.push(activatorPolicyFor(config, tenant, tenantNamespaces(tenant), owners));
-      if (config.baseline.activatorHeaderPin.enabled) out.push(activatorPinFor(config, tenant, tenantNamespaces(tenant), owners));
+      if (config.baseline.activatorHeaderPin.enabled) out.push(activatorPinFor(config, tenant, tenantNamespaces(tenant), owners, peerNamespacesOf(config, tenancy, tenant)));
     }
     if (config.baseline.platformActivatorPolicy.enabled && byTenant.size > 0) out.push(platformActivatorPolicy(config));
   }

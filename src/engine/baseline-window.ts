@@ -1,5 +1,5 @@
 import { GK, groupKind, type GroupKind } from '../cluster/state.js';
-import { baselineForNamespace } from '../controllers/baseline-objects.js';
+import { ACTIVATOR_NAMESPACE_HEADER, activatorPinName, baselineForNamespace, MANAGED_BY_LABEL, MANAGED_BY_VALUE, peerNamespacesOf } from '../controllers/baseline-objects.js';
 import { isDryRunValue, DRY_RUN_ANNOTATION } from '../mesh/policy.js';
 import type { RuleContext, RuleDoc } from './context.js';
 import type { DecisionBuilder } from './decision.js';
@@ -31,9 +31,11 @@ export const baselineWindowRules: RuleDoc[] = [
     id: RULE_OPEN_WINDOW,
     kinds: ['Pod', 'serving.knative.dev/Service', 'serving.knative.dev/Configuration', 'apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job', 'batch/CronJob', 'ReplicationController'],
     stops:
-      'With `baseline.enabled`: a tenant (or unknown user) creating or updating a workload in a tenant namespace that has no enforced namespace-wide ALLOW AuthorizationPolicy yet (neither its baseline nor another one, nor one in the mesh root namespace).',
+      'With `baseline.enabled`: a tenant (or unknown user) creating or updating a workload in a tenant namespace that has no enforced namespace-wide ALLOW AuthorizationPolicy yet (neither its baseline nor another one, nor one in the mesh root namespace), ' +
+      "or (with the activator pin on) that the tenant's pin policy on the activator does not fence yet.",
     why:
       'Istio admits every caller into a workload that no ALLOW policy selects, so until the baseline of a new namespace exists its workloads are reachable from every tenant. ' +
+      'The same holds for the activator path until the pin denies other tenants\' requests naming the namespace in `knative-serving-namespace` (a repeated header gets past value-pinned ALLOWs under Envoy\'s value-by-value matching). ' +
       'tenant-guard creates the baseline within moments of the namespace; refusing workloads until then means the namespace is never reachable from another tenant, not even for a second. ' +
       'Platform admins and platform controllers are not held to it.',
     cite: 'https://istio.io/latest/docs/reference/config/security/authorization-policy/ ("If there are no ALLOW policies for the workload, allow the request")',
@@ -58,6 +60,72 @@ function closesNamespace(p: KubeObject): boolean {
  */
 function closed(ctx: RuleContext, ns: string): boolean {
   return ctx.state.derived('baseline:closes-namespace', GK.AuthorizationPolicy, ns, () => ctx.state.list(GK.AuthorizationPolicy, ns).some(closesNamespace));
+}
+
+/**
+ * The tenant's pin policy on the activator fences `ns` (it denies other
+ * tenants' requests whose knative-serving-namespace carries `ns`). Without
+ * it, under Envoy's value-by-value header matching a caller of another
+ * tenant reaches `ns` through the activator by sending its own namespace
+ * next to `ns` (docs/baseline.md, "the fence"). No activator namespace, no
+ * activator path: nothing to wait for.
+ */
+function fenced(ctx: RuleContext, tenant: string, ns: string): boolean {
+  const a = ctx.config.baseline.activatorPolicy;
+  if (!a.enabled || !ctx.config.baseline.activatorHeaderPin.enabled) return true;
+  if (!ctx.state.get(GK.Namespace, undefined, a.namespace)) return true;
+  const name = activatorPinName(ctx.config, tenant);
+  const fences = ctx.state.derived(`baseline:activator-fence:${name}`, GK.AuthorizationPolicy, a.namespace, () => fencesOf(ctx.state.get(GK.AuthorizationPolicy, a.namespace, name), a.selector));
+  const candidates = fences.filter((f) => f.values.has(ns));
+  if (candidates.length === 0) return false;
+  // Exempt callers: the tenant's own namespaces, the platform's and its peers' only.
+  const own = new Set([...ctx.tenancy.namespacesOf(tenant), ...ctx.config.systemNamespaces, ...peerNamespacesOf(ctx.config, ctx.tenancy, tenant)]);
+  return candidates.some((f) => f.exempt.every((n) => own.has(n)));
+}
+
+interface Fence {
+  /** Header values the rule denies. */
+  values: ReadonlySet<string>;
+  /** Callers it does not deny (`from.source.notNamespaces`). */
+  exempt: string[];
+}
+
+/**
+ * The rules of an enforced DENY on the activator that deny by value of its
+ * routing header, whoever calls. The policy must apply to the activator for
+ * sure: no targetRefs, no `istio.io/rev` (it would bind one control plane's
+ * proxies only), a selector of labels the activator carries (config
+ * `baseline.activatorPolicy.selector`) or none.
+ */
+function fencesOf(p: KubeObject | undefined, activatorLabels: Record<string, string>): Fence[] {
+  const out: Fence[] = [];
+  const spec = p?.spec;
+  if (!p || !spec || typeof spec !== 'object' || spec.action !== 'DENY') return out;
+  if (isDryRunValue(p.metadata.annotations?.[DRY_RUN_ANNOTATION])) return out;
+  if (p.metadata.labels?.['istio.io/rev'] !== undefined || spec.targetRef !== undefined || spec.targetRefs !== undefined) return out;
+  if (spec.selector !== undefined) {
+    const ml = spec.selector?.matchLabels;
+    const keys = spec.selector && typeof spec.selector === 'object' ? Object.keys(spec.selector) : ['?'];
+    if (keys.some((k) => k !== 'matchLabels') || (ml !== undefined && (typeof ml !== 'object' || ml === null))) return out;
+    if (Object.entries(ml ?? {}).some(([k, v]) => activatorLabels[k] !== v)) return out;
+  }
+  if (!Array.isArray(spec.rules)) return out;
+  for (const r of spec.rules) {
+    const when = Array.isArray(r?.when) ? r.when : [];
+    // Only a rule with the header condition, callers narrowed by notNamespaces at most, and nothing else.
+    if (when.length !== 1 || r?.to !== undefined) continue;
+    const c = when[0];
+    if (typeof c?.key !== 'string' || c.key.toLowerCase() !== ACTIVATOR_NAMESPACE_HEADER || !Array.isArray(c.values) || c.notValues !== undefined) continue;
+    let exempt: unknown[] = [];
+    if (r.from !== undefined) {
+      const src = Array.isArray(r.from) && r.from.length === 1 ? r.from[0]?.source : undefined;
+      if (!src || typeof src !== 'object' || Object.keys(src).some((k) => k !== 'notNamespaces') || !Array.isArray(src.notNamespaces)) continue;
+      exempt = src.notNamespaces;
+    }
+    if (!exempt.every((n) => typeof n === 'string')) continue;
+    out.push({ values: new Set(c.values.filter((v: unknown) => typeof v === 'string')), exempt: exempt as string[] });
+  }
+  return out;
 }
 
 /**
@@ -86,16 +154,31 @@ export function checkOpenWindow(ctx: RuleContext, b: DecisionBuilder): void {
     }
     return;
   }
-  if (closed(ctx, ns) || closed(ctx, config.meshRootNamespace)) return;
-  const missing = baselineForNamespace(config, tenant, ns, ctx.tenancy.namespacesOf(tenant))
-    .filter((o) => !ctx.state.get(o.kind === 'PeerAuthentication' ? GK.PeerAuthentication : GK.AuthorizationPolicy, ns, o.metadata.name!))
-    .map((o) => `${o.kind} ${ns}/${o.metadata.name}`);
-  const what = missing.length > 0 ? `its baseline (${missing.join(', ')})` : 'an enforced namespace-wide ALLOW AuthorizationPolicy';
+  const isClosed = closed(ctx, ns) || closed(ctx, config.meshRootNamespace);
+  const isFenced = fenced(ctx, tenant, ns);
+  if (isClosed && isFenced) return;
+  const retry = `Retry in a few seconds; if this persists, ask a platform admin to check that tenant-guard's controllers are running.`;
+  if (!isClosed) {
+    const missing = baselineForNamespace(config, tenant, ns, ctx.tenancy.namespacesOf(tenant))
+      .filter((o) => !ctx.state.get(o.kind === 'PeerAuthentication' ? GK.PeerAuthentication : GK.AuthorizationPolicy, ns, o.metadata.name!))
+      .map((o) => `${o.kind} ${ns}/${o.metadata.name}`);
+    const what = missing.length > 0 ? `its baseline (${missing.join(', ')})` : 'an enforced namespace-wide ALLOW AuthorizationPolicy';
+    b.violate(
+      RULE_OPEN_WINDOW,
+      'metadata.namespace',
+      `namespace "${ns}" (tenant ${tenant}) does not have ${what} yet: tenant-guard is creating it. ` +
+        `Until an ALLOW policy selects its workloads, Istio admits every caller into them, including other tenants' workloads. ${retry}`,
+    );
+    return;
+  }
+  const pinName = activatorPinName(config, tenant);
+  const pin = `AuthorizationPolicy ${config.baseline.activatorPolicy.namespace}/${pinName}`;
+  const held = ctx.state.get(GK.AuthorizationPolicy, config.baseline.activatorPolicy.namespace, pinName);
+  const state = held && held.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE ? `an object tenant-guard does not manage holds that name, ask a platform admin to remove or rename it` : 'tenant-guard is writing it';
   b.violate(
     RULE_OPEN_WINDOW,
     'metadata.namespace',
-    `namespace "${ns}" (tenant ${tenant}) does not have ${what} yet: tenant-guard is creating it. ` +
-      `Until an ALLOW policy selects its workloads, Istio admits every caller into them, including other tenants' workloads. ` +
-      `Retry in a few seconds; if this persists, ask a platform admin to check that tenant-guard's controllers are running.`,
+    `namespace "${ns}" (tenant ${tenant}) is not fenced on the activator yet (${pin} does not deny other tenants' requests whose knative-serving-namespace header names "${ns}"): ${state}. ` +
+      `Until then another tenant's workload can reach "${ns}" through the activator by sending its own namespace and "${ns}" in a repeated header. ${retry}`,
   );
 }

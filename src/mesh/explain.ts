@@ -2,6 +2,7 @@ import { compileCondition, compileOperation, compileRule, compileSource, SHARED,
 import { evaluate, type Assignment } from './formula.js';
 import { parsePrincipal } from './istio-match.js';
 import { policyRef, type MeshState } from './mesh-state.js';
+import { NAMESPACE_HEADER } from './platform.js';
 import { SOURCE_FIELDS, type OperationField, type ParsedPolicy, type ParsedRule, type SourceField } from './policy.js';
 import { keysOf, solveRoute, type Witness } from './request-space.js';
 import type { Hop, Route } from './routes.js';
@@ -96,7 +97,11 @@ export function describeRequest(route: Route, w: Witness): string {
   if (a.has(SHARED.host)) parts.push(`Host ${a.get(SHARED.host)}`);
   if (a.has(k0.port)) parts.push(`port ${a.get(k0.port)}`);
   for (const [key, v] of a) {
-    if (key.startsWith('header:') && v !== undefined) parts.push(`header ${key.slice(7)}: ${v}`);
+    if (key.startsWith('header:') && v !== undefined) {
+      const name = key.slice(7);
+      // A routing value beside another: the header sent twice, which Envoy before its CVE-2026-26308 fix matches joined.
+      parts.push(name === NAMESPACE_HEADER && v.includes(',') ? `header ${name} sent twice (${v.split(',').map((x) => JSON.stringify(x)).join(', ')}), matched as "${v}" by Envoy before its CVE-2026-26308 fix` : `header ${name}: ${v}`);
+    }
     if ((key === SHARED.path || key === SHARED.method) && v !== undefined) parts.push(`${key} ${v}`);
   }
   return parts.join(', ');

@@ -217,7 +217,14 @@ export class MeshState {
     let hit = this.activatorMemo.get(key);
     if (hit) return hit;
     const index = this.state.derived('mesh:activator-index', GK.AuthorizationPolicy, w.namespace, () => indexByRoutingPin(this.policiesIn(w.namespace)));
-    const candidates = [...index.general, ...(index.byPin.get(ns) ?? []), ...index.wildcardPinned.filter((p) => rulesRoutableTo(p, ns).rules.length > 0)];
+    const routable = (ps: ParsedPolicy[]) => ps.filter((p) => rulesRoutableTo(p, ns).rules.length > 0);
+    const candidates = [
+      ...index.general,
+      ...(index.byPin.get(ns) ?? []),
+      ...routable(index.wildcardPinned),
+      ...(index.denyByPin.get(ns) ?? []),
+      ...routable(index.denyWildcardPinned).map((p) => rulesRoutableTo(p, ns)),
+    ];
     const root = w.namespace === this.root ? [] : this.policiesIn(this.root);
     const allow: ParsedPolicy[] = [];
     const deny: ParsedPolicy[] = [];

@@ -117,7 +117,11 @@ function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[
       });
     }
   });
-  for (const [name, value] of route.callerHeaders) fixed.set(keysOf(route, 0).header(name), value);
+  for (const [name, value] of route.callerHeaders) {
+    const key = keysOf(route, 0).header(name);
+    if (name === NAMESPACE_HEADER && value !== undefined) vars.push({ key, values: () => routingHeaderValues(value, patternsOf(key), fresh) });
+    else fixed.set(key, value);
+  }
 
   const hostPatterns = patternsOf(SHARED.host);
   const target = route.hops.at(-1)!.workload.namespace;
@@ -144,6 +148,22 @@ function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[
   return { vars, fixed, tokens: namespaceTokens };
 }
 
+/**
+ * What the policies see of a `knative-serving-namespace` that routes to `ns`.
+ * The caller may repeat the header; the activator routes by its last value
+ * (or its first, in releases reading it with Header.Get), and Envoy before its
+ * fix for CVE-2026-26308 matches the comma-joined values. So besides `ns`
+ * alone: `c,ns` and `ns,c` for each candidate `c` of the patterns that test
+ * the header. (Envoy since that fix matches value by value, any value
+ * matching; the model does not read that yet: docs/authorization-policy.md,
+ * "Repeated routing headers".)
+ */
+function routingHeaderValues(ns: string, patterns: string[], fresh: string): Value[] {
+  const out: string[] = [ns, `${fresh},${ns}`, `${ns},${fresh}`];
+  for (const c of stringCandidates(patterns, [], fresh)) out.push(`${c},${ns}`, `${ns},${c}`);
+  return [...new Set(out)];
+}
+
 export interface Witness {
   assignment: Assignment;
   /** The tokens invented namespace names are made of: such a name stands for "any namespace created later". */
@@ -155,5 +175,11 @@ export function solveRoute(m: MeshState, route: Route): Witness | undefined {
   const f = routeFormula(route);
   const { vars, fixed, tokens } = searchSpace(m, route, f);
   const a = solve(f, vars, fixed);
-  return a ? { assignment: a, tokens } : undefined;
+  if (!a) return undefined;
+  // A routing header no policy tests is never branched on: the caller sends the target's name alone.
+  for (const [name, value] of route.callerHeaders) {
+    const key = keysOf(route, 0).header(name);
+    if (!a.has(key)) a.set(key, value);
+  }
+  return { assignment: a, tokens };
 }

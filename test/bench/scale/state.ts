@@ -86,6 +86,26 @@ export function activatorPolicy(tenant: number): Obj {
   };
 }
 
+/**
+ * The tenant's fence on the activator, as examples/reference-hardened and
+ * tenant-guard's baseline have it: nobody but the tenant and the platform may
+ * name its namespaces in `knative-serving-namespace` (what holds a repeated
+ * header under Envoy's value-by-value matching; docs/baseline.md).
+ */
+export function activatorFence(tenant: number): Obj {
+  const own = namespacesOfTenant(tenant);
+  return {
+    apiVersion: AP,
+    kind: 'AuthorizationPolicy',
+    metadata: { name: `fence-${tenantName(tenant)}-at-activator`, namespace: 'knative-serving' },
+    spec: {
+      selector: { matchLabels: { app: 'activator' } },
+      action: 'DENY',
+      rules: [{ from: [{ source: { notNamespaces: [...own, ...SYSTEM_NAMESPACES] } }], when: [{ key: 'request.headers[knative-serving-namespace]', values: own }] }],
+    },
+  };
+}
+
 export function namespaceObject(name: string, tenant?: number): Obj {
   const labels: Record<string, string> = { 'istio-injection': 'enabled' };
   if (tenant !== undefined) labels[TENANT_LABEL] = tenantName(tenant);
@@ -143,7 +163,7 @@ function platformObjects(): Obj[] {
 
 /** Everything of tenant `i` except its Namespace objects. */
 function tenantObjects(i: number): Obj[] {
-  const out: Obj[] = [activatorPolicy(i)];
+  const out: Obj[] = [activatorPolicy(i), activatorFence(i)];
   for (const ns of namespacesOfTenant(i)) {
     out.push(strict(ns), namespacePolicy(i, ns), ...APPS.map((app) => appPolicy(ns, app)), knativeService(i, ns, APPS[0]));
   }

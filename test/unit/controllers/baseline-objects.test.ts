@@ -66,7 +66,7 @@ t.test('per tenant namespace: STRICT and an ALLOW of exact names; per tenant: th
   t.same(pin.spec, {
     selector: { matchLabels: { app: 'activator' } },
     action: 'DENY',
-    rules: [{ from: [{ source: { namespaces: ['tenant-1'] } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, notValues: ['tenant-1'] }] }],
+    rules: [{ from: [{ source: { notNamespaces: ['istio-system', 'knative-serving', 'tenant-1'] } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ['tenant-1'] }] }],
   });
 });
 

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import type { Decision, KubeObject } from '../../../src/engine/types.js';
 import { computeMatrix } from '../../../src/mesh/matrix.js';
 import { review } from '../mesh/admit.js';
-import { ap, config, referenceState, VARIANTS, type Variant } from '../mesh/reference-state.js';
+import { ap, config, unfencedReferenceState as referenceState, referenceState as fencedReferenceState, VARIANTS, type Variant } from '../mesh/reference-state.js';
 
 const VERSION = { 'app.kubernetes.io/version': '1.8.1' };
 
@@ -50,6 +50,9 @@ for (const variant of Object.keys(VARIANTS) as Variant[]) {
         `${ns}: the opening names the rule and the assumed label: ${JSON.stringify(d.violations)}`,
       );
     }
+    // Behind tenant-1's fence the same rule opens nothing: the fence denies tenant-2 naming tenant-1.
+    const fenced = review(fencedReferenceState(variant), activatorPolicy('knative-serving', 'by-version', VERSION, 'tenant-2', 'tenant-1'));
+    t.notOk(fenced.violations.some((v) => v.rule === 'TG-AUTHZ-OPENS-PATH' && /via activator/.test(v.message)), `fenced: no open activator path: ${JSON.stringify(fenced.violations)}`);
     // Admitting a tenant to its own hosts by that label stays admitted.
     const own = activatorPolicy('knative-serving', 'by-version', VERSION, 'tenant-1', 'tenant-1');
     const d = review(referenceState(variant), own);

@@ -3,7 +3,7 @@ import { MemoryStore } from '../../../src/cluster/memory-store.js';
 import { ruleCatalog } from '../../../src/engine/index.js';
 import type { Decision, KubeObject } from '../../../src/engine/types.js';
 import { apply, review, ruleIds } from '../mesh/admit.js';
-import { ALICE, ap, config, namespace, referencePolicies, referenceState, seedReferenceState, VARIANTS, type Variant } from '../mesh/reference-state.js';
+import { ALICE, ap, config, namespace, referencePolicies, referenceState, seedReferenceState, unfencedReferenceState, VARIANTS, type Variant } from '../mesh/reference-state.js';
 
 function rejected(t: Test, d: Decision, rule: string, message: RegExp) {
   t.notOk(d.allowed, `rejected by ${rule}`);
@@ -44,7 +44,8 @@ t.test('openshift allow-wait-for-drain: admitted with the drain warning', async 
 });
 
 t.test('per-tenant activator rules: refused by Host alone (the activator routes by header), admitted with the header pinned', async (t) => {
-  const s = referenceState('kind');
+  // Without the fences: what the rule alone opens (behind tenant-2's fence it is refused all the same, see below).
+  const s = unfencedReferenceState('kind');
   const act = seedReferenceState('kind').get('security.istio.io/AuthorizationPolicy', 'knative-serving', 'allow-tenant-1-to-activator')!;
   const d = review(s, act);
   t.notOk(d.allowed);
@@ -57,6 +58,10 @@ t.test('per-tenant activator rules: refused by Host alone (the activator routes 
   pinned.spec.rules[0].when = [{ key: 'request.headers[knative-serving-namespace]', values: ['tenant-1'] }];
   const d2 = review(s, pinned);
   t.ok(d2.allowed, JSON.stringify(d2.violations));
+  const fenced = review(referenceState('kind'), act);
+  t.notOk(fenced.allowed, 'behind the fences the Host-only rule is refused too');
+  t.match(fenced.violations.map((v) => v.message).join('\n'), /tenant-1 -> .* via activator/);
+  t.ok(review(referenceState('kind'), pinned).allowed, 'and the pinned one admitted');
 });
 
 t.test('threats: rejected, with the cell and the rule named', async (t) => {
@@ -114,7 +119,9 @@ t.test('DELETE or dry-run of the last ALLOW policy', async (t) => {
   // activator's identity is trusted by every tenant.
   s.remove(s.get('security.istio.io/AuthorizationPolicy', 'knative-serving', 'allow-traffic-to-activator')!);
   s.remove(s.get('security.istio.io/AuthorizationPolicy', 'knative-serving', 'allow-tenant-2-to-activator')!);
-  rejected(t, review(s, act, { operation: 'DELETE' }), 'TG-AUTHZ-LAST-ALLOW', /(tenant-2|any caller.*) -> tenant-1 via activator: .*activator is left with no enforced ALLOW/);
+  // (The hardened reference's fences deny tenant-1 as the header's only value; a repeated header gets past them under
+  // Envoy's joined matching.)
+  rejected(t, review(s, act, { operation: 'DELETE' }), 'TG-AUTHZ-LAST-ALLOW', /(tenant-2|any caller.*|\(another tenant\)) -> tenant-1 via activator: .*activator is left with no enforced ALLOW/);
 });
 
 t.test('deleting a DENY that held a cell closed', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { MemoryStore } from '../../../src/cluster/memory-store.js';
+import { GK } from '../../../src/cluster/state.js';
 import { parseTenancyConfig } from '../../../src/config/load.js';
 import type { TenancyConfig } from '../../../src/config/types.js';
 import { baselineObjectsFor } from '../../../src/controllers/baseline-objects.js';
@@ -93,6 +94,8 @@ t.test('the window closes with the baseline, or with another enforced namespace-
   const s = state(true);
   t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'baseline in place');
   const s2 = state(false);
+  // The activator's side of the baseline only: the namespace itself is closed (or not) by what each case adds.
+  for (const o of baselineObjectsFor(on, state(false)).filter((o) => o.metadata.namespace === 'knative-serving')) s2.upsert(o);
   const own = (extra: Partial<KubeObject['metadata']> = {}, spec: Record<string, unknown> = {}): KubeObject => ({
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',
@@ -138,4 +141,62 @@ t.test('managed baseline objects: tenants may neither change nor delete them', a
   t.match(review(s, on, alice, 'CREATE', fake).violations.map((v) => v.message).join(), /carries tenant-guard.dev\/managed-by: tenant-guard, which marks the objects tenant-guard keeps/);
   const { labels: _l, ...meta } = fake.metadata;
   t.ok(review(s, on, alice, 'CREATE', { ...fake, metadata: meta }).allowed, "a tenant's own policy next to the baseline is fine");
+});
+
+t.test('the window closes on the activator path only once the tenant\'s pin fences the namespace', async (t) => {
+  const s = state(true);
+  s.upsert(ns('tenant-1-new', 'tenant-1'));
+  for (const o of baselineObjectsFor(on, s).filter((o) => o.metadata.namespace === 'tenant-1-new')) s.upsert(o);
+  const d = review(s, on, alice, 'CREATE', ksvc('tenant-1-new'));
+  t.same(rules(d), ['TG-BASELINE-OPEN-WINDOW'], 'its own baseline is there, the pin does not name it yet');
+  t.match(
+    d.violations[0]!.message,
+    /namespace "tenant-1-new" \(tenant tenant-1\) is not fenced on the activator yet \(AuthorizationPolicy knative-serving\/tenant-guard-pin-activator-tenant-1 does not deny other tenants' requests whose knative-serving-namespace header names "tenant-1-new"\)/,
+  );
+  const pinKey = (o: KubeObject) => o.metadata.name === 'tenant-guard-pin-activator-tenant-1';
+  const pin = baselineObjectsFor(on, s).find(pinKey)!;
+  s.upsert(pin);
+  t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1-new')).allowed, 'the reconciled pin fences it');
+  t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'and still the older namespace');
+
+  const variant = (spec: Record<string, unknown>, annotations?: Record<string, string>) => s.upsert({ ...pin, metadata: { ...pin.metadata, ...(annotations ? { annotations } : {}) }, spec: { ...pin.spec, ...spec } });
+  const fence = (pin.spec!.rules as any[])[0];
+  variant({ rules: [{ from: [{ source: { namespaces: ['tenant-1'] } }], when: [{ key: 'request.headers[knative-serving-namespace]', notValues: ['tenant-1'] }] }] });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], "a pin on the tenant's own callers (notValues) does not fence");
+  variant({ rules: [{ ...fence, from: [{ source: { notNamespaces: [...fence.from[0].source.notNamespaces, 'tenant-2'] } }] }] });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], "a fence exempting another tenant's namespace does not");
+  variant({ rules: [{ ...fence, from: [{ source: { notNamespaces: ['*'] } }] }] });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], 'nor one exempting a pattern');
+  variant({ rules: [{ ...fence, from: [{ source: { namespaces: ['tenant-2'] } }] }] });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], 'nor one denying some callers only');
+  variant({ rules: [{ ...fence, to: [{ operation: { ports: ['8012'] } }] }] });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], 'nor one narrowed to some requests');
+  variant({ rules: [{ when: fence.when }] });
+  t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'a fence exempting nobody does');
+  variant({ action: 'ALLOW' });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], 'an ALLOW does not fence');
+  variant({}, { 'istio.io/dry-run': 'true' });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], 'a dry-run pin does not');
+  for (const [spec, why] of [
+    [{ selector: { matchLabels: { app: 'not-the-activator' } } }, 'a pin selecting other workloads'],
+    [{ selector: { matchLabels: { app: 'activator', extra: 'x' } } }, 'a pin selecting by a label the activator may not carry'],
+    [{ selector: undefined, targetRefs: [{ kind: 'Service', name: 'activator-service' }] }, 'a pin bound by targetRefs'],
+  ] as const) {
+    variant(spec as Record<string, unknown>);
+    t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], `${why} does not fence`);
+  }
+  s.upsert({ ...pin, metadata: { ...pin.metadata, labels: { ...pin.metadata.labels, 'istio.io/rev': 'canary' } } });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1'))), ['TG-BASELINE-OPEN-WINDOW'], 'a pin of one control plane revision does not fence');
+  variant({ selector: undefined });
+  t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'a pin selecting the whole activator namespace does');
+  s.upsert({ ...pin, metadata: { name: pin.metadata.name, namespace: pin.metadata.namespace }, spec: { action: 'ALLOW', rules: [{}] } });
+  t.match(review(s, on, alice, 'CREATE', ksvc('tenant-1')).violations[0]!.message, /an object tenant-guard does not manage holds that name, ask a platform admin to remove or rename it/, 'a name taken by a foreign object is said so');
+  s.upsert(pin);
+  t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'repaired');
+  const noPin = parseTenancyConfig({ ...structuredClone(defaultConfig), baseline: { enabled: true, activatorHeaderPin: { enabled: false } }, platformControllers: on.platformControllers }, 'no pin');
+  t.ok(review(state(true, noPin), noPin, alice, 'CREATE', ksvc('tenant-1')).allowed, 'pin off: no fence is asked for');
+  const noKnative = state(true);
+  noKnative.remove({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'knative-serving' } });
+  for (const o of noKnative.list(GK.AuthorizationPolicy, 'knative-serving')) noKnative.remove(o);
+  t.ok(review(noKnative, on, alice, 'CREATE', pod('tenant-1')).allowed, 'no activator namespace: no activator path, no fence asked for');
 });

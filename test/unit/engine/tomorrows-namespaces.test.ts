@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { evaluate } from '../../../src/engine/index.js';
 import type { Decision, KubeObject, Operation, UserInfo } from '../../../src/engine/types.js';
 import { apply, review, ruleIds } from '../mesh/admit.js';
-import { ALICE, ap, config, namespace, referenceState } from '../mesh/reference-state.js';
+import { ALICE, ap, config, namespace, unfencedReferenceState } from '../mesh/reference-state.js';
 import { computeMatrix, openCrossTenantCells } from '../../../src/mesh/matrix.js';
 import type { MemoryStore } from '../../../src/cluster/memory-store.js';
 
@@ -17,7 +17,8 @@ const PLATFORM: UserInfo = { username: 'platform-admin', groups: [] };
 const from = (source: object) => ({ rules: [{ from: [{ source }] }] });
 
 function state(extra: KubeObject[] = []): MemoryStore {
-  return referenceState('kind', [namespace('tenant-1', { [TL]: 'tenant-1', 'istio-injection': 'enabled' }), namespace('tenant-2', { [TL]: 'tenant-2', 'istio-injection': 'enabled' }), ...extra]);
+  // Without the hardened reference's fences: these tests judge what rules open where nothing else stands behind them.
+  return unfencedReferenceState('kind', [namespace('tenant-1', { [TL]: 'tenant-1', 'istio-injection': 'enabled' }), namespace('tenant-2', { [TL]: 'tenant-2', 'istio-injection': 'enabled' }), ...extra]);
 }
 
 function nsReview(s: MemoryStore, obj: KubeObject, user: UserInfo, operation: Operation = 'CREATE'): Decision {

@@ -105,9 +105,15 @@ t.test('Istio evaluation semantics', async (t) => {
     t.ok(cellOf(summary('kind', [exactHost]).cells, 'tenant-2', 'tenant-1', 'activator').allowed, 'exact host of the target');
     const ownHost = ap('knative-serving', 'act', { selector: { matchLabels: { app: 'activator' } }, rules: [{ from: [{ source: { namespaces: ['tenant-2'] } }], to: [{ operation: { hosts: ['*.tenant-2.svc.cluster.local', 'tenant-2.example.com'] } }] }] });
     // The activator routes by knative-serving-namespace: own hosts alone still let tenant-2 name tenant-1's revision.
-    const byHeader = cellOf(summary('kind', [ownHost]).cells, 'tenant-2', 'tenant-1', 'activator');
-    t.ok(byHeader.allowed, 'own hosts only, header not pinned');
+    const fences = ['knative-serving/fence-tenant-1-at-activator', 'knative-serving/fence-tenant-2-at-activator'];
+    const byHeader = cellOf(summary('kind', [ownHost], fences).cells, 'tenant-2', 'tenant-1', 'activator');
+    t.ok(byHeader.allowed, 'own hosts only, header not pinned (and no fence)');
     t.match(byHeader.reason, /routed by header knative-serving-namespace: tenant-1/);
+    // The fence denies tenant-1 as the header's only value; sent twice ("x,tenant-1"), Envoy before its
+    // CVE-2026-26308 fix matches the joined string, which the fence does not name and the Host-only rule admits.
+    const twice = cellOf(summary('kind', [ownHost]).cells, 'tenant-2', 'tenant-1', 'activator');
+    t.ok(twice.allowed, 'a Host-only rule behind the fence: open by a repeated header');
+    t.match(twice.reason, /header knative-serving-namespace sent twice \(.*"tenant-1"\), matched as ".*,tenant-1" by Envoy before its CVE-2026-26308 fix/);
     const pinned = ap('knative-serving', 'act', {
       selector: { matchLabels: { app: 'activator' } },
       rules: [{ from: [{ source: { namespaces: ['tenant-2'] } }], to: [{ operation: { hosts: ['*.tenant-2.svc.cluster.local'] } }], when: [{ key: 'request.headers[knative-serving-namespace]', values: ['tenant-2'] }] }],

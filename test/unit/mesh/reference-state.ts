@@ -50,6 +50,22 @@ export function referenceState(variant: Variant, extra: KubeObject[] = [], seed 
   return s;
 }
 
+/** The hardened names of the per-tenant fences on the activator (examples/reference-hardened). */
+export const FENCES = ['fence-tenant-1-at-activator', 'fence-tenant-2-at-activator'];
+
+/**
+ * The hardened reference without its fences: the activator pinned by the
+ * tenants' ALLOW rules only, for tests of what a rule on the activator opens
+ * where no fence stands behind it (a fence denies every other tenant's
+ * request naming the fenced namespace, whatever the ALLOWs say).
+ */
+export function unfencedReferenceState(variant: Variant, extra: KubeObject[] = []): MemoryStore {
+  const s = referenceState(variant);
+  for (const name of FENCES) s.remove({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { namespace: 'knative-serving', name } });
+  for (const o of extra) s.upsert(o);
+  return s;
+}
+
 /** The reference as published, activator rules by Host only. */
 export function seedReferenceState(variant: Variant, extra: KubeObject[] = []): MemoryStore {
   return referenceState(variant, extra, true);
