@@ -88,6 +88,14 @@ export function describeCaller(m: MeshState, route: Route, w: Witness): string {
   return m.ownership.describeCaller(ns);
 }
 
+/** The routing header sent several times: what Envoy before its CVE-2026-26308 fix matched, and which value routes. */
+function repeatedRoutingHeader(name: string, joined: string, routedTo: string | undefined): string {
+  const values = joined.split(',');
+  const which = values.at(-1) === (routedTo ?? '') ? 'last' : 'first';
+  const routes = routedTo === undefined ? `its ${which} value is empty, so the activator routes by the Host` : `the activator routes by the ${which} one`;
+  return `header ${name} sent as ${values.length} values (${values.map((x) => JSON.stringify(x)).join(', ')}), which Envoy before its CVE-2026-26308 fix matches joined as "${joined}"; ${routes}`;
+}
+
 export function describeRequest(route: Route, w: Witness): string {
   const a = w.assignment;
   const k0 = keysOf(route, 0);
@@ -99,8 +107,7 @@ export function describeRequest(route: Route, w: Witness): string {
   for (const [key, v] of a) {
     if (key.startsWith('header:') && v !== undefined) {
       const name = key.slice(7);
-      // A routing value beside another: the header sent twice, which Envoy before its CVE-2026-26308 fix matches joined.
-      parts.push(name === NAMESPACE_HEADER && v.includes(',') ? `header ${name} sent twice (${v.split(',').map((x) => JSON.stringify(x)).join(', ')}), matched as "${v}" by Envoy before its CVE-2026-26308 fix` : `header ${name}: ${v}`);
+      parts.push(name === NAMESPACE_HEADER && route.callerHeaders.has(name) && v.includes(',') ? repeatedRoutingHeader(name, v, route.callerHeaders.get(name)) : `header ${name}: ${v}`);
     }
     if ((key === SHARED.path || key === SHARED.method) && v !== undefined) parts.push(`${key} ${v}`);
   }

@@ -119,7 +119,7 @@ function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[
   });
   for (const [name, value] of route.callerHeaders) {
     const key = keysOf(route, 0).header(name);
-    if (name === NAMESPACE_HEADER && value !== undefined) vars.push({ key, values: () => routingHeaderValues(value, patternsOf(key), fresh) });
+    if (name === NAMESPACE_HEADER) vars.push({ key, values: () => routingHeaderValues(value, patternsOf(key), fresh) });
     else fixed.set(key, value);
   }
 
@@ -149,19 +149,30 @@ function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[
 }
 
 /**
- * What the policies see of a `knative-serving-namespace` that routes to `ns`.
- * The caller may repeat the header; the activator routes by its last value
- * (or its first, in releases reading it with Header.Get), and Envoy before its
- * fix for CVE-2026-26308 matches the comma-joined values. So besides `ns`
- * alone: `c,ns` and `ns,c` for each candidate `c` of the patterns that test
- * the header. (Envoy since that fix matches value by value, any value
- * matching; the model does not read that yet: docs/authorization-policy.md,
- * "Repeated routing headers".)
+ * What the policies see of a `knative-serving-namespace` that routes to `ns`
+ * (or, `ns` undefined, that leaves the activator to route by the Host: absent,
+ * or an empty routing value). The caller may repeat the header; the activator
+ * routes by its last value (or its first, in releases reading it with
+ * Header.Get) and falls back to the Host when that value is empty, and Envoy
+ * before its fix for CVE-2026-26308 matches the comma-joined values. So
+ * besides the value alone: `c,ns` and `ns,c` for `c` a witness of the
+ * patterns that can match a joined string (with `*`, or holding a comma;
+ * another exact value never equals a string with a comma, whatever `c` is),
+ * and each such witness that already ends in `,ns` or starts with `ns,`.
+ * (Envoy since that fix matches value by value, any value matching; the model
+ * does not read that yet: docs/authorization-policy.md, "Repeated routing
+ * headers".)
  */
-function routingHeaderValues(ns: string, patterns: string[], fresh: string): Value[] {
-  const out: string[] = [ns, `${fresh},${ns}`, `${ns},${fresh}`];
-  for (const c of stringCandidates(patterns, [], fresh)) out.push(`${c},${ns}`, `${ns},${c}`);
-  return [...new Set(out)];
+function routingHeaderValues(ns: string | undefined, patterns: string[], fresh: string): Value[] {
+  const joinable = patterns.filter((p) => p.includes('*') || p.includes(','));
+  const witnesses = stringCandidates(joinable, [], fresh);
+  const r = ns ?? '';
+  const out = new Set<Value>(ns === undefined ? [undefined, ''] : [ns]);
+  for (const c of witnesses) {
+    out.add(`${c},${r}`).add(`${r},${c}`);
+    if (c.endsWith(`,${r}`) || c.startsWith(`${r},`)) out.add(c);
+  }
+  return [...out];
 }
 
 export interface Witness {

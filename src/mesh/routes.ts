@@ -144,7 +144,7 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
           hops: [a, podHop(activator, QUEUE_PROXY_PORTS, none)],
           hostRoutedTo: ns,
           callerHeaders: new Map([[NAMESPACE_HEADER, undefined]]),
-          note: 'caller -> activator (routed by Host, no routing header) -> pod',
+          note: 'caller -> activator (routed by Host: no routing header, or an empty routing value) -> pod',
           trustDomain: td,
         },
       ]);
