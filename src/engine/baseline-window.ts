@@ -1,5 +1,5 @@
 import { GK, groupKind, type GroupKind } from '../cluster/state.js';
-import { ACTIVATOR_NAMESPACE_HEADER, activatorPinName, baselineForNamespace, MANAGED_BY_LABEL, MANAGED_BY_VALUE, peerNamespacesOf } from '../controllers/baseline-objects.js';
+import { ACTIVATOR_NAMESPACE_HEADER, activatorPinName, baselineForNamespace, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../controllers/baseline-objects.js';
 import { isDryRunValue, DRY_RUN_ANNOTATION } from '../mesh/policy.js';
 import type { RuleContext, RuleDoc } from './context.js';
 import type { DecisionBuilder } from './decision.js';
@@ -78,9 +78,13 @@ function fenced(ctx: RuleContext, tenant: string, ns: string): boolean {
   const fences = ctx.state.derived(`baseline:activator-fence:${name}`, GK.AuthorizationPolicy, a.namespace, () => fencesOf(ctx.state.get(GK.AuthorizationPolicy, a.namespace, name), a.selector));
   const candidates = fences.filter((f) => f.values.has(ns));
   if (candidates.length === 0) return false;
-  // Exempt callers: the tenant's own namespaces, the platform's and its peers' only.
-  const own = new Set([...ctx.tenancy.namespacesOf(tenant), ...ctx.config.systemNamespaces, ...peerNamespacesOf(ctx.config, ctx.tenancy, tenant)]);
-  return candidates.some((f) => f.exempt.every((n) => own.has(n)));
+  // Exempt callers: the tenant's own namespaces, the platform's and its peers' only (looked up, not listed: every tenant workload write asks).
+  const mayBeExempt = (n: string) => {
+    if (ctx.tenancy.isSystemNamespace(n)) return true;
+    const owner = ctx.tenancy.tenantOf(n);
+    return owner !== undefined && (owner === tenant || ctx.config.peerings.some((p) => p.from === owner && p.to === tenant));
+  };
+  return candidates.some((f) => f.exempt.every(mayBeExempt));
 }
 
 interface Fence {

@@ -195,6 +195,10 @@ t.test('the window closes on the activator path only once the tenant\'s pin fenc
   t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'repaired');
   const noPin = parseTenancyConfig({ ...structuredClone(defaultConfig), baseline: { enabled: true, activatorHeaderPin: { enabled: false } }, platformControllers: on.platformControllers }, 'no pin');
   t.ok(review(state(true, noPin), noPin, alice, 'CREATE', ksvc('tenant-1')).allowed, 'pin off: no fence is asked for');
+  const peered = parseTenancyConfig({ ...structuredClone(defaultConfig), baseline: { enabled: true }, peerings: [{ from: 'tenant-2', to: 'tenant-1' }], platformControllers: on.platformControllers }, 'peered');
+  const ps = state(true, peered);
+  t.match(JSON.stringify(ps.get(GK.AuthorizationPolicy, 'knative-serving', 'tenant-guard-pin-activator-tenant-1')!.spec), /"notNamespaces":\["istio-system","knative-serving","tenant-1","tenant-2"\]/, "a peer's namespaces are exempt from the fence");
+  t.ok(review(ps, peered, alice, 'CREATE', ksvc('tenant-1')).allowed, 'and that fence counts');
   const noKnative = state(true);
   noKnative.remove({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'knative-serving' } });
   for (const o of noKnative.list(GK.AuthorizationPolicy, 'knative-serving')) noKnative.remove(o);
