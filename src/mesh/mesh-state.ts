@@ -223,7 +223,8 @@ export class MeshState {
       ...(index.byPin.get(ns) ?? []),
       ...routable(index.wildcardPinned),
       ...(index.denyByPin.get(ns) ?? []),
-      ...routable(index.denyWildcardPinned).map((p) => rulesRoutableTo(p, ns)),
+      // DENY rules decide one by one: keep only those routable to `ns`.
+      ...index.denyWildcardPinned.map((p) => rulesRoutableTo(p, ns)).filter((p) => p.rules.length > 0),
     ];
     const root = w.namespace === this.root ? [] : this.policiesIn(this.root);
     const allow: ParsedPolicy[] = [];
