@@ -9,7 +9,8 @@ import { oneOf, parseFlags } from './args.js';
 import { judgeSnapshot, snapshotCluster, type ClusterSnapshot } from '../reports/cluster-audit.js';
 import { buildPolicyReports } from '../reports/policy-reports.js';
 import { writePolicyReports } from '../reports/write-policy-reports.js';
-import { buildReport, formatAuditText, reportFails } from './audit-report.js';
+import { buildReport, reportFails } from '../reports/audit-report.js';
+import { formatAuditText } from './audit-text.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
 const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json] [--report]

@@ -1,4 +1,5 @@
-import type { AdmissionInput, KubeObject, UserInfo } from '../engine/types.js';
+import type { AdmissionInput, UserInfo } from '../kube/admission.js';
+import type { KubeObject } from '../kube/objects.js';
 import { TenantGuardError } from '../errors.js';
 import { isClusterScoped } from './scope.js';
 import { groupKindOf, type ClusterState } from './state.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { TenantGuardError, describeFsError } from '../errors.js';
-import { parseCidr } from '../mesh/ip-ranges.js';
+import { parseCidr } from '../net/ip-ranges.js';
 import { tenancyConfigSchema } from './schema.js';
 import type { TenancyConfig } from './types.js';
 

@@ -25,7 +25,7 @@ export interface BaselineObjectTemplate {
 
 /**
  * The objects tenant-guard keeps for every tenant namespace and every tenant
- * (src/controllers/baseline-objects.ts builds them; docs/baseline.md).
+ * (src/tenancy/baseline-objects.ts builds them; docs/baseline.md).
  */
 export interface BaselineConfig {
   /** Off: no baseline objects are kept and no "open window" check is made. */

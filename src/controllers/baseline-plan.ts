@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { GK, groupKindOf, type ClusterState } from '../cluster/state.js';
 import type { KubeObject } from '../engine/types.js';
-import { baselineRoleOf, isManaged } from './baseline-objects.js';
+import { baselineRoleOf, isManaged } from '../tenancy/baseline-objects.js';
 
 // What the baseline reconciler must do to bring the cluster to the desired
 // objects: pure, so every case is tested without an API server.

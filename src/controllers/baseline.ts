@@ -7,7 +7,7 @@ import { Backoff, sleep } from '../cluster/watch-backoff.js';
 import type { TenancyConfig } from '../config/types.js';
 import type { KubeObject } from '../engine/types.js';
 import { describeError } from '../errors.js';
-import { baselineObjectsFor } from './baseline-objects.js';
+import { baselineObjectsFor } from '../tenancy/baseline-objects.js';
 import { planBaseline, type BaselineAction } from './baseline-plan.js';
 
 /** Kinds whose changes can change the plan: namespaces (tenants, labels) and the baseline's own kinds. */
@@ -60,7 +60,7 @@ function metric<T>(registry: Registry, name: string, make: () => T): T {
 }
 
 /**
- * Keeps the baseline (src/controllers/baseline-objects.ts) in the cluster:
+ * Keeps the baseline (src/tenancy/baseline-objects.ts) in the cluster:
  * level-based, from the watcher's state. Each pass computes the desired
  * objects, compares them with the state and writes the difference; a change
  * to a namespace or to a PeerAuthentication/AuthorizationPolicy triggers a

@@ -9,7 +9,7 @@ import type { KubeClient } from '../cluster/kube-client.js';
 import type { TenancyConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import { computeMatrix } from '../mesh/matrix.js';
-import { openCrossTenantPaths } from '../cli/audit-report.js';
+import { openCrossTenantPaths } from '../reports/audit-report.js';
 import { judgeSnapshot, snapshotCluster } from '../reports/cluster-audit.js';
 import { buildPolicyReports } from '../reports/policy-reports.js';
 import { writePolicyReports } from '../reports/write-policy-reports.js';

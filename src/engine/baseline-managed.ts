@@ -1,8 +1,8 @@
-import { baselineRoleOf, isManaged, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../controllers/baseline-objects.js';
+import { baselineRoleOf, isManaged, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../tenancy/baseline-objects.js';
 import type { RuleContext, RuleDoc } from './context.js';
 import type { DecisionBuilder } from './decision.js';
 
-// The baseline objects tenant-guard keeps (src/controllers/baseline-objects.ts)
+// The baseline objects tenant-guard keeps (src/tenancy/baseline-objects.ts)
 // are the tenant namespaces' isolation: a tenant loosening or deleting them
 // would reopen the namespace until the reconciler puts them back.
 

@@ -1,5 +1,5 @@
 import { GK, groupKind, type GroupKind } from '../cluster/state.js';
-import { ACTIVATOR_NAMESPACE_HEADER, activatorPinName, baselineForNamespace, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../controllers/baseline-objects.js';
+import { ACTIVATOR_NAMESPACE_HEADER, activatorPinName, baselineForNamespace, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../tenancy/baseline-objects.js';
 import { isDryRunValue, DRY_RUN_ANNOTATION } from '../mesh/policy.js';
 import type { RuleContext, RuleDoc } from './context.js';
 import type { DecisionBuilder } from './decision.js';
@@ -82,7 +82,7 @@ function fenced(ctx: RuleContext, tenant: string, ns: string): boolean {
   const mayBeExempt = (n: string) => {
     if (ctx.tenancy.isSystemNamespace(n)) return true;
     const owner = ctx.tenancy.tenantOf(n);
-    return owner !== undefined && (owner === tenant || ctx.config.peerings.some((p) => p.from === owner && p.to === tenant));
+    return owner !== undefined && (owner === tenant || ctx.tenancy.isPeered(owner, tenant));
   };
   return candidates.some((f) => f.exempt.every(mayBeExempt));
 }

@@ -1,6 +1,6 @@
 import type { ClusterState, GroupKind } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
-import type { Tenancy, Actor } from './tenancy.js';
+import type { Tenancy, Actor } from '../tenancy/tenancy.js';
 import type { AdmissionInput, Decision, Operation } from './types.js';
 
 /** What every kind handler gets: the request and everything it may read. */

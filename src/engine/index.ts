@@ -15,7 +15,7 @@ import { namespaceModule } from './namespace.js';
 import { peerAuthenticationModule } from './peer-authentication.js';
 import { podConnectHandlers, podModule } from './pod.js';
 import { serviceAliasModule } from './service-aliases.js';
-import { Tenancy } from './tenancy.js';
+import { Tenancy } from '../tenancy/tenancy.js';
 import type { AdmissionInput, Decision } from './types.js';
 
 export type { AdmissionInput, Decision } from './types.js';

@@ -87,10 +87,6 @@ function checkGateways(ctx: RuleContext, b: DecisionBuilder): void {
   }
 }
 
-function isPeered(ctx: RuleContext, from: string, to: string): boolean {
-  return ctx.config.peerings.some((p) => p.from === from && p.to === to);
-}
-
 /**
  * No route from a tenant namespace into another tenant's namespace unless
  * the config peers them. Restricted actors are judged wherever they write;
@@ -105,7 +101,7 @@ function checkDestinations(ctx: RuleContext, b: DecisionBuilder): void {
     if (!d.ns || d.ns === ns) continue;
     const destTenant = ctx.tenancy.tenantOf(d.ns);
     if (!destTenant || destTenant === srcTenant) continue;
-    if (srcTenant && isPeered(ctx, srcTenant, destTenant)) continue;
+    if (srcTenant && ctx.tenancy.isPeered(srcTenant, destTenant)) continue;
     b.violate(
       'TG-ISTIO-VS-DESTINATION',
       d.path,

@@ -3,9 +3,9 @@
 // A name counts as a tenant's only while the namespace exists with that
 // tenant's label, so creating, relabelling or un-labelling a namespace hands
 // the trust its name has to the new holder. These checks keep the mesh model's
-// ownership facts (src/mesh/ownership.ts) true.
+// ownership facts (src/tenancy/ownership.ts) true.
 
-import { isPeered, Ownership } from '../mesh/ownership.js';
+import { Ownership } from '../tenancy/ownership.js';
 import { EVERY_TENANT, trustsOfName, type NameTrust } from '../mesh/namespace-trust.js';
 import type { RuleContext, RuleDoc } from './context.js';
 
@@ -51,12 +51,12 @@ export function checkTrustedName(ctx: RuleContext, name: string, owner: string |
   // A caller of namespace `ns` may reach a workload of `owner`: its own, a peer's, or the platform's.
   const welcome = (ns: string) => {
     const o = own.ownerOf(ns);
-    return o.kind === 'platform' || (owner !== undefined && o.kind === 'tenant' && (o.tenant === owner || isPeered(ctx.config, o.tenant, owner)));
+    return o.kind === 'platform' || (owner !== undefined && o.kind === 'tenant' && (o.tenant === owner || ctx.tenancy.isPeered(o.tenant, owner)));
   };
   const inherited = trustsOfName(ctx.state, ctx.config, name).filter((t) =>
     t.routesFrom !== undefined
       ? t.routesFrom === '*' || !t.routesFrom.every(welcome)
-      : owner === undefined || t.protects === EVERY_TENANT || (t.protects !== owner && !isPeered(ctx.config, owner, t.protects)),
+      : owner === undefined || t.protects === EVERY_TENANT || (t.protects !== owner && !ctx.tenancy.isPeered(owner, t.protects)),
   );
   if (inherited.length === 0) return;
   const holder = owner === undefined ? 'a namespace of no tenant' : `tenant ${owner}`;

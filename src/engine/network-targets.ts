@@ -16,7 +16,7 @@
 // <a-b-c-d>.<ns>.pod.<domain> (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/).
 
 import { GK } from '../cluster/state.js';
-import { parseCidr, PRIVATE_RANGES, rangesOverlap, type IpRange } from '../mesh/ip-ranges.js';
+import { parseCidr, PRIVATE_RANGES, rangesOverlap, type IpRange } from '../net/ip-ranges.js';
 import type { RuleContext } from './context.js';
 
 function labelsOf(host: string): string[] {
@@ -56,10 +56,6 @@ export function addressProblem(ctx: Pick<RuleContext, 'config'>, address: string
     : `${address} is a private address, and clusterNetwork.serviceCIDRs/podCIDRs are not configured, so it may be a pod or Service of the cluster`;
 }
 
-function isPeered(ctx: RuleContext, from: string, to: string): boolean {
-  return ctx.config.peerings.some((p) => p.from === from && p.to === to);
-}
-
 /**
  * Why a namespace is out of bounds for a target written in `ownNs`, or
  * undefined when it is the tenant's own (or a namespace it is peered into).
@@ -69,7 +65,7 @@ export function namespaceProblem(ctx: RuleContext, ns: string, ownNs: string): s
   const own = ctx.tenancy.tenantOf(ownNs);
   const owner = ctx.tenancy.ownerOf(ns);
   if (owner.type === 'tenant') {
-    if (own !== undefined && (owner.tenant === own || isPeered(ctx, own, owner.tenant))) return undefined;
+    if (own !== undefined && (owner.tenant === own || ctx.tenancy.isPeered(own, owner.tenant))) return undefined;
     return `namespace ${ns} belongs to tenant ${owner.tenant}${own ? `, and ${own} is not peered with it` : ''}`;
   }
   if (owner.type === 'system') return `namespace ${ns} is a platform namespace (its gateways and the activator forward with an identity every tenant admits)`;

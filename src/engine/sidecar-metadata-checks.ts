@@ -9,7 +9,7 @@
 // - annotation reference: https://istio.io/latest/docs/reference/config/annotations/
 
 import { parse as parseYaml } from 'yaml';
-import type { Tenancy } from './tenancy.js';
+import type { Tenancy } from '../tenancy/tenancy.js';
 import { mapEntryPath, WORKLOAD_RULE, type Finding } from './workload-findings.js';
 
 export const INJECT_KEY = 'sidecar.istio.io/inject';

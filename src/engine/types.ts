@@ -2,42 +2,9 @@
 // about HTTP, AdmissionReview envelopes, files or logging; the server, the
 // `check` CLI and `audit` all adapt their input to these types.
 
-export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
-
 export type { KubeObject, ObjectMeta } from '../kube/objects.js';
-import type { KubeObject } from '../kube/objects.js';
-
-export interface GroupVersionKind {
-  group: string;
-  version: string;
-  kind: string;
-}
-
-export interface UserInfo {
-  username: string;
-  groups: string[];
-}
-
-export interface AdmissionInput {
-  operation: Operation;
-  kind: GroupVersionKind;
-  /** Namespace of the request (empty/undefined for cluster-scoped objects). */
-  namespace?: string;
-  name?: string;
-  /** Set on CREATE/UPDATE (and CONNECT); absent on DELETE. */
-  object?: KubeObject;
-  /** Set on UPDATE and DELETE. */
-  oldObject?: KubeObject;
-  userInfo: UserInfo;
-  dryRun: boolean;
-  /** Subresource, e.g. "status"; rules judge only the main resource. */
-  subResource?: string;
-}
-
-/** One JSON Patch (RFC 6902) operation the engine wants applied. */
-export type PatchOp =
-  | { op: 'add' | 'replace'; path: string; value: unknown }
-  | { op: 'remove'; path: string };
+export type { AdmissionInput, GroupVersionKind, Operation, PatchOp, UserInfo } from '../kube/admission.js';
+import type { PatchOp } from '../kube/admission.js';
 
 export interface Violation {
   /** Stable rule id, documented in docs/rules.md (e.g. `TG-KSVC-INJECT-OPTOUT`). */

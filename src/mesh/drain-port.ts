@@ -14,7 +14,7 @@
 // https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source
 
 import type { TenancyConfig } from '../config/types.js';
-import { parseCidr, rangeWithin, type IpRange } from './ip-ranges.js';
+import { parseCidr, rangeWithin, type IpRange } from '../net/ip-ranges.js';
 import type { ParsedPolicy, ParsedRule, ParsedSource } from './policy.js';
 
 export interface DrainPortViolation {

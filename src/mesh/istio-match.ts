@@ -1,4 +1,4 @@
-import { parseGoCidr, parseGoIp, rangeWithin, type IpRange } from './ip-ranges.js';
+import { parseGoCidr, parseGoIp, rangeWithin, type IpRange } from '../net/ip-ranges.js';
 // Istio's string, host, namespace, principal and IP matching, as the
 // AuthorizationPolicy API defines it and istiod compiles it to Envoy RBAC
 // (istio/istio pkg/security/authz/model/generator.go, pkg/security/authz/matcher):

@@ -20,7 +20,7 @@
 // they are part of the mesh config, not of the object, and are not modelled.
 
 import type { TenancyConfig } from '../config/types.js';
-import type { KubeObject } from '../engine/types.js';
+import type { KubeObject } from '../kube/objects.js';
 
 export const REVISION_LABEL = 'istio.io/rev';
 const INJECTION_LABEL = 'istio-injection';

@@ -1,13 +1,13 @@
 import type { ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
 import { MeshState } from './mesh-state.js';
-import { isPeered } from './ownership.js';
+import { isPeered } from '../tenancy/tenancy.js';
 import { reachAny } from './reach.js';
 import { DATA_PATHS, type DataPath } from './routes.js';
 
 export type { DataPath } from './routes.js';
 export { DATA_PATHS } from './routes.js';
-export { isPeered } from './ownership.js';
+export { isPeered } from '../tenancy/tenancy.js';
 
 /** The matrix row that stands for every caller that is no tenant's today (namespaces created later, or existing without a tenant). */
 export const OTHER_CALLERS = '(other)';

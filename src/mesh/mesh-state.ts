@@ -1,6 +1,6 @@
 import { OverlayState } from '../cluster/overlay.js';
 import { GK, groupKindOf, type ClusterState } from '../cluster/state.js';
-import { baselineForNamespace } from '../controllers/baseline-objects.js';
+import { baselineForNamespace } from '../tenancy/baseline-objects.js';
 import { originatesToGateway } from './gateway-origination.js';
 import { ignoredByIstiod } from './istiod-ignores.js';
 
@@ -8,7 +8,7 @@ const REVISION_LABEL = 'istio.io/rev';
 import type { KubeObject } from '../kube/objects.js';
 import type { TenancyConfig } from '../config/types.js';
 import { joinLabelSets, selectingLabels, uniqueLabelSets } from './label-sets.js';
-import { Ownership } from './ownership.js';
+import { Ownership } from '../tenancy/ownership.js';
 import { mtlsModeFor, type MtlsMode } from './peer-authentication.js';
 import { ACTIVATOR, localGateway, type LocalGateway } from './platform.js';
 import { DRY_RUN_ANNOTATION, GATEWAY_NAME_LABEL, isDryRunValue, policyApplies, PolicyShapeError, type ParsedPolicy, type Workload } from './policy.js';
@@ -115,7 +115,7 @@ export class MeshState {
    */
   private pendingBaseline(ns: string): KubeObject[] {
     if (!this.config.baseline?.enabled) return [];
-    const tenant = this.ownership.tenantOf(ns);
+    const tenant = this.ownership.tenancy.tenantOf(ns);
     if (tenant === undefined || this.isVirtual(ns)) return [];
     let memo = this.baselineMemo.get(ns);
     if (!memo) {

@@ -3,11 +3,11 @@ import type { TenancyConfig } from '../config/types.js';
 import { freshToken } from './candidates.js';
 import { istioStringMatch, namespaceMatch, principalOf, principalPatternFor } from './istio-match.js';
 import { policyMayApply } from './label-sets.js';
-import { Ownership } from './ownership.js';
+import { Ownership } from '../tenancy/ownership.js';
 import { ACTIVATOR, NAMESPACE_HEADER } from './platform.js';
 import { PolicyShapeError, type ParsedPolicy, type ParsedRule } from './policy.js';
 import { parsedPolicy } from './policy-cache.js';
-import { isManaged } from '../controllers/baseline-objects.js';
+import { isManaged } from '../tenancy/baseline-objects.js';
 import type { KubeObject } from '../kube/objects.js';
 
 // Which enforced ALLOW rules trust a namespace NAME, whoever holds it: the
@@ -106,7 +106,7 @@ function protectedBy(own: Ownership, root: string, p: ParsedPolicy, r: ParsedRul
   if (policyMayApply(p, ACTIVATOR, root)) {
     const pins = r.when.filter((c) => c.key.toLowerCase() === `request.headers[${NAMESPACE_HEADER}]` && c.values).flatMap((c) => c.values!);
     if (pins.length === 0 || pins.some((v) => v.includes('*'))) return [EVERY_TENANT];
-    return [...new Set(pins.map((ns) => own.tenantOf(ns)).filter((t): t is string => t !== undefined))];
+    return [...new Set(pins.map((ns) => own.tenancy.tenantOf(ns)).filter((t): t is string => t !== undefined))];
   }
   return []; // a policy of a non-tenant, non-platform workload protects no tenant
 }

@@ -10,10 +10,10 @@ import { OverlayState } from '../cluster/overlay.js';
 import { GK, groupKind, groupOf, type GroupKind } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
 import { evaluate, interceptedKinds } from '../engine/index.js';
-import { Tenancy } from '../engine/tenancy.js';
+import { Tenancy } from '../tenancy/tenancy.js';
 import type { KubeObject } from '../engine/types.js';
-import { auditIdentity, controllerIdentity, writtenByController } from '../cli/audit-identity.js';
-import type { AuditResult } from '../cli/audit-report.js';
+import { auditIdentity, controllerIdentity, writtenByController } from './audit-identity.js';
+import type { AuditResult } from './audit-report.js';
 
 export interface ClusterSnapshot {
   store: MemoryStore;

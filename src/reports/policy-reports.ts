@@ -4,7 +4,7 @@
 // objects (Namespaces) and for open cross-tenant paths of the reachability
 // matrix. Schema: test/fixtures/crds/wgpolicyk8s.io_policyreports.yaml
 // (kubernetes-sigs/wg-policy-prototypes, policy-report/crd/v1alpha2).
-import type { AuditResult } from '../cli/audit-report.js';
+import type { AuditResult } from './audit-report.js';
 import type { KubeObject } from '../engine/types.js';
 import type { MatrixCell } from '../mesh/matrix.js';
 

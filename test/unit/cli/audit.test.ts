@@ -1,12 +1,13 @@
 // `audit`'s pure parts: which identity submits an object, and the report.
 // The command against a live cluster: test/e2e/reference-*.test.ts.
 import t from 'tap';
-import { auditIdentity, AUDIT_USER, controllerIdentity, writtenByController } from '../../../src/cli/audit-identity.js';
-import { buildReport, formatAuditText, openCrossTenantPaths, reportFails, type AuditResult } from '../../../src/cli/audit-report.js';
+import { auditIdentity, AUDIT_USER, controllerIdentity, writtenByController } from '../../../src/reports/audit-identity.js';
+import { buildReport, openCrossTenantPaths, reportFails, type AuditResult } from '../../../src/reports/audit-report.js';
+import { formatAuditText } from '../../../src/cli/audit-text.js';
 import { runAudit } from '../../../src/cli/audit.js';
 import { MemoryStore } from '../../../src/cluster/memory-store.js';
 import { parseTenancyConfig } from '../../../src/config/load.js';
-import { Tenancy } from '../../../src/engine/tenancy.js';
+import { Tenancy } from '../../../src/tenancy/tenancy.js';
 import type { Decision } from '../../../src/engine/types.js';
 import type { ReachabilityMatrix } from '../../../src/mesh/matrix.js';
 import { PassThrough } from 'node:stream';

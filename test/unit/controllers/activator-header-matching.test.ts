@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { MemoryStore } from '../../../src/cluster/memory-store.js';
 import { parseTenancyConfig } from '../../../src/config/load.js';
-import { baselineObjectsFor } from '../../../src/controllers/baseline-objects.js';
+import { baselineObjectsFor } from '../../../src/tenancy/baseline-objects.js';
 import type { KubeObject } from '../../../src/engine/types.js';
 
 type Mode = 'joined' | 'per-value';

@@ -2,7 +2,7 @@ import t from 'tap';
 import { MemoryStore } from '../../../src/cluster/memory-store.js';
 import { GK } from '../../../src/cluster/state.js';
 import { parseTenancyConfig } from '../../../src/config/load.js';
-import { baselineObjectsFor } from '../../../src/controllers/baseline-objects.js';
+import { baselineObjectsFor } from '../../../src/tenancy/baseline-objects.js';
 import { planBaseline } from '../../../src/controllers/baseline-plan.js';
 import type { KubeObject } from '../../../src/engine/types.js';
 import { defaultConfig } from '../engine/engine-test-config.js';

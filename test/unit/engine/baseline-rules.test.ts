@@ -3,7 +3,7 @@ import { MemoryStore } from '../../../src/cluster/memory-store.js';
 import { GK } from '../../../src/cluster/state.js';
 import { parseTenancyConfig } from '../../../src/config/load.js';
 import type { TenancyConfig } from '../../../src/config/types.js';
-import { baselineObjectsFor } from '../../../src/controllers/baseline-objects.js';
+import { baselineObjectsFor } from '../../../src/tenancy/baseline-objects.js';
 import { evaluate } from '../../../src/engine/index.js';
 import type { KubeObject, Operation, UserInfo } from '../../../src/engine/types.js';
 import { defaultConfig } from './engine-test-config.js';

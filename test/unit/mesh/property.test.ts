@@ -16,7 +16,7 @@ import type { MemoryStore } from '../../../src/cluster/memory-store.js';
 import type { TenancyConfig } from '../../../src/config/types.js';
 import { evaluate } from '../../../src/engine/index.js';
 import type { Decision } from '../../../src/engine/types.js';
-import { BASELINE_ROLE_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../src/controllers/baseline-objects.js';
+import { BASELINE_ROLE_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../src/tenancy/baseline-objects.js';
 import { apply } from './admit.js';
 import { ap, config, namespace, pa, referenceState, type Variant } from './reference-state.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { AuditResult } from '../../../src/cli/audit-report.js';
+import type { AuditResult } from '../../../src/reports/audit-report.js';
 import type { KubeObject } from '../../../src/engine/types.js';
 import { buildPolicyReports, MAX_RESULTS, OPEN_PATH_RULE, PENDING_MUTATION_RULE } from '../../../src/reports/policy-reports.js';
 

@@ -1,6 +1,7 @@
 import type { TenancyConfig } from '../config/types.js';
-import type { Tenancy } from '../engine/tenancy.js';
-import type { KubeObject, UserInfo } from '../engine/types.js';
+import type { Tenancy } from '../tenancy/tenancy.js';
+import type { UserInfo } from '../kube/admission.js';
+import type { KubeObject } from '../kube/objects.js';
 
 const AUTHENTICATED = 'system:authenticated';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseCidr, parseIp, rangesOverlap, rangeWithin } from '../../../src/mesh/ip-ranges.js';
+import { parseCidr, parseIp, rangesOverlap, rangeWithin } from '../../../src/net/ip-ranges.js';
 import { parseTenancyConfig } from '../../../src/config/load.js';
 
 t.test('parse IPv4, IPv6 and CIDRs', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { MemoryStore } from '../../../src/cluster/memory-store.js';
 import { parseTenancyConfig } from '../../../src/config/load.js';
-import { Tenancy } from '../../../src/engine/tenancy.js';
+import { Tenancy } from '../../../src/tenancy/tenancy.js';
 
 const config = parseTenancyConfig(
   {

@@ -1,7 +1,7 @@
 import { GK, type ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
-import { Tenancy } from '../engine/tenancy.js';
-import type { KubeObject } from '../engine/types.js';
+import { Tenancy } from './tenancy.js';
+import type { KubeObject } from '../kube/objects.js';
 
 // The baseline: the objects tenant-guard keeps so that a tenant namespace is
 // closed to other tenants from its first second (docs/baseline.md). Pure: the

@@ -8,7 +8,7 @@ import {
   baselineObjectsFor,
   isManaged,
   MANAGED_BY_LABEL,
-} from '../../../src/controllers/baseline-objects.js';
+} from '../../../src/tenancy/baseline-objects.js';
 import { evaluate } from '../../../src/engine/index.js';
 import { computeMatrix } from '../../../src/mesh/matrix.js';
 import { defaultConfig, yamlDocs } from '../engine/engine-test-config.js';

@@ -1,6 +1,6 @@
 import type { ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
-import { Tenancy } from '../engine/tenancy.js';
+import { isPeered, Tenancy } from './tenancy.js';
 
 // Who owns a namespace NAME, for judging callers symbolically. A name is a
 // tenant's only while the namespace exists with that tenant's label (or the
@@ -19,10 +19,6 @@ export type NameOwner =
   /** Does not exist: whoever may create namespaces can create it later. */
   | { kind: 'free' };
 
-export function isPeered(config: TenancyConfig, from: string, to: string): boolean {
-  return config.peerings.some((p) => p.from === from && p.to === to);
-}
-
 export class Ownership {
   readonly tenancy: Tenancy;
 
@@ -30,14 +26,12 @@ export class Ownership {
     readonly state: ClusterState,
     readonly config: TenancyConfig,
     /** Symbolic namespaces the model adds (name -> their symbolic tenant). */
-    private readonly virtualOwners: ReadonlyMap<string, string> = new Map(),
+    virtualOwners?: ReadonlyMap<string, string>,
   ) {
-    this.tenancy = new Tenancy(config, state);
+    this.tenancy = new Tenancy(config, state, virtualOwners);
   }
 
   ownerOf(name: string): NameOwner {
-    const v = this.virtualOwners.get(name);
-    if (v !== undefined) return { kind: 'tenant', tenant: v };
     const o = this.tenancy.ownerOf(name);
     if (o.type === 'system') return { kind: 'platform' };
     if (o.type === 'tenant') return { kind: 'tenant', tenant: o.tenant };
@@ -69,12 +63,6 @@ export class Ownership {
       case 'free':
         return `namespace ${name}, which does not exist yet (any tenant may create it later)`;
     }
-  }
-
-  /** The tenant (or a short description) a caller row of the matrix stands for. */
-  tenantOf(name: string): string | undefined {
-    const o = this.ownerOf(name);
-    return o.kind === 'tenant' ? o.tenant : undefined;
   }
 
   tenants(): string[] {

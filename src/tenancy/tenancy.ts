@@ -1,7 +1,7 @@
 import type { ClusterState } from '../cluster/state.js';
 import { GK } from '../cluster/state.js';
 import type { Subjects, TenancyConfig, TenantSpec } from '../config/types.js';
-import type { UserInfo } from './types.js';
+import type { UserInfo } from '../kube/admission.js';
 
 /** Who is asking, as far as tenancy rules care. */
 export type Actor =
@@ -42,6 +42,13 @@ function tenantIndex(config: TenancyConfig): TenantIndex {
 // (k8s.io/apiserver/pkg/authentication/serviceaccount).
 const SA_PREFIX = 'system:serviceaccount:';
 
+/** A cross-tenant path the platform wants (config `peerings`, from -> to). */
+export function isPeered(config: TenancyConfig, from: string, to: string): boolean {
+  return config.peerings.some((p) => p.from === from && p.to === to);
+}
+
+const NO_VIRTUAL_OWNERS: ReadonlyMap<string, string> = new Map();
+
 /**
  * Tenancy questions answered from the config and the cluster state. Pure:
  * built per decision, holds no I/O.
@@ -53,6 +60,8 @@ export class Tenancy {
   constructor(
     readonly config: TenancyConfig,
     readonly state: ClusterState,
+    /** Symbolic namespaces the reachability model adds (name -> their symbolic tenant); none at admission. */
+    private readonly virtualOwners: ReadonlyMap<string, string> = NO_VIRTUAL_OWNERS,
   ) {
     const index = tenantIndex(config);
     this.byName = index.byName;
@@ -79,6 +88,8 @@ export class Tenancy {
    */
   ownerOf(ns: string | undefined): NamespaceOwner {
     if (!ns) return { type: 'none' };
+    const v = this.virtualOwners.size > 0 ? this.virtualOwners.get(ns) : undefined;
+    if (v !== undefined) return { type: 'tenant', tenant: v };
     if (this.isSystemNamespace(ns)) return { type: 'system' };
     const explicit = this.explicitOwner.get(ns);
     if (explicit) return { type: 'tenant', tenant: explicit };
@@ -89,7 +100,12 @@ export class Tenancy {
 
   /** `ownerOf(ns).tenant`, without building the owner (asked several times per review). */
   tenantOf(ns: string | undefined): string | undefined {
-    if (!ns || this.isSystemNamespace(ns)) return undefined;
+    if (!ns) return undefined;
+    if (this.virtualOwners.size > 0) {
+      const v = this.virtualOwners.get(ns);
+      if (v !== undefined) return v;
+    }
+    if (this.isSystemNamespace(ns)) return undefined;
     return this.explicitOwner.get(ns) || this.state.get(GK.Namespace, undefined, ns)?.metadata.labels?.[this.config.tenantLabel] || undefined;
   }
 
@@ -110,6 +126,11 @@ export class Tenancy {
       if (name && label && !out.has(name) && !this.isSystemNamespace(name)) out.set(name, label);
     }
     return out;
+  }
+
+  /** Whether the platform wants callers of tenant `from` to reach tenant `to` (config `peerings`). */
+  isPeered(from: string, to: string): boolean {
+    return isPeered(this.config, from, to);
   }
 
   /** The Istio revision a tenant must use, if it has its own control plane. */

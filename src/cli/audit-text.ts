@@ -1,0 +1,54 @@
+import type { PatchOp } from '../engine/types.js';
+import { reportFails, type AuditReportJson } from '../reports/audit-report.js';
+
+// The human form of `audit`'s report; the report itself (src/reports/audit-report.ts)
+// is shared with the PolicyReports the controllers write.
+
+function ref(f: AuditReportJson['findings'][number]): string {
+  return `${f.kind} ${f.namespace ? `${f.namespace}/` : ''}${f.name}`;
+}
+
+function patchLine(op: PatchOp): string {
+  if (op.op === 'remove') return `remove ${op.path}`;
+  const v = JSON.stringify(op.value) ?? 'null';
+  return `${op.op} ${op.path} ${v.length > 80 ? `${v.slice(0, 77)}...` : v}`;
+}
+
+/** The human report: violations first, then pending mutations and warnings, the matrix, a summary. */
+export function formatAuditText(r: AuditReportJson, matrixText: string): string {
+  const lines: string[] = [];
+  const violating = r.findings.filter((f) => !f.allowed);
+  if (violating.length > 0) {
+    lines.push(`VIOLATIONS (${violating.length} object${violating.length === 1 ? '' : 's'}):`);
+    for (const f of violating) {
+      lines.push(`  ${ref(f)} (judged as ${f.as.username}${f.as.groups.length ? ` [${f.as.groups.join(', ')}]` : ''})`);
+      for (const v of f.violations) lines.push(`    ${v.rule} ${v.path || '(object)'}: ${v.message}`);
+    }
+    lines.push('');
+  }
+  const mutated = r.findings.filter((f) => f.allowed && f.patch.length > 0);
+  if (mutated.length > 0) {
+    lines.push(`WOULD BE MUTATED on create (${mutated.length}): these objects lack what the webhook adds today`);
+    for (const f of mutated) {
+      lines.push(`  ${ref(f)}`);
+      for (const op of f.patch) lines.push(`    patch: ${patchLine(op)}`);
+    }
+    lines.push('');
+  }
+  const warned = r.findings.filter((f) => f.warnings.length > 0);
+  if (warned.length > 0) {
+    lines.push(`WARNINGS (${warned.length}):`);
+    for (const f of warned) for (const w of f.warnings) lines.push(`  ${ref(f)}: ${w}`);
+    lines.push('');
+  }
+  if (r.notServed.length > 0) lines.push(`not served by this API server (nothing to judge): ${r.notServed.join(', ')}`, '');
+  lines.push('REACHABILITY (tenant to tenant, over the four Knative data paths):');
+  lines.push(matrixText.trimEnd(), '');
+  const s = r.summary;
+  lines.push(
+    `${s.objects} object${s.objects === 1 ? '' : 's'} judged: ${s.violating} violating (${s.violations} violation${s.violations === 1 ? '' : 's'}), ` +
+      `${s.wouldMutate} would be mutated, ${s.openCrossTenantPaths} open cross-tenant path${s.openCrossTenantPaths === 1 ? '' : 's'}`,
+  );
+  lines.push(reportFails(r) ? 'RESULT: FAIL' : 'RESULT: OK');
+  return lines.join('\n') + '\n';
+}
