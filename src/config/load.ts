@@ -46,18 +46,31 @@ function semanticErrors(c: TenancyConfig): string[] {
   const activatorNs = c.baseline.activatorPolicy.namespace;
   if (c.baseline.enabled && !c.systemNamespaces.includes(activatorNs))
     errors.push(`baseline.activatorPolicy.namespace: "${activatorNs}" must be one of systemNamespaces (tenants may write into any other namespace, including the activator's policies)`);
+  const gatewayNs = c.baseline.gatewayPolicy.namespace;
+  if (c.baseline.enabled && !c.systemNamespaces.includes(gatewayNs))
+    errors.push(`baseline.gatewayPolicy.namespace: "${gatewayNs}" must be one of systemNamespaces (tenants may write into any other namespace, including the gateway's policies)`);
   // Per-tenant names are prefix + tenant: two prefixes where one starts the
   // other (or a fixed name starting with a prefix) can name two objects alike.
   const b = c.baseline;
+  // Prefixes of objects that can share a namespace (the activator's and the gateway's may be one).
   const prefixes: [string, string][] = [
     ['baseline.activatorPolicy.name', b.activatorPolicy.name],
     ['baseline.activatorHeaderPin.name', b.activatorHeaderPin.name],
+    ['baseline.gatewayPolicy.name', b.gatewayPolicy.name],
+    ['baseline.gatewayFence.name', b.gatewayFence.name],
   ];
-  const [n1, p1] = prefixes[0]!;
-  const [n2, p2] = prefixes[1]!;
-  if (b.enabled && (p1.startsWith(p2) || p2.startsWith(p1))) errors.push(`${n2}: "${p2}" and ${n1} "${p1}" must not be prefixes of one another (a tenant's name follows them)`);
+  prefixes.forEach(([n2, p2], j) => {
+    for (const [n1, p1] of prefixes.slice(0, j)) {
+      if (b.enabled && (p1.startsWith(p2) || p2.startsWith(p1))) errors.push(`${n2}: "${p2}" and ${n1} "${p1}" must not be prefixes of one another (a tenant's name follows them)`);
+    }
+  });
   for (const [n, p] of prefixes) {
-    if (b.enabled && b.platformActivatorPolicy.name.startsWith(p)) errors.push(`baseline.platformActivatorPolicy.name: "${b.platformActivatorPolicy.name}" starts with ${n} "${p}", so a tenant could get the same name`);
+    for (const [fixedKey, fixed] of [
+      ['baseline.platformActivatorPolicy.name', b.platformActivatorPolicy.name],
+      ['baseline.platformGatewayPolicy.name', b.platformGatewayPolicy.name],
+    ] as const) {
+      if (b.enabled && fixed.startsWith(p)) errors.push(`${fixedKey}: "${fixed}" starts with ${n} "${p}", so a tenant could get the same name`);
+    }
   }
   for (const key of ['serviceCIDRs', 'podCIDRs', 'nodeCIDRs'] as const) {
     c.clusterNetwork[key].forEach((v, i) => {

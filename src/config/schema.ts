@@ -58,6 +58,32 @@ const baseline = {
       properties: { ...baselineObject('tenant-guard-pin-activator-').properties, name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,100})?$', default: 'tenant-guard-pin-activator-' } },
     },
     platformActivatorPolicy: baselineObject('tenant-guard-platform-activator'),
+    gatewayPolicy: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        ...baselineObject('tenant-guard-gateway-').properties,
+        name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,100})?$', default: 'tenant-guard-gateway-' },
+        // istio-ingressgateway serves knative-local-gateway in a default net-istio install. Its
+        // selector names app too: a key the activator is known to carry with another value, so the
+        // model never takes the gateway's policies for the activator's (docs/authorization-policy.md).
+        namespace: { ...dnsLabel, default: 'istio-system' },
+        selector: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          minProperties: 1,
+          default: { app: 'istio-ingressgateway', istio: 'ingressgateway' },
+        },
+        // net-istio's knative-local-gateway Gateway listens on 8081 (config/700-istio-gateway.yaml).
+        localPorts: { type: 'array', items: { type: 'string', pattern: '^[0-9]{1,5}$' }, minItems: 1, default: ['8081'] },
+      },
+      default: {},
+    },
+    gatewayFence: {
+      ...baselineObject('tenant-guard-fence-gateway-'),
+      properties: { ...baselineObject('tenant-guard-fence-gateway-').properties, name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,100})?$', default: 'tenant-guard-fence-gateway-' } },
+    },
+    platformGatewayPolicy: baselineObject('tenant-guard-platform-gateway'),
   },
   default: {},
 } as const;

@@ -46,6 +46,22 @@ export interface BaselineConfig {
   activatorHeaderPin: BaselineObjectTemplate;
   /** Once, in the activator's namespace: ALLOW from the system namespaces (the gateways' path into the activator). */
   platformActivatorPolicy: BaselineObjectTemplate;
+  /**
+   * Per tenant, on knative-local-gateway: ALLOW the tenant's namespaces for
+   * the Hosts of its own namespaces only. `name` is a prefix; `localPorts`
+   * are the gateway pod's ports serving knative-local-gateway (its Gateway's
+   * servers): requests to its other ports (the public ingress) are the
+   * platform policy's.
+   */
+  gatewayPolicy: BaselineObjectTemplate & { namespace: string; selector: Record<string, string>; localPorts: string[] };
+  /**
+   * Per tenant, on knative-local-gateway: DENY every caller but the tenant's
+   * namespaces, its peers' and the system namespaces the Hosts of the
+   * tenant's namespaces. `name` is a prefix.
+   */
+  gatewayFence: BaselineObjectTemplate;
+  /** Once, on knative-local-gateway: ALLOW the system namespaces, and any request to a port that is not in `gatewayPolicy.localPorts`. */
+  platformGatewayPolicy: BaselineObjectTemplate;
 }
 
 /**

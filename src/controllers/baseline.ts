@@ -10,8 +10,8 @@ import { describeError } from '../errors.js';
 import { baselineObjectsFor } from '../tenancy/baseline-objects.js';
 import { planBaseline, type BaselineAction } from './baseline-plan.js';
 
-/** Kinds whose changes can change the plan: namespaces (tenants, labels) and the baseline's own kinds. */
-const TRIGGER_KINDS: ReadonlySet<GroupKind> = new Set([GK.Namespace, GK.PeerAuthentication, GK.AuthorizationPolicy]);
+/** Kinds whose changes can change the plan: namespaces (tenants, labels), the baseline's own kinds, and Gateways (the local gateway's listener ports). */
+const TRIGGER_KINDS: ReadonlySet<GroupKind> = new Set([GK.Namespace, GK.PeerAuthentication, GK.AuthorizationPolicy, GK.Gateway]);
 
 const PLURAL: Record<string, string> = { PeerAuthentication: 'peerauthentications', AuthorizationPolicy: 'authorizationpolicies' };
 

@@ -1,5 +1,5 @@
 import { GK, groupKind, type GroupKind } from '../cluster/state.js';
-import { ACTIVATOR_NAMESPACE_HEADER, activatorPinName, baselineForNamespace, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../tenancy/baseline-objects.js';
+import { ACTIVATOR_NAMESPACE_HEADER, activatorPinName, baselineForNamespace, gatewayFenceName, MANAGED_BY_LABEL, MANAGED_BY_VALUE, tenantHostPatterns } from '../tenancy/baseline-objects.js';
 import { isDryRunValue, DRY_RUN_ANNOTATION } from '../mesh/policy.js';
 import type { RuleContext, RuleDoc } from './context.js';
 import type { DecisionBuilder } from './decision.js';
@@ -32,10 +32,11 @@ export const baselineWindowRules: RuleDoc[] = [
     kinds: ['Pod', 'serving.knative.dev/Service', 'serving.knative.dev/Configuration', 'apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job', 'batch/CronJob', 'ReplicationController'],
     stops:
       'With `baseline.enabled`: a tenant (or unknown user) creating or updating a workload in a tenant namespace that has no enforced namespace-wide ALLOW AuthorizationPolicy yet (neither its baseline nor another one, nor one in the mesh root namespace), ' +
-      "or (with the activator pin on) that the tenant's pin policy on the activator does not fence yet.",
+      "or (with the activator pin on) that the tenant's pin policy on the activator does not fence yet, or (with the gateway fence on) that the tenant's fence on knative-local-gateway does not fence yet.",
     why:
       'Istio admits every caller into a workload that no ALLOW policy selects, so until the baseline of a new namespace exists its workloads are reachable from every tenant. ' +
-      'The same holds for the activator path until the pin denies other tenants\' requests naming the namespace in `knative-serving-namespace` (a repeated header gets past value-pinned ALLOWs under Envoy\'s value-by-value matching). ' +
+      'The same holds for the activator path until the pin denies other tenants\' requests naming the namespace in `knative-serving-namespace` (a repeated header gets past value-pinned ALLOWs under Envoy\'s value-by-value matching), ' +
+      'and for knative-local-gateway until the gateway fence denies other tenants the namespace\'s Hosts (every caller reaches the gateway with its own identity and any Host, and a tenant whose namespace is `svc` or a label of the cluster domain is admitted by its own ALLOW for them). ' +
       'tenant-guard creates the baseline within moments of the namespace; refusing workloads until then means the namespace is never reachable from another tenant, not even for a second. ' +
       'Platform admins and platform controllers are not held to it.',
     cite: 'https://istio.io/latest/docs/reference/config/security/authorization-policy/ ("If there are no ALLOW policies for the workload, allow the request")',
@@ -79,12 +80,72 @@ function fenced(ctx: RuleContext, tenant: string, ns: string): boolean {
   const candidates = fences.filter((f) => f.values.has(ns));
   if (candidates.length === 0) return false;
   // Exempt callers: the tenant's own namespaces, the platform's and its peers' only (looked up, not listed: every tenant workload write asks).
-  const mayBeExempt = (n: string) => {
-    if (ctx.tenancy.isSystemNamespace(n)) return true;
-    const owner = ctx.tenancy.tenantOf(n);
-    return owner !== undefined && (owner === tenant || ctx.tenancy.isPeered(owner, tenant));
-  };
-  return candidates.some((f) => f.exempt.every(mayBeExempt));
+  return candidates.some((f) => f.exempt.every((n) => mayBeExempt(ctx, tenant, n)));
+}
+
+/**
+ * The tenant's fence on knative-local-gateway denies other tenants the Hosts
+ * of `ns` (docs/baseline.md). No gateway namespace, no gateway: nothing to wait for.
+ */
+function gatewayFenced(ctx: RuleContext, tenant: string, ns: string): boolean {
+  const g = ctx.config.baseline.gatewayPolicy;
+  if (!g.enabled || !ctx.config.baseline.gatewayFence.enabled) return true;
+  if (!ctx.state.get(GK.Namespace, undefined, g.namespace)) return true;
+  const name = gatewayFenceName(ctx.config, tenant);
+  const fences = ctx.state.derived(`baseline:gateway-fence:${name}`, GK.AuthorizationPolicy, g.namespace, () => gatewayFencesOf(ctx.state.get(GK.AuthorizationPolicy, g.namespace, name), g.selector));
+  const needed = tenantHostPatterns(ctx.config, [ns], 'long');
+  const candidates = fences.filter((f) => needed.every((h) => f.values.has(h)));
+  return candidates.some((f) => f.exempt.every((n) => mayBeExempt(ctx, tenant, n)));
+}
+
+/** A caller a fence of `tenant` may leave out: the tenant's own namespaces, the platform's and its peers'. */
+function mayBeExempt(ctx: RuleContext, tenant: string, n: string): boolean {
+  if (ctx.tenancy.isSystemNamespace(n)) return true;
+  const owner = ctx.tenancy.tenantOf(n);
+  return owner !== undefined && (owner === tenant || ctx.tenancy.isPeered(owner, tenant));
+}
+
+/** An enforced DENY that applies to the workload selected by `labels` for sure, or undefined. */
+function enforcedDenyOn(p: KubeObject | undefined, labels: Record<string, string>): any {
+  const spec = p?.spec;
+  if (!p || !spec || typeof spec !== 'object' || spec.action !== 'DENY') return undefined;
+  if (isDryRunValue(p.metadata.annotations?.[DRY_RUN_ANNOTATION])) return undefined;
+  if (p.metadata.labels?.['istio.io/rev'] !== undefined || spec.targetRef !== undefined || spec.targetRefs !== undefined) return undefined;
+  if (spec.selector !== undefined) {
+    const ml = spec.selector?.matchLabels;
+    const keys = spec.selector && typeof spec.selector === 'object' ? Object.keys(spec.selector) : ['?'];
+    if (keys.some((k) => k !== 'matchLabels') || (ml !== undefined && (typeof ml !== 'object' || ml === null))) return undefined;
+    if (Object.entries(ml ?? {}).some(([k, v]) => labels[k] !== v)) return undefined;
+  }
+  return Array.isArray(spec.rules) ? spec : undefined;
+}
+
+/** `from: [{source: {notNamespaces}}]` (or no `from`): the callers a rule exempts, or undefined for any other shape. */
+function exemptOf(r: any): string[] | undefined {
+  if (r.from === undefined) return [];
+  const src = Array.isArray(r.from) && r.from.length === 1 ? r.from[0]?.source : undefined;
+  if (!src || typeof src !== 'object' || Object.keys(src).some((k) => k !== 'notNamespaces') || !Array.isArray(src.notNamespaces)) return undefined;
+  return src.notNamespaces.every((n: unknown) => typeof n === 'string') ? src.notNamespaces : undefined;
+}
+
+/**
+ * The rules of an enforced DENY on the gateway that deny by Host, whoever
+ * calls: `to` one operation with `hosts` only (Istio matches them
+ * case-insensitively), callers narrowed by notNamespaces at most.
+ */
+function gatewayFencesOf(p: KubeObject | undefined, gatewayLabels: Record<string, string>): Fence[] {
+  const out: Fence[] = [];
+  const spec = enforcedDenyOn(p, gatewayLabels);
+  if (!spec) return out;
+  for (const r of spec.rules) {
+    if (r?.when !== undefined || !Array.isArray(r?.to) || r.to.length !== 1) continue;
+    const op = r.to[0]?.operation;
+    if (!op || typeof op !== 'object' || Object.keys(op).some((k) => k !== 'hosts') || !Array.isArray(op.hosts)) continue;
+    const exempt = exemptOf(r);
+    if (!exempt) continue;
+    out.push({ values: new Set(op.hosts.filter((v: unknown): v is string => typeof v === 'string').map((v: string) => v.toLowerCase())), exempt });
+  }
+  return out;
 }
 
 interface Fence {
@@ -160,7 +221,8 @@ export function checkOpenWindow(ctx: RuleContext, b: DecisionBuilder): void {
   }
   const isClosed = closed(ctx, ns) || closed(ctx, config.meshRootNamespace);
   const isFenced = fenced(ctx, tenant, ns);
-  if (isClosed && isFenced) return;
+  const isGatewayFenced = gatewayFenced(ctx, tenant, ns);
+  if (isClosed && isFenced && isGatewayFenced) return;
   const retry = `Retry in a few seconds; if this persists, ask a platform admin to check that tenant-guard's controllers are running.`;
   if (!isClosed) {
     const missing = baselineForNamespace(config, tenant, ns, ctx.tenancy.namespacesOf(tenant))
@@ -175,14 +237,30 @@ export function checkOpenWindow(ctx: RuleContext, b: DecisionBuilder): void {
     );
     return;
   }
-  const pinName = activatorPinName(config, tenant);
-  const pin = `AuthorizationPolicy ${config.baseline.activatorPolicy.namespace}/${pinName}`;
-  const held = ctx.state.get(GK.AuthorizationPolicy, config.baseline.activatorPolicy.namespace, pinName);
-  const state = held && held.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE ? `an object tenant-guard does not manage holds that name, ask a platform admin to remove or rename it` : 'tenant-guard is writing it';
-  b.violate(
-    RULE_OPEN_WINDOW,
-    'metadata.namespace',
-    `namespace "${ns}" (tenant ${tenant}) is not fenced on the activator yet (${pin} does not deny other tenants' requests whose knative-serving-namespace header names "${ns}"): ${state}. ` +
-      `Until then another tenant's workload can reach "${ns}" through the activator by sending its own namespace and "${ns}" in a repeated header. ${retry}`,
-  );
+  const writing = (policyNs: string, name: string) => {
+    const held = ctx.state.get(GK.AuthorizationPolicy, policyNs, name);
+    return held && held.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE ? `an object tenant-guard does not manage holds that name, ask a platform admin to remove or rename it` : 'tenant-guard is writing it';
+  };
+  if (!isFenced) {
+    const pinName = activatorPinName(config, tenant);
+    const pin = `AuthorizationPolicy ${config.baseline.activatorPolicy.namespace}/${pinName}`;
+    const state = writing(config.baseline.activatorPolicy.namespace, pinName);
+    b.violate(
+      RULE_OPEN_WINDOW,
+      'metadata.namespace',
+      `namespace "${ns}" (tenant ${tenant}) is not fenced on the activator yet (${pin} does not deny other tenants' requests whose knative-serving-namespace header names "${ns}"): ${state}. ` +
+        `Until then another tenant's workload can reach "${ns}" through the activator by sending its own namespace and "${ns}" in a repeated header. ${retry}`,
+    );
+    return;
+  }
+  if (!isGatewayFenced) {
+    const g = config.baseline.gatewayPolicy;
+    const fence = `AuthorizationPolicy ${g.namespace}/${gatewayFenceName(config, tenant)}`;
+    b.violate(
+      RULE_OPEN_WINDOW,
+      'metadata.namespace',
+      `namespace "${ns}" (tenant ${tenant}) is not fenced on knative-local-gateway yet (${fence} does not deny other tenants the Hosts *.${ns}.svc and *.${ns}.svc.${config.baseline.clusterDomain}): ${writing(g.namespace, gatewayFenceName(config, tenant))}. ` +
+        `Until then another tenant's workload can reach "${ns}" through the gateway, which forwards with its own identity. ${retry}`,
+    );
+  }
 }

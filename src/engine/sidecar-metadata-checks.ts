@@ -353,8 +353,27 @@ export function checkRevisionLabel(out: Finding[], meta: MetadataView, metaPath:
 // off the pod ignores every namespace-wide and selector-based policy.
 const GATEWAY_NAME_LABELS = ['gateway.networking.k8s.io/gateway-name', 'istio.io/gateway-name'];
 
-/** A workload claiming to be a Gateway API gateway's proxy. */
-export function checkGatewayNameLabel(out: Finding[], meta: MetadataView, metaPath: string): void {
+/**
+ * A workload claiming to be a gateway's proxy: a Gateway API gateway-name
+ * label, or every label of the selector of the platform's gateway
+ * (`baseline.gatewayPolicy.selector`, `istio: ingressgateway` by default).
+ * The gateway's policies live in the mesh root namespace, where a selector
+ * selects matching pods of every namespace: a tenant pod wearing the
+ * gateway's labels would take the gateway's policies, which admit every
+ * tenant for its own Hosts and the public ingress's callers.
+ */
+export function checkGatewayNameLabel(out: Finding[], meta: MetadataView, metaPath: string, gatewaySelector?: Readonly<Record<string, string>>): void {
+  const sel = gatewaySelector ? Object.entries(gatewaySelector) : [];
+  if (sel.length > 0 && sel.every(([k, v]) => meta.labels[k] === v)) {
+    const [k] = sel[0]!;
+    out.push({
+      rule: WORKLOAD_RULE.gatewayLabel,
+      path: mapEntryPath(metaPath, 'labels', k),
+      message:
+        `labels ${JSON.stringify(Object.fromEntries(sel))} are the selector of the shared gateway (config baseline.gatewayPolicy.selector): the gateway's AuthorizationPolicies in the mesh root namespace ` +
+        `would apply to this pod too, and they admit every tenant for its own Hosts and the public ingress's callers. Use other labels.`,
+    });
+  }
   for (const key of GATEWAY_NAME_LABELS) {
     if (meta.labels[key] === undefined) continue;
     out.push({

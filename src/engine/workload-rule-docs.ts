@@ -33,10 +33,12 @@ spec:
   {
     id: WORKLOAD_RULE.gatewayLabel,
     kinds: WORKLOAD_KINDS,
-    stops: 'A tenant workload labelled gateway.networking.k8s.io/gateway-name or istio.io/gateway-name (the labels of a Gateway API gateway proxy).',
+    stops:
+      'A tenant workload labelled gateway.networking.k8s.io/gateway-name or istio.io/gateway-name (the labels of a Gateway API gateway proxy), or with every label of the shared gateway\'s selector (`baseline.gatewayPolicy.selector`, `istio: ingressgateway` by default).',
     why:
       'Istio binds AuthorizationPolicies with targetRefs to a Gateway API Gateway to the pods carrying its gateway-name label, and with ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY=false such pods ignore ' +
-      "namespace-wide and selector-based policies: a tenant pod wearing the label would fall outside its tenant's AuthorizationPolicies and take calls from every tenant. Gateway pods are deployed by Istio's controller, which is never blocked." +
+      "namespace-wide and selector-based policies: a tenant pod wearing the label would fall outside its tenant's AuthorizationPolicies and take calls from every tenant. Gateway pods are deployed by Istio's controller, which is never blocked. " +
+      "The shared gateway's own policies live in the mesh root namespace, where a selector selects matching pods of every namespace: a tenant pod with the gateway's labels takes them, and they admit every tenant for its own Hosts (the model relies on no tenant pod carrying them)." +
       SCOPE,
     cite: 'https://istio.io/latest/docs/reference/config/security/authorization-policy/ (targetRefs); istio/istio pilot/pkg/model/policyattachment.go',
     example: `apiVersion: v1

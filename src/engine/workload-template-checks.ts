@@ -72,7 +72,7 @@ export function podFindings(ctx: RuleContext, obj: unknown, loc: PodLocation, op
   const meta = readMetadata(valueAt(obj, loc.meta), metaPath);
   checkInjectOptOut(out, meta, metaPath);
   checkSidecarAnnotations(out, meta, metaPath);
-  checkGatewayNameLabel(out, meta, metaPath);
+  checkGatewayNameLabel(out, meta, metaPath, ctx.config.baseline.gatewayPolicy.selector);
   if (opts.userWrittenOnly) checkNoInjectionStatus(out, meta, metaPath);
   if (opts.tenant) checkRevisionLabel(out, meta, metaPath, opts.tenant, ctx.tenancy);
   checkPodSpec(out, valueAt(obj, loc.spec), loc.specPath, opts.injected ?? NONE_INJECTED, proxyIdsOf(ctx.state, ctx.input.namespace));

@@ -106,10 +106,13 @@ function explainOpening(after: MeshState, before: MeshState, target: TargetSpec,
     if (m && m.policy.namespace === ns && m.policy.name === name) {
       const rule = m.policy.rules.find((r) => r.index === m.rule)!;
       const pinned = rule.when.some((c) => c.key.toLowerCase() === `request.headers[${NAMESPACE_HEADER}]` && c.values?.length);
+      // A rule admitting the gateway's identity opens what the gateway forwards: every caller's request, unless the gateway is closed itself.
       const fix =
-        h.workload.namespace === 'knative-serving' && h.label.startsWith('activator') && !pinned
-          ? `The activator routes by the ${NAMESPACE_HEADER} header, not by Host: add when: [{key: "request.headers[${NAMESPACE_HEADER}]", values: [<the namespaces this rule's sources may call>]}] to spec.rules[${m.rule}].`
-          : undefined;
+        h.caller.kind === 'forwarder' && route.closeWith
+          ? `This rule admits ${h.caller.name}, which every caller reaches with its own identity and any Host and which forwards as itself: close the gateway first, with ${route.closeWith}.`
+          : h.workload.namespace === 'knative-serving' && h.label.startsWith('activator') && !pinned
+            ? `The activator routes by the ${NAMESPACE_HEADER} header, not by Host: add when: [{key: "request.headers[${NAMESPACE_HEADER}]", values: [<the namespaces this rule's sources may call>]}] to spec.rules[${m.rule}].`
+            : undefined;
       return { ...cell, rule: m.rule, detail: `${explainRuleMatch(rule, keysOf(route, i), witness.assignment)} (at ${h.label})`, lastAllowRemoved: false, ...(fix ? { fix } : {}) };
     }
   }

@@ -120,7 +120,8 @@ export function describeAllowed(m: MeshState, route: Route, w: Witness): string 
     const why = h.allow.length === 0 ? 'no ALLOW policy applies' : match ? `${policyRef(match.policy)} rules[${match.rule}]` : 'allowed';
     return `${h.label}: ${why}`;
   });
-  return `${route.note}; ${describeCaller(m, route, w)}: ${describeRequest(route, w)}; ${hops.join('; ')}`;
+  const close = route.closeWith ? `; closed by ${route.closeWith}` : '';
+  return `${route.note}; ${describeCaller(m, route, w)}: ${describeRequest(route, w)}; ${hops.join('; ')}${close}`;
 }
 
 /** The first hop where no request of the caller gets through, with the policies there. */

@@ -1,7 +1,6 @@
 import { OverlayState } from '../cluster/overlay.js';
 import { GK, groupKindOf, type ClusterState } from '../cluster/state.js';
 import { baselineForNamespace } from '../tenancy/baseline-objects.js';
-import { originatesToGateway } from './gateway-origination.js';
 import { ignoredByIstiod } from './istiod-ignores.js';
 
 const REVISION_LABEL = 'istio.io/rev';
@@ -40,7 +39,6 @@ export class MeshState {
   private gatewayLabelsMemo?: Record<string, string>[];
   private readonly mtlsMemo = new Map<string, MtlsMode>();
   private readonly baselineMemo = new Map<string, KubeObject[]>();
-  private originatorsMemo?: string[];
   private readonly activatorMemo = new Map<string, { allow: ParsedPolicy[]; deny: ParsedPolicy[] }>();
 
   constructor(
@@ -59,23 +57,6 @@ export class MeshState {
 
   isVirtual(ns: string): boolean {
     return this.virtual.has(ns);
-  }
-
-  /**
-   * Tenant namespaces whose sidecars can reach the knative-local-gateway pod
-   * with their own identity (gateway-origination.ts), kept per namespace.
-   */
-  gatewayOriginators(): string[] {
-    if (this.originatorsMemo) return this.originatorsMemo;
-    const gwNs = this.gateway.workload.namespace;
-    const out = new Set<string>();
-    for (const gk of [GK.ServiceEntry, GK.DestinationRule, GK.VirtualService]) {
-      for (const ns of this.state.namespacesOf(gk)) {
-        if (this.ownership.ownerOf(ns).kind !== 'tenant') continue;
-        if (this.state.derived(`mesh:gateway-origin:${gwNs}`, gk, ns, () => this.state.list(gk, ns).some((o) => originatesToGateway(o, gwNs)))) out.add(ns);
-      }
-    }
-    return (this.originatorsMemo = [...out].sort());
   }
 
   virtualEntries(): [string, VirtualNamespace][] {
@@ -257,12 +238,16 @@ export class MeshState {
   podLabels(ns: string): Record<string, string>[] {
     const policySets: Record<string, string>[] = [{}];
     const pools = ns === this.root ? [this.policiesIn(ns)] : [this.policiesIn(ns), this.policiesIn(this.root)];
+    // A tenant pod never carries the shared gateway's selector labels: tenant-guard refuses them
+    // (TG-WORKLOAD-GATEWAY-LABEL), so the gateway's root-namespace policies select no tenant pod.
+    const reserved = Object.entries(this.config.baseline.gatewayPolicy.selector);
+    const wearsGatewayLabels = (sel: Record<string, string>) => this.ownership.tenancy.tenantOf(ns) !== undefined && reserved.length > 0 && reserved.every(([k, v]) => sel[k] === v);
     for (const pool of pools) {
       for (const p of pool) {
         if (p.targetRefs) {
           if (p.namespace !== ns) continue;
           for (const r of p.targetRefs) if (r.kind === 'Gateway') policySets.push({ [GATEWAY_NAME_LABEL]: r.name });
-        } else if (p.selector) policySets.push(p.selector);
+        } else if (p.selector && !wearsGatewayLabels(p.selector)) policySets.push(p.selector);
       }
     }
     const paSets: Record<string, string>[] = [{}, ...this.peerAuthenticationSelectors(ns)];

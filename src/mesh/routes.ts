@@ -54,6 +54,8 @@ export interface Route {
   /** Request headers the route needs the caller to send as given (undefined: absent). */
   callerHeaders: Map<string, Value>;
   note: string;
+  /** What would close this route where it is found open (the hop's own policies that would stop it). */
+  closeWith?: string;
   trustDomain: string;
 }
 
@@ -93,13 +95,13 @@ function platformLabel(name: string, known: Record<string, string>, labels: Reco
  *   pkg/activator/handler/context_handler.go), then calls the revision with
  *   its own identity. So a caller names the target by header with ANY Host,
  *   or by a Host of the target without the header;
- * - gateway-activator / gateway: a caller with a sidecar never reaches
- *   knative-local-gateway with a Knative Host: net-istio binds the
- *   cluster-local VirtualService to the `mesh` gateway too, so the caller's
- *   own sidecar routes it (to the activator, or to the pod) with the caller's
- *   identity, setting `knative-serving-namespace`. A caller without identity
- *   (plaintext) reaches the gateway if the gateway accepts it; the gateway
- *   then forwards with its own identity.
+ * - gateway-activator / gateway: net-istio binds the cluster-local
+ *   VirtualService to the `mesh` gateway too, so a caller's own sidecar routes
+ *   a Knative Host (to the activator, or to the pod) with the caller's
+ *   identity, setting `knative-serving-namespace`. Every caller also reaches
+ *   knative-local-gateway itself, with its own identity and any Host (and
+ *   without identity where a server accepts plaintext); the gateway's own
+ *   policies decide, then it forwards with its own identity.
  */
 export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: string, labels: Record<string, string>): Route[] {
   const attacker: Caller = { kind: 'attacker', callers, noIdentityOnly: false };
@@ -121,14 +123,20 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
   const gatewayHops = () =>
     m.gatewayLabels.map((l) => hop(m, platformLabel('knative-local-gateway', gw.workload.labels, l), { namespace: gw.workload.namespace, labels: l }, plaintext, gw.ports, false, none, false));
   const podHop = (caller: Caller, ports: string[], overrides: Map<string, string>) => hop(m, podLabel, pod, caller, ports, false, overrides);
-  // Callers whose own sidecar can originate mTLS to the gateway (objects already in the cluster; new ones are refused).
-  const originators = m.gatewayOriginators().filter((o) => (callers.kind === 'namespaces' ? callers.namespaces.includes(o) : m.ownership.isForeignTo(o, callers.tenant)));
-  const viaOwnIdentity: Caller = { kind: 'attacker', callers: { kind: 'namespaces', namespaces: originators }, noIdentityOnly: false };
-  const originatedGatewayHops = () =>
-    originators.length === 0
-      ? []
-      : m.gatewayLabels.map((l) => hop(m, platformLabel('knative-local-gateway', gw.workload.labels, l), { namespace: gw.workload.namespace, labels: l }, viaOwnIdentity, gw.ports, false, none, false));
-  const originatedNote = `caller's own mTLS origination to the gateway (ServiceEntry/DestinationRule/VirtualService in ${originators.join(', ')})`;
+  // Every caller reaches the gateway pod with its own mTLS identity and any
+  // Host: a workload obtains a certificate for its own identity from istiod
+  // (a projected token with audience istio-ca) and speaks mTLS to the pod IP
+  // through its sidecar's passthrough, or names the gateway (its pod DNS name
+  // in any namespace, `pods insecure`) in a ServiceEntry with ISTIO_MUTUAL.
+  // The gateway accepts any mesh certificate, routes by Host and forwards as
+  // itself: only its own policies decide (issue 17: a closed world).
+  const identityGatewayHops = () =>
+    m.gatewayLabels.map((l) => hop(m, platformLabel('knative-local-gateway', gw.workload.labels, l), { namespace: gw.workload.namespace, labels: l }, attacker, gw.ports, false, none, false));
+  const identityNote = "caller (its own mTLS identity, straight to the gateway's pod) -> knative-local-gateway";
+  const closeWith =
+    `policies on knative-local-gateway (${gw.workload.namespace}) that admit each tenant's namespaces only for the Hosts of its own namespaces ` +
+    `(*.<ns>, *.<ns>.svc, *.<ns>.svc.<clusterDomain>, each also with :80) and deny every other caller the Hosts of ${ns}; ` +
+    `tenant-guard's baseline keeps them (baseline.gatewayPolicy, baseline.gatewayFence, baseline.platformGatewayPolicy; docs/baseline.md)`;
   switch (path) {
     case 'direct':
       return [{ hops: [hop(m, podLabel, pod, attacker, REVISION_POD_PORTS, true, none)], callerHeaders: noHeaders, note: 'caller -> pod', trustDomain: td }];
@@ -156,9 +164,9 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
         note: "caller's sidecar routes the Host (mesh VirtualService) -> activator -> pod",
         trustDomain: td,
       }));
-      for (const g of originatedGatewayHops()) {
+      for (const g of identityGatewayHops()) {
         for (const a of activatorHops(gateway, vsHeader)) {
-          routes.push({ hops: [g, a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${originatedNote} -> activator -> pod`, trustDomain: td });
+          routes.push({ hops: [g, a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${identityNote} -> activator -> pod`, closeWith, trustDomain: td });
         }
       }
       if (gw.acceptsNoIdentity) {
@@ -169,6 +177,7 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
               hostRoutedTo: ns,
               callerHeaders: noHeaders,
               note: 'plaintext caller -> knative-local-gateway -> activator -> pod',
+              closeWith,
               trustDomain: td,
             });
           }
@@ -186,12 +195,12 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
           trustDomain: td,
         },
       ];
-      for (const g of originatedGatewayHops()) {
-        routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${originatedNote} -> pod`, trustDomain: td });
+      for (const g of identityGatewayHops()) {
+        routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${identityNote} -> pod`, closeWith, trustDomain: td });
       }
       if (gw.acceptsNoIdentity) {
         for (const g of gatewayHops()) {
-          routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: 'plaintext caller -> knative-local-gateway -> pod', trustDomain: td });
+          routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: 'plaintext caller -> knative-local-gateway -> pod', closeWith, trustDomain: td });
         }
       }
       return routes;

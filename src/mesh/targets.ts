@@ -103,7 +103,7 @@ export function affectedTargets(m: MeshState, policies: ParsedPolicy[]): TargetS
     // The activator and the gateway carry labels beyond the known ones: a
     // selector moves their paths unless a known label rules it out.
     if (policyMayApply(p, ACTIVATOR, m.root)) platformPaths.push('activator', 'gateway-activator');
-    if ((m.gateway.acceptsNoIdentity || m.gatewayOriginators().length > 0) && policyMayApply(p, m.gateway.workload, m.root)) platformPaths.push('gateway-activator', 'gateway');
+    if (policyMayApply(p, m.gateway.workload, m.root)) platformPaths.push('gateway-activator', 'gateway');
     if (platformPaths.length > 0) {
       for (const pat of routedNamespacePatterns(p)) {
         if (pat.includes('*') || m.isVirtual(pat)) continue; // stands for (or is) a symbolic namespace

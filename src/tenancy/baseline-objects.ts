@@ -16,8 +16,17 @@ export const BASELINE_ROLE_LABEL = 'tenant-guard.dev/baseline';
 /** The tenant a baseline object is kept for (absent on the platform activator policy). */
 export const BASELINE_TENANT_LABEL = 'tenant-guard.dev/baseline-tenant';
 
-export type BaselineRole = 'peer-authentication' | 'authorization-policy' | 'activator' | 'activator-pin' | 'platform-activator';
-const ROLES: ReadonlySet<string> = new Set<BaselineRole>(['peer-authentication', 'authorization-policy', 'activator', 'activator-pin', 'platform-activator']);
+export type BaselineRole = 'peer-authentication' | 'authorization-policy' | 'activator' | 'activator-pin' | 'platform-activator' | 'gateway' | 'gateway-fence' | 'platform-gateway';
+const ROLES: ReadonlySet<string> = new Set<BaselineRole>([
+  'peer-authentication',
+  'authorization-policy',
+  'activator',
+  'activator-pin',
+  'platform-activator',
+  'gateway',
+  'gateway-fence',
+  'platform-gateway',
+]);
 
 // Knative's activator picks the revision from this header, not from the Host
 // (knative.dev/serving pkg/activator/handler/handler.go ServeHTTP:
@@ -211,6 +220,130 @@ export function platformActivatorPolicy(config: TenancyConfig): KubeObject {
   };
 }
 
+// net-istio routes a cluster-local Knative Service on knative-local-gateway
+// by `<name>.<ns>`, `<name>.<ns>.svc` and `<name>.<ns>.svc.<clusterDomain>`
+// (knative.dev/networking pkg/ingress ExpandedHosts; net-istio binds those
+// hosts of a ClusterLocal rule to the local gateway), and a client may name
+// the gateway Service's port 80 in the Host. Istio matches `hosts` against
+// :authority case-insensitively and literally, port included
+// (src/mesh/istio-match.ts hostMatch), so each form comes with `:80` too.
+const GATEWAY_SERVICE_PORT = '80';
+
+/**
+ * The Host patterns that route into `namespaces` on knative-local-gateway.
+ * `long` leaves out `*.<ns>`: that suffix also matches the longer forms of
+ * every namespace when `<ns>` is `svc` or a label of the cluster domain, so a
+ * fence on it would deny other tenants their own Hosts. It needs no fence: a
+ * two-label Host `x.<ns>` ends with `.<other>` only when `<other>` is `<ns>`.
+ */
+export function tenantHostPatterns(config: TenancyConfig, namespaces: string[], forms: 'all' | 'long'): string[] {
+  const d = config.baseline.clusterDomain;
+  return sorted(namespaces).flatMap((n) => {
+    const hosts = [...(forms === 'all' ? [`*.${n}`] : []), `*.${n}.svc`, `*.${n}.svc.${d}`];
+    return hosts.flatMap((h) => [h, `${h}:${GATEWAY_SERVICE_PORT}`]);
+  });
+}
+
+/** Name of a tenant's ALLOW on knative-local-gateway. */
+export function gatewayPolicyName(config: TenancyConfig, tenant: string): string {
+  return `${config.baseline.gatewayPolicy.name}${tenant}`;
+}
+
+/** Name of a tenant's fence on knative-local-gateway. */
+export function gatewayFenceName(config: TenancyConfig, tenant: string): string {
+  return `${config.baseline.gatewayFence.name}${tenant}`;
+}
+
+/**
+ * A tenant's ALLOW on knative-local-gateway: its namespaces' callers, for the
+ * Hosts of its namespaces only. Every caller reaches the gateway's pod with
+ * its own identity and any Host, and the gateway forwards as itself, which
+ * every tenant admits: without this, any caller names any tenant's Host
+ * (docs/authorization-policy.md, "The four data paths").
+ */
+export function gatewayPolicyFor(config: TenancyConfig, tenant: string, tenantNamespaces: string[], owners: NamespaceOwner[] = []): KubeObject {
+  const g = config.baseline.gatewayPolicy;
+  const ns = sorted(tenantNamespaces);
+  return {
+    apiVersion: SECURITY_API,
+    kind: 'AuthorizationPolicy',
+    metadata: meta(gatewayPolicyName(config, tenant), g.namespace, 'gateway', tenant, owners),
+    spec: {
+      selector: { matchLabels: { ...g.selector } },
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { namespaces: ns } }], to: [{ operation: { hosts: tenantHostPatterns(config, ns, 'all') } }] }],
+    },
+  };
+}
+
+/**
+ * The tenant's fence on knative-local-gateway: DENY every caller outside the
+ * tenant, its peers and the system namespaces the Hosts of the tenant's
+ * namespaces. Another tenant's ALLOW can match them when its own namespace is
+ * `svc` or a label of the cluster domain (`*.svc` matches `x.tenant-1.svc`);
+ * the fence denies on the target's Hosts themselves, as the activator's fence
+ * does on its routing header.
+ */
+export function gatewayFenceFor(
+  config: TenancyConfig,
+  tenant: string,
+  tenantNamespaces: string[],
+  owners: NamespaceOwner[] = [],
+  peerNamespaces: string[] = [],
+): KubeObject {
+  const g = config.baseline.gatewayPolicy;
+  const ns = sorted(tenantNamespaces);
+  return {
+    apiVersion: SECURITY_API,
+    kind: 'AuthorizationPolicy',
+    metadata: meta(gatewayFenceName(config, tenant), g.namespace, 'gateway-fence', tenant, owners),
+    spec: {
+      selector: { matchLabels: { ...g.selector } },
+      action: 'DENY',
+      rules: [
+        {
+          from: [{ source: { notNamespaces: sorted([...ns, ...peerNamespaces, ...config.systemNamespaces]) } }],
+          to: [{ operation: { hosts: tenantHostPatterns(config, ns, 'long') } }],
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * The platform's way through knative-local-gateway's pod: callers of the
+ * system namespaces, and every request to a port other than the local
+ * gateway's listeners. The pod serves the public ingress too (net-istio's
+ * knative-ingress-gateway, the same istio-ingressgateway), whose callers come
+ * from outside the mesh: once the tenants' ALLOWs select the pod, Istio
+ * denies whatever no ALLOW admits, the public listeners included.
+ */
+export function platformGatewayPolicy(config: TenancyConfig, localPorts: string[] = config.baseline.gatewayPolicy.localPorts): KubeObject {
+  const g = config.baseline.gatewayPolicy;
+  return {
+    apiVersion: SECURITY_API,
+    kind: 'AuthorizationPolicy',
+    metadata: meta(config.baseline.platformGatewayPolicy.name, g.namespace, 'platform-gateway', undefined, []),
+    spec: {
+      selector: { matchLabels: { ...g.selector } },
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { namespaces: sorted(config.systemNamespaces) } }] }, { to: [{ operation: { notPorts: [...localPorts] } }] }],
+    },
+  };
+}
+
+/**
+ * The local gateway's listener ports: the config's, and those of net-istio's
+ * knative-local-gateway Gateway (in Knative Serving's namespace) when the
+ * state holds it; a port of either is never the public ingress's.
+ */
+export function localGatewayPorts(config: TenancyConfig, state: ClusterState): string[] {
+  const gw = state.get(GK.Gateway, config.baseline.activatorPolicy.namespace, 'knative-local-gateway');
+  const servers: unknown = gw?.spec?.servers;
+  const fromGateway = Array.isArray(servers) ? servers.map((s) => s?.port?.number).filter((n): n is number | string => typeof n === 'number' || (typeof n === 'string' && /^[0-9]+$/.test(n))) : [];
+  return [...new Set([...config.baseline.gatewayPolicy.localPorts, ...fromGateway.map(String)])].sort((a, b) => Number(a) - Number(b));
+}
+
 function isTerminating(ns: KubeObject): boolean {
   return !!ns.metadata.deletionTimestamp || (ns as { status?: { phase?: string } }).status?.phase === 'Terminating';
 }
@@ -236,8 +369,10 @@ export function baselineNamespaces(config: TenancyConfig, state: ClusterState): 
 /**
  * The desired baseline objects for the whole state: per existing tenant
  * namespace its PeerAuthentication and AuthorizationPolicy, per tenant with at
- * least one existing namespace its activator policy, and the platform
- * activator policy when any tenant has one. Empty when the baseline is off.
+ * least one existing namespace its gateway ALLOW and fence and its activator
+ * policy and pin, and the platform's gateway and activator policies when any
+ * tenant has them. Empty when the baseline is off. In the order they are
+ * written: none of them opens a path the ones before left closed.
  */
 export function baselineObjectsFor(config: TenancyConfig, state: ClusterState): KubeObject[] {
   if (!config.baseline.enabled) return [];
@@ -251,6 +386,15 @@ export function baselineObjectsFor(config: TenancyConfig, state: ClusterState): 
     const owners = byTenant.get(tenant) ?? [];
     if (owner) owners.push(owner);
     byTenant.set(tenant, owners);
+  }
+  // The gateway's first: the activator's platform ALLOW admits istio-system, and
+  // with the gateway still open that would admit every caller forwarded by it.
+  if (config.baseline.gatewayPolicy.enabled) {
+    for (const [tenant, owners] of [...byTenant].sort(([a], [b]) => a.localeCompare(b))) {
+      out.push(gatewayPolicyFor(config, tenant, tenantNamespaces(tenant), owners));
+      if (config.baseline.gatewayFence.enabled) out.push(gatewayFenceFor(config, tenant, tenantNamespaces(tenant), owners, peerNamespacesOf(config, tenancy, tenant)));
+    }
+    if (config.baseline.platformGatewayPolicy.enabled && byTenant.size > 0) out.push(platformGatewayPolicy(config, localGatewayPorts(config, state)));
   }
   if (config.baseline.activatorPolicy.enabled) {
     for (const [tenant, owners] of [...byTenant].sort(([a], [b]) => a.localeCompare(b))) {

@@ -15,7 +15,7 @@ function ns(name: string, tenant?: string, extra: Record<string, unknown> = {}):
 
 function store(...objs: KubeObject[]): MemoryStore {
   const s = new MemoryStore();
-  for (const o of [ns('tenant-1', 'tenant-1'), ns('tenant-2', 'tenant-2'), ns('knative-serving'), ...objs]) s.upsert(o);
+  for (const o of [ns('tenant-1', 'tenant-1'), ns('tenant-2', 'tenant-2'), ns('knative-serving'), ns('istio-system'), ...objs]) s.upsert(o);
   return s;
 }
 
@@ -29,7 +29,7 @@ function converged(s: MemoryStore): MemoryStore {
 
 t.test('an empty cluster: everything is created; once there, nothing to do (idempotent)', async (t) => {
   const s = store();
-  t.equal(summary(s).length, 9);
+  t.equal(summary(s).length, 14);
   t.ok(summary(s).every((l) => l.startsWith('create ')));
   converged(s);
   t.same(summary(s), []);
@@ -68,6 +68,8 @@ t.test('managed objects whose namespace or tenant is gone are deleted; terminati
   t.same(summary(s).sort(), [
     'delete AuthorizationPolicy tenant-2-b/tenant-guard-allow-tenant',
     'delete PeerAuthentication tenant-2-b/tenant-guard-strict',
+    'update AuthorizationPolicy istio-system/tenant-guard-fence-gateway-tenant-2',
+    'update AuthorizationPolicy istio-system/tenant-guard-gateway-tenant-2',
     'update AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-2',
     'update AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-2',
     'update AuthorizationPolicy tenant-2/tenant-guard-allow-tenant',
@@ -75,7 +77,12 @@ t.test('managed objects whose namespace or tenant is gone are deleted; terminati
   // tenant-1's namespace is terminating: its objects go with it, its activator policy goes now.
   const s2 = converged(store());
   s2.upsert(ns('tenant-1', 'tenant-1', { deletionTimestamp: '2026-01-01T00:00:00Z' }));
-  t.same(summary(s2), ['delete AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-1', 'delete AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-1']);
+  t.same(summary(s2).sort(), [
+    'delete AuthorizationPolicy istio-system/tenant-guard-fence-gateway-tenant-1',
+    'delete AuthorizationPolicy istio-system/tenant-guard-gateway-tenant-1',
+    'delete AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-1',
+    'delete AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-1',
+  ]);
   // A namespace deleted and finalized took its objects with it: nothing to delete there.
   const s4 = converged(store(ns('tenant-2-b', 'tenant-2')));
   s4.remove(ns('tenant-2-b'));

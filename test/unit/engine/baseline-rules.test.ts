@@ -94,8 +94,8 @@ t.test('the window closes with the baseline, or with another enforced namespace-
   const s = state(true);
   t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'baseline in place');
   const s2 = state(false);
-  // The activator's side of the baseline only: the namespace itself is closed (or not) by what each case adds.
-  for (const o of baselineObjectsFor(on, state(false)).filter((o) => o.metadata.namespace === 'knative-serving')) s2.upsert(o);
+  // The activator's and the gateway's side of the baseline only: the namespace itself is closed (or not) by what each case adds.
+  for (const o of baselineObjectsFor(on, state(false)).filter((o) => o.metadata.namespace === 'knative-serving' || o.metadata.namespace === 'istio-system')) s2.upsert(o);
   const own = (extra: Partial<KubeObject['metadata']> = {}, spec: Record<string, unknown> = {}): KubeObject => ({
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',
@@ -156,6 +156,7 @@ t.test('the window closes on the activator path only once the tenant\'s pin fenc
   const pinKey = (o: KubeObject) => o.metadata.name === 'tenant-guard-pin-activator-tenant-1';
   const pin = baselineObjectsFor(on, s).find(pinKey)!;
   s.upsert(pin);
+  s.upsert(baselineObjectsFor(on, s).find((o) => o.metadata.name === 'tenant-guard-fence-gateway-tenant-1')!);
   t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1-new')).allowed, 'the reconciled pin fences it');
   t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'and still the older namespace');
 
@@ -203,4 +204,43 @@ t.test('the window closes on the activator path only once the tenant\'s pin fenc
   noKnative.remove({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'knative-serving' } });
   for (const o of noKnative.list(GK.AuthorizationPolicy, 'knative-serving')) noKnative.remove(o);
   t.ok(review(noKnative, on, alice, 'CREATE', pod('tenant-1')).allowed, 'no activator namespace: no activator path, no fence asked for');
+});
+
+t.test("the window closes on the gateway paths only once the tenant's gateway fence denies others the namespace's Hosts", async (t) => {
+  const s = state(true);
+  s.upsert(ns('tenant-1-new', 'tenant-1'));
+  const desired = baselineObjectsFor(on, s);
+  for (const o of desired.filter((o) => o.metadata.namespace === 'tenant-1-new' || o.metadata.name === 'tenant-guard-pin-activator-tenant-1')) s.upsert(o);
+  const d = review(s, on, alice, 'CREATE', ksvc('tenant-1-new'));
+  t.same(rules(d), ['TG-BASELINE-OPEN-WINDOW'], 'its baseline and the activator pin are there, the gateway fence does not name it yet');
+  t.match(
+    d.violations[0]!.message,
+    /namespace "tenant-1-new" \(tenant tenant-1\) is not fenced on knative-local-gateway yet \(AuthorizationPolicy istio-system\/tenant-guard-fence-gateway-tenant-1 does not deny other tenants the Hosts \*\.tenant-1-new\.svc and \*\.tenant-1-new\.svc\.cluster\.local\): tenant-guard is writing it/,
+  );
+  const fence = desired.find((o) => o.metadata.name === 'tenant-guard-fence-gateway-tenant-1')!;
+  s.upsert(fence);
+  t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1-new')).allowed, 'the reconciled fence closes it');
+  const rule = (fence.spec!.rules as any[])[0];
+  const variant = (spec: Record<string, unknown>) => s.upsert({ ...fence, spec: { ...fence.spec, ...spec } });
+  variant({ rules: [{ ...rule, to: [{ operation: { hosts: rule.to[0].operation.hosts.filter((h: string) => !h.endsWith(':80')) } }] }] });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1-new'))), ['TG-BASELINE-OPEN-WINDOW'], 'a fence without the :80 forms does not (hosts match literally, port included)');
+  variant({ rules: [{ ...rule, from: [{ source: { notNamespaces: [...rule.from[0].source.notNamespaces, 'tenant-2'] } }] }] });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1-new'))), ['TG-BASELINE-OPEN-WINDOW'], "a fence exempting another tenant's namespace does not");
+  variant({ rules: [{ ...rule, to: [{ operation: { hosts: rule.to[0].operation.hosts, ports: ['8081'] } }] }] });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1-new'))), ['TG-BASELINE-OPEN-WINDOW'], 'a fence narrowed to some ports does not');
+  variant({ selector: { matchLabels: { app: 'istio-ingressgateway', istio: 'ingressgateway', extra: 'x' } } });
+  t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1-new'))), ['TG-BASELINE-OPEN-WINDOW'], 'a fence selecting by a label the gateway may not carry does not');
+  variant({ rules: [{ to: [{ operation: { hosts: rule.to[0].operation.hosts.map((h: string) => h.toUpperCase()) } }] }] });
+  t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1-new')).allowed, 'a fence exempting nobody, its Hosts in upper case (Istio matches them case-insensitively), does');
+  const noFence = parseTenancyConfig({ ...structuredClone(defaultConfig), baseline: { enabled: true, gatewayFence: { enabled: false } }, platformControllers: on.platformControllers }, 'no gateway fence');
+  t.ok(review(state(true, noFence), noFence, alice, 'CREATE', ksvc('tenant-1')).allowed, 'gateway fence off: none is asked for');
+});
+
+t.test("a tenant pod may not wear the shared gateway's selector labels: the gateway's root-namespace policies would select it", async (t) => {
+  const s = state(true);
+  const labelled = (labels: Record<string, string>): KubeObject => ({ ...pod('tenant-1'), metadata: { name: 'p', namespace: 'tenant-1', labels } });
+  const d = review(s, on, alice, 'CREATE', labelled({ app: 'istio-ingressgateway', istio: 'ingressgateway' }));
+  t.same(rules(d), ['TG-WORKLOAD-GATEWAY-LABEL']);
+  t.match(d.violations[0]!.message, /are the selector of the shared gateway \(config baseline\.gatewayPolicy\.selector\)/);
+  t.ok(review(s, on, alice, 'CREATE', labelled({ istio: 'ingressgateway' })).allowed, 'one of the labels alone is not the selector');
 });

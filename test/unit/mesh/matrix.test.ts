@@ -160,16 +160,21 @@ t.test('Istio evaluation semantics', async (t) => {
       metadata: { name: 'knative-local-gateway', namespace: 'knative-serving' },
       spec: { selector: { istio: 'ingressgateway' }, servers: [{ hosts: ['*'], port: { name: 'http', number: 8081, protocol: 'HTTP' }, ...(mode ? { tls: { mode } } : {}) }] },
     });
+    // The hardened reference's own gateway policies stay out of this test: they close plaintext callers too.
+    const gatewayPolicies = ['allow-platform-through-gateway', 'allow-tenant-1-through-gateway', 'fence-tenant-1-at-gateway', 'allow-tenant-2-through-gateway', 'fence-tenant-2-at-gateway'].map((n) => `istio-system/${n}`);
     const mutual = summary('kind', [gw('ISTIO_MUTUAL')]);
-    t.notOk(cellOf(mutual.cells, 'tenant-2', 'tenant-1', 'gateway').allowed);
+    t.notOk(cellOf(mutual.cells, 'tenant-2', 'tenant-1', 'gateway').allowed, "the hardened reference's gateway policies close it");
     t.match(mutual.gateway, /requires ISTIO_MUTUAL/);
-    const plain = summary('kind', [gw('')]);
+    const plain = summary('kind', [gw('')], gatewayPolicies);
     const c = cellOf(plain.cells, 'tenant-2', 'tenant-1', 'gateway');
-    t.ok(c.allowed, 'plaintext -> gateway -> pod as istio-system');
+    t.ok(c.allowed, 'plaintext (or any identity) -> gateway -> pod as istio-system');
     t.match(c.reason, /knative-local-gateway -> pod/);
     t.ok(cellOf(plain.cells, 'tenant-2', 'tenant-1', 'gateway-activator').allowed);
+    t.notOk(cellOf(summary('kind', [gw('')]).cells, 'tenant-2', 'tenant-1', 'gateway').allowed, 'with its policies, plaintext callers are denied at the gateway too');
     const gwDeny = ap('istio-system', 'gw-deny-plaintext', { action: 'DENY', selector: { matchLabels: { istio: 'ingressgateway' } }, rules: [{ from: [{ source: { notPrincipals: ['*'] } }] }] });
-    t.notOk(cellOf(summary('kind', [gw(''), gwDeny]).cells, 'tenant-2', 'tenant-1', 'gateway').allowed, 'a gateway DENY of callers without identity closes it');
+    const plainOnlyDenied = cellOf(summary('kind', [gw(''), gwDeny], gatewayPolicies).cells, 'tenant-2', 'tenant-1', 'gateway');
+    t.ok(plainOnlyDenied.allowed, 'a gateway DENY of callers without identity does not close it: callers with identity reach the gateway too');
+    t.match(plainOnlyDenied.reason, /spiffe:\/\/cluster\.local\/ns\/tenant-2\//);
     // A root-namespace ALLOW selecting the gateway's labels also selects any
     // tenant pod carrying those labels (Istio matches labels, not pods).
     const gwAllow = ap('istio-system', 'gw-only-mesh', { selector: { matchLabels: { istio: 'ingressgateway' } }, rules: [{ from: [{ source: { principals: ['*'] } }] }] });
@@ -187,19 +192,22 @@ t.test('Istio evaluation semantics', async (t) => {
   });
 });
 
-t.test('a tenant that originates mTLS to the gateway reaches it with its own identity; the gateway\'s policies decide', async (t) => {
+t.test("every tenant reaches the gateway with its own identity, whatever objects it holds; the gateway's policies decide", async (t) => {
+  const gatewayPolicies = ['allow-platform-through-gateway', 'allow-tenant-1-through-gateway', 'fence-tenant-1-at-gateway', 'allow-tenant-2-through-gateway', 'fence-tenant-2-at-gateway'].map((n) => `istio-system/${n}`);
   const se: KubeObject = {
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',
     metadata: { name: 'to-gateway', namespace: 'tenant-2' },
     spec: { hosts: ['knative-local-gateway.istio-system.svc.cluster.local'], location: 'MESH_INTERNAL', resolution: 'DNS', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] },
   };
-  const open = summary('kind', [se]);
-  const cell = cellOf(open.cells, 'tenant-2', 'tenant-1', 'gateway');
-  t.ok(cell.allowed, 'the gateway forwards with its own identity, which tenant-1 admits');
-  t.match(cell.reason, /own mTLS origination to the gateway .* in tenant-2/);
-  t.notOk(cellOf(open.cells, 'tenant-1', 'tenant-2', 'gateway').allowed, 'tenant-1 has no such object');
+  for (const extra of [[], [se]]) {
+    const open = summary('kind', extra, gatewayPolicies);
+    const cell = cellOf(open.cells, 'tenant-2', 'tenant-1', 'gateway');
+    t.ok(cell.allowed, 'the gateway forwards with its own identity, which tenant-1 admits');
+    t.match(cell.reason, /own mTLS identity, straight to the gateway's pod/);
+    t.ok(cellOf(open.cells, 'tenant-1', 'tenant-2', 'gateway').allowed, 'tenant-1 too, with no object at all');
+  }
   // A gateway policy that admits only the platform closes it again.
   const gwPolicy = ap('istio-system', 'gateway-platform-only', { selector: { matchLabels: { istio: 'ingressgateway' } }, rules: [{ from: [{ source: { namespaces: ['istio-system', 'knative-serving'] } }] }] });
-  t.notOk(cellOf(summary('kind', [se, gwPolicy]).cells, 'tenant-2', 'tenant-1', 'gateway').allowed);
+  t.notOk(cellOf(summary('kind', [se, gwPolicy], gatewayPolicies).cells, 'tenant-2', 'tenant-1', 'gateway').allowed);
 });

@@ -48,6 +48,11 @@ t.test('per tenant namespace: STRICT and an ALLOW of exact names; per tenant: th
     'AuthorizationPolicy tenant-1/tenant-guard-allow-tenant',
     'PeerAuthentication tenant-2/tenant-guard-strict',
     'AuthorizationPolicy tenant-2/tenant-guard-allow-tenant',
+    'AuthorizationPolicy istio-system/tenant-guard-gateway-tenant-1',
+    'AuthorizationPolicy istio-system/tenant-guard-fence-gateway-tenant-1',
+    'AuthorizationPolicy istio-system/tenant-guard-gateway-tenant-2',
+    'AuthorizationPolicy istio-system/tenant-guard-fence-gateway-tenant-2',
+    'AuthorizationPolicy istio-system/tenant-guard-platform-gateway',
     'AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-1',
     'AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-1',
     'AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-2',
@@ -58,16 +63,41 @@ t.test('per tenant namespace: STRICT and an ALLOW of exact names; per tenant: th
   const allow = objs[1]!;
   t.same(allow.spec, { action: 'ALLOW', rules: [{ from: [{ source: { namespaces: ['tenant-1', 'istio-system', 'knative-serving'] } }] }] });
   t.same(allow.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'Namespace', name: 'tenant-1', uid: 'uid-tenant-1' }]);
-  const act = objs[4]!;
+  const act = objs[9]!;
   t.same(act.spec.rules[0].when, [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ['tenant-1'] }]);
   t.same(act.spec.rules[0].to, [{ operation: { hosts: ['*.tenant-1.svc.cluster.local'] } }]);
   t.same(act.spec.selector, { matchLabels: { app: 'activator' } });
-  const pin = objs[5]!;
+  const pin = objs[10]!;
   t.same(pin.spec, {
     selector: { matchLabels: { app: 'activator' } },
     action: 'DENY',
     rules: [{ from: [{ source: { notNamespaces: ['istio-system', 'knative-serving', 'tenant-1'] } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ['tenant-1'] }] }],
   });
+});
+
+t.test("per tenant: an ALLOW on knative-local-gateway for the Hosts of the tenant's namespaces, and a fence of them", async (t) => {
+  const objs = baselineObjectsFor(config, stateWith());
+  const allow = objs.find((o) => o.metadata.name === 'tenant-guard-gateway-tenant-1')!;
+  t.same(allow.spec, {
+    selector: { matchLabels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } },
+    action: 'ALLOW',
+    rules: [
+      {
+        from: [{ source: { namespaces: ['tenant-1'] } }],
+        to: [{ operation: { hosts: ['*.tenant-1', '*.tenant-1:80', '*.tenant-1.svc', '*.tenant-1.svc:80', '*.tenant-1.svc.cluster.local', '*.tenant-1.svc.cluster.local:80'] } }],
+      },
+    ],
+  });
+  const fence = objs.find((o) => o.metadata.name === 'tenant-guard-fence-gateway-tenant-1')!;
+  t.same(fence.spec.rules, [
+    {
+      from: [{ source: { notNamespaces: ['istio-system', 'knative-serving', 'tenant-1'] } }],
+      to: [{ operation: { hosts: ['*.tenant-1.svc', '*.tenant-1.svc:80', '*.tenant-1.svc.cluster.local', '*.tenant-1.svc.cluster.local:80'] } }],
+    },
+  ]);
+  const platform = objs.find((o) => o.metadata.name === 'tenant-guard-platform-gateway')!;
+  t.same(platform.spec.rules, [{ from: [{ source: { namespaces: ['istio-system', 'knative-serving'] } }] }, { to: [{ operation: { notPorts: ['8081'] } }] }]);
+  t.same(platform.metadata.labels?.['tenant-guard.dev/baseline'], 'platform-gateway');
 });
 
 t.test('per-tenant names cannot collide', async (t) => {
@@ -79,6 +109,14 @@ t.test('per-tenant names cannot collide', async (t) => {
   t.throws(
     () => parseTenancyConfig({ ...base, baseline: { enabled: true, platformActivatorPolicy: { name: 'tenant-guard-activator-platform' } } }, 'q.yaml'),
     /baseline\.platformActivatorPolicy\.name: "tenant-guard-activator-platform" starts with baseline\.activatorPolicy\.name/,
+  );
+  t.throws(
+    () => parseTenancyConfig({ ...base, baseline: { enabled: true, gatewayFence: { name: 'tenant-guard-gateway-fence-' } } }, 'r.yaml'),
+    /baseline\.gatewayFence\.name: "tenant-guard-gateway-fence-" and baseline\.gatewayPolicy\.name "tenant-guard-gateway-" must not be prefixes of one another/,
+  );
+  t.throws(
+    () => parseTenancyConfig({ ...base, baseline: { enabled: true, gatewayPolicy: { namespace: 'gateways' } } }, 's.yaml'),
+    /baseline\.gatewayPolicy\.namespace: "gateways" must be one of systemNamespaces/,
   );
 });
 
