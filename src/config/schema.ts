@@ -147,6 +147,16 @@ export const tenancyConfigSchema = {
       },
     },
     rootContainers: { enum: ['drop', 'deny'], default: 'drop' },
+    // Facts of the Istio install the model cannot read from the cluster's objects.
+    istio: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // istiod's ISTIO_GATEWAY_STRIP_HOST_PORT: off by default in Istio, so the model assumes off.
+        gatewayStripHostPort: { type: 'boolean', default: false },
+      },
+    },
     peerings: {
       type: 'array',
       default: [],

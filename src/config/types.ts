@@ -107,4 +107,19 @@ export interface TenancyConfig {
    * (src/engine/sidecar-setuid-guard.ts).
    */
   rootContainers: 'deny' | 'drop';
+  /** Facts of the Istio install the model cannot read from the cluster's objects. */
+  istio: IstioFacts;
+}
+
+export interface IstioFacts {
+  /**
+   * istiod runs with ISTIO_GATEWAY_STRIP_HOST_PORT=true: gateways strip a
+   * numeric port from the Host before policies and routing, and route a
+   * Host only by its exact domains. Off (Istio's default), a gateway routes
+   * `<host>:<anything>` by the domain `<host>:*`, so a suffix Host pattern of
+   * one tenant's policy matches a Host routed into another tenant
+   * (`hello.tenant-1:x.tenant-2`): no AuthorizationPolicy keeps tenants apart
+   * on a shared gateway by Host then.
+   */
+  gatewayStripHostPort: boolean;
 }

@@ -1,5 +1,14 @@
 import { GK, groupKind, type GroupKind } from '../cluster/state.js';
-import { ACTIVATOR_NAMESPACE_HEADER, activatorPinName, baselineForNamespace, gatewayFenceName, MANAGED_BY_LABEL, MANAGED_BY_VALUE, tenantHostPatterns } from '../tenancy/baseline-objects.js';
+import {
+  ACTIVATOR_NAMESPACE_HEADER,
+  activatorPinName,
+  baselineForNamespace,
+  gatewayAdmitsTenants,
+  gatewayFenceName,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  tenantHostPatterns,
+} from '../tenancy/baseline-objects.js';
 import { isDryRunValue, DRY_RUN_ANNOTATION } from '../mesh/policy.js';
 import type { RuleContext, RuleDoc } from './context.js';
 import type { DecisionBuilder } from './decision.js';
@@ -89,7 +98,8 @@ function fenced(ctx: RuleContext, tenant: string, ns: string): boolean {
  */
 function gatewayFenced(ctx: RuleContext, tenant: string, ns: string): boolean {
   const g = ctx.config.baseline.gatewayPolicy;
-  if (!g.enabled || !ctx.config.baseline.gatewayFence.enabled) return true;
+  // No tenant ALLOW on the gateway (istiod keeps the Host's port): nothing a fence must stop.
+  if (!gatewayAdmitsTenants(ctx.config) || !ctx.config.baseline.gatewayFence.enabled) return true;
   if (!ctx.state.get(GK.Namespace, undefined, g.namespace)) return true;
   const name = gatewayFenceName(ctx.config, tenant);
   const fences = ctx.state.derived(`baseline:gateway-fence:${name}`, GK.AuthorizationPolicy, g.namespace, () => gatewayFencesOf(ctx.state.get(GK.AuthorizationPolicy, g.namespace, name), g.selector));

@@ -1,15 +1,14 @@
 import {
-  freeHostCandidates,
   freshToken,
   ipCandidates,
   namespaceCandidates,
   portCandidates,
-  routedHostCandidates,
   serviceAccountCandidates,
   stringCandidates,
   withAbsent,
 } from './candidates.js';
 import { compileRule, hopKeys, SHARED, type HopKeys } from './compile.js';
+import { hostCandidatesFor } from './host-ports.js';
 import { and, leaves, not, or, solve, TRUE, type Assignment, type Formula, type SearchVar, type Value } from './formula.js';
 import { principalOf } from './istio-match.js';
 import type { MeshState } from './mesh-state.js';
@@ -125,7 +124,7 @@ function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[
 
   const hostPatterns = patternsOf(SHARED.host);
   const target = route.hops.at(-1)!.workload.namespace;
-  const hosts = route.hostRoutedTo ? routedHostCandidates(route.hostRoutedTo, hostPatterns, fresh) : freeHostCandidates(target, hostPatterns, fresh);
+  const hosts = hostCandidatesFor(route, target, hostPatterns, fresh);
   vars.push({ key: SHARED.host, values: () => hosts });
 
   const rest = [...byKey.keys()].filter((key) => !vars.some((v) => v.key === key) && !fixed.has(key)).sort((a, b) => {

@@ -51,6 +51,8 @@ export interface Route {
   hops: Hop[];
   /** The Host must route to this namespace (Host-based routing); otherwise any Host. */
   hostRoutedTo?: string;
+  /** A gateway on the route routes `<host>:<anything>` to `<host>` (host-ports.ts). */
+  hostAnyPort?: boolean;
   /** Request headers the route needs the caller to send as given (undefined: absent). */
   callerHeaders: Map<string, Value>;
   note: string;
@@ -133,10 +135,15 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
   const identityGatewayHops = () =>
     m.gatewayLabels.map((l) => hop(m, platformLabel('knative-local-gateway', gw.workload.labels, l), { namespace: gw.workload.namespace, labels: l }, attacker, gw.ports, false, none, false));
   const identityNote = "caller (its own mTLS identity, straight to the gateway's pod) -> knative-local-gateway";
-  const closeWith =
-    `policies on knative-local-gateway (${gw.workload.namespace}) that admit each tenant's namespaces only for the Hosts of its own namespaces ` +
-    `(*.<ns>, *.<ns>.svc, *.<ns>.svc.<clusterDomain>, each also with :80) and deny every other caller the Hosts of ${ns}; ` +
-    `tenant-guard's baseline keeps them (baseline.gatewayPolicy, baseline.gatewayFence, baseline.platformGatewayPolicy; docs/baseline.md)`;
+  // Without ISTIO_GATEWAY_STRIP_HOST_PORT the gateway routes `<host>:<anything>` too (host-ports.ts).
+  const hostAnyPort = m.config.istio?.gatewayStripHostPort !== true;
+  const closeWith = hostAnyPort
+    ? `an ALLOW on knative-local-gateway (${gw.workload.namespace}) admitting the system namespaces only, and requests to ports other than its local listeners ` +
+      `(tenants' sidecars route cluster-local Hosts themselves); no per-tenant Host rule holds there while the gateway routes <host>:<anything> ` +
+      `(istiod without ISTIO_GATEWAY_STRIP_HOST_PORT, config istio.gatewayStripHostPort: false). tenant-guard's baseline keeps it (baseline.platformGatewayPolicy; docs/baseline.md)`
+    : `policies on knative-local-gateway (${gw.workload.namespace}) that admit each tenant's namespaces only for the Hosts of its own namespaces ` +
+      `(*.<ns>, *.<ns>.svc, *.<ns>.svc.<clusterDomain>, each also with :80) and deny every other caller the Hosts of ${ns}; ` +
+      `tenant-guard's baseline keeps them (baseline.gatewayPolicy, baseline.gatewayFence, baseline.platformGatewayPolicy; docs/baseline.md)`;
   switch (path) {
     case 'direct':
       return [{ hops: [hop(m, podLabel, pod, attacker, REVISION_POD_PORTS, true, none)], callerHeaders: noHeaders, note: 'caller -> pod', trustDomain: td }];
@@ -166,7 +173,7 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
       }));
       for (const g of identityGatewayHops()) {
         for (const a of activatorHops(gateway, vsHeader)) {
-          routes.push({ hops: [g, a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${identityNote} -> activator -> pod`, closeWith, trustDomain: td });
+          routes.push({ hops: [g, a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${identityNote} -> activator -> pod`, closeWith, hostAnyPort, trustDomain: td });
         }
       }
       if (gw.acceptsNoIdentity) {
@@ -178,6 +185,7 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
               callerHeaders: noHeaders,
               note: 'plaintext caller -> knative-local-gateway -> activator -> pod',
               closeWith,
+              hostAnyPort,
               trustDomain: td,
             });
           }
@@ -196,11 +204,11 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
         },
       ];
       for (const g of identityGatewayHops()) {
-        routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${identityNote} -> pod`, closeWith, trustDomain: td });
+        routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${identityNote} -> pod`, closeWith, hostAnyPort, trustDomain: td });
       }
       if (gw.acceptsNoIdentity) {
         for (const g of gatewayHops()) {
-          routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: 'plaintext caller -> knative-local-gateway -> pod', closeWith, trustDomain: td });
+          routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: 'plaintext caller -> knative-local-gateway -> pod', closeWith, hostAnyPort, trustDomain: td });
         }
       }
       return routes;

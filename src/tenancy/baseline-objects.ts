@@ -344,6 +344,24 @@ export function localGatewayPorts(config: TenancyConfig, state: ClusterState): s
   return [...new Set([...config.baseline.gatewayPolicy.localPorts, ...fromGateway.map(String)])].sort((a, b) => Number(a) - Number(b));
 }
 
+/** The tenants that get an ALLOW (and fence) on the gateway: all of them where istiod strips the Host's port, none otherwise. */
+function gatewayTenantsOf(config: TenancyConfig, byTenant: Map<string, NamespaceOwner[]>): [string, NamespaceOwner[]][] {
+  return gatewayAdmitsTenants(config) ? [...byTenant].sort(([a], [b]) => a.localeCompare(b)) : [];
+}
+
+/**
+ * Whether the baseline admits tenants on knative-local-gateway for their own
+ * Hosts. Only where istiod strips the Host's port (config
+ * `istio.gatewayStripHostPort`): otherwise a tenant's `*.<ns>` matches
+ * `hello.<other>:x.<ns>`, which the gateway routes into `<other>`, and no
+ * fence can name every port string. Tenants do not need the gateway's pod:
+ * their own sidecars route cluster-local Hosts (net-istio binds them to the
+ * `mesh` gateway too), so the gateway is then the platform's alone.
+ */
+export function gatewayAdmitsTenants(config: TenancyConfig): boolean {
+  return config.baseline.gatewayPolicy.enabled && config.istio?.gatewayStripHostPort === true;
+}
+
 function isTerminating(ns: KubeObject): boolean {
   return !!ns.metadata.deletionTimestamp || (ns as { status?: { phase?: string } }).status?.phase === 'Terminating';
 }
@@ -390,11 +408,15 @@ export function baselineObjectsFor(config: TenancyConfig, state: ClusterState): 
   // The gateway's first: the activator's platform ALLOW admits istio-system, and
   // with the gateway still open that would admit every caller forwarded by it.
   if (config.baseline.gatewayPolicy.enabled) {
-    for (const [tenant, owners] of [...byTenant].sort(([a], [b]) => a.localeCompare(b))) {
+    // Tenants' own Hosts only where the gateway strips the port: otherwise it routes
+    // `<host>:<anything>`, which any suffix Host pattern matches (src/mesh/host-ports.ts), and
+    // tenants keep to their sidecars' own routes (net-istio binds cluster-local hosts to `mesh` too).
+    // The platform's first: once a tenant's ALLOW selects the pod, Istio denies what no ALLOW admits, the public ingress included.
+    if (config.baseline.platformGatewayPolicy.enabled && byTenant.size > 0) out.push(platformGatewayPolicy(config, localGatewayPorts(config, state)));
+    for (const [tenant, owners] of gatewayTenantsOf(config, byTenant)) {
       out.push(gatewayPolicyFor(config, tenant, tenantNamespaces(tenant), owners));
       if (config.baseline.gatewayFence.enabled) out.push(gatewayFenceFor(config, tenant, tenantNamespaces(tenant), owners, peerNamespacesOf(config, tenancy, tenant)));
     }
-    if (config.baseline.platformGatewayPolicy.enabled && byTenant.size > 0) out.push(platformGatewayPolicy(config, localGatewayPorts(config, state)));
   }
   if (config.baseline.activatorPolicy.enabled) {
     for (const [tenant, owners] of [...byTenant].sort(([a], [b]) => a.localeCompare(b))) {

@@ -217,13 +217,11 @@ t.test('a tenant admin creates a namespace: workloads are refused until its base
     from: [{ source: { notNamespaces: ['istio-system', 'knative-serving', 'tenant-1', 'tenant-1-b'] } }],
     when: [{ key: 'request.headers[knative-serving-namespace]', values: ['tenant-1', 'tenant-1-b'] }],
   }], 'the fence: nobody but tenant-1 and the platform may name its namespaces');
-  // The gateway's side (issue 17): every caller reaches knative-local-gateway with its own identity and any Host.
-  const gwFence = await admin.read({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-fence-gateway-tenant-1', namespace: 'istio-system' } });
-  t.equal((gwFence.spec as any).action, 'DENY');
-  t.same((gwFence.spec as any).rules[0].from, [{ source: { notNamespaces: ['istio-system', 'knative-serving', 'tenant-1', 'tenant-1-b'] } }]);
-  t.ok((gwFence.spec as any).rules[0].to[0].operation.hosts.includes('*.tenant-1-b.svc.cluster.local'), "the gateway fence names the new namespace's Hosts");
-  const gwAllow = await admin.read({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-gateway-tenant-1', namespace: 'istio-system' } });
-  t.same((gwAllow.spec as any).rules[0].from, [{ source: { namespaces: ['tenant-1', 'tenant-1-b'] } }]);
+  // The gateway's side (issue 17): every caller reaches knative-local-gateway with its own identity and any
+  // Host, and without istiod's ISTIO_GATEWAY_STRIP_HOST_PORT no per-tenant Host rule holds: the platform's only.
+  const gwPlatform = await admin.read({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-platform-gateway', namespace: 'istio-system' } });
+  t.same((gwPlatform.spec as any).rules[0], { from: [{ source: { namespaces: ['istio-system', 'knative-serving'] } }] });
+  t.notOk(await admin.find({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tenant-guard-gateway-tenant-1', namespace: 'istio-system' } } as KubeObject), 'no tenant ALLOW on the gateway');
   // The workload is admitted as soon as its own namespace is closed; the
   // leader's pass goes on with the other namespaces and ends with the
   // platform's activator policy (baselineObjectsFor's order), so wait for it.
@@ -240,7 +238,7 @@ t.test('two replicas elect one writer', async (t) => {
   const leader = replicas[l[0] as 'a' | 'b'];
   const follower = replicas[l[0] === 'a' ? 'b' : 'a'];
   t.match(await leaseHolder(), new RegExp(`^replica-${l[0]}_`), 'the Lease names it');
-  t.ok((await leader.metricSum('tenant_guard_baseline_writes_total')) >= 14, 'the leader wrote the baseline');
+  t.ok((await leader.metricSum('tenant_guard_baseline_writes_total')) >= 10, 'the leader wrote the baseline');
   t.equal(await follower.metricSum('tenant_guard_baseline_writes_total'), 0, 'the follower wrote nothing');
 });
 

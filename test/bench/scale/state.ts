@@ -133,7 +133,11 @@ export function knativeService(tenant: number, ns: string, name: string, withTen
   };
 }
 
-/** What the platform installs once: system namespaces, knative-serving's STRICT mode and activator rule, the local gateway. */
+/**
+ * What the platform installs once: system namespaces, knative-serving's STRICT mode and activator rule, the local
+ * gateway, and the gateway's policy (examples/reference-hardened: the platform and the public ingress only, since
+ * every caller reaches the gateway's pod with its own identity and any Host).
+ */
 function platformObjects(): Obj[] {
   return [
     namespaceObject('knative-serving'),
@@ -156,6 +160,16 @@ function platformObjects(): Obj[] {
       spec: {
         selector: { istio: 'ingressgateway' },
         servers: [{ hosts: ['*'], tls: { mode: 'ISTIO_MUTUAL' }, port: { name: 'https', number: 8012, protocol: 'HTTPS' } }],
+      },
+    },
+    {
+      apiVersion: AP,
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'allow-platform-through-gateway', namespace: 'istio-system' },
+      spec: {
+        selector: { matchLabels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } },
+        action: 'ALLOW',
+        rules: [{ from: [{ source: { namespaces: [...SYSTEM_NAMESPACES] } }] }, { to: [{ operation: { notPorts: ['8012', '8081'] } }] }],
       },
     },
   ];

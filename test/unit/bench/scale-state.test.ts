@@ -18,13 +18,13 @@ function countBy(objs: Obj[]): Record<string, number> {
 }
 
 for (const n of [10, 100, 1000]) {
-  t.test(`${n} tenants: 5 namespaces per tenant, 22 AuthorizationPolicies per tenant (the activator ALLOW and fence among them) plus the platform's activator rule`, async (t) => {
+  t.test(`${n} tenants: 5 namespaces per tenant, 22 AuthorizationPolicies per tenant (the activator ALLOW and fence among them) plus the platform's activator and gateway rules`, async (t) => {
     const s = generateScaleState(n);
     const objs = allObjects(s);
     t.same(countBy(objs), {
       Namespace: 5 * n + 2,
       PeerAuthentication: 5 * n + 1,
-      AuthorizationPolicy: 22 * n + 1,
+      AuthorizationPolicy: 22 * n + 2,
       Service: 5 * n,
       Gateway: 1,
     });

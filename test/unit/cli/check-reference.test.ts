@@ -55,7 +55,7 @@ for (const v of VARIANTS) {
     for (const path of v.name === 'kind' ? ['gateway', 'gateway-activator'] : ['gateway']) {
       const c = report.matrix!.cells.find((x) => x.path === path && x.from === 'tenant-2' && x.to === 'tenant-1');
       t.equal(c?.allowed, true, `${path}: ${c?.reason}`);
-      t.match(c?.reason, /closed by policies on knative-local-gateway .*baseline\.gatewayPolicy, baseline\.gatewayFence/);
+      t.match(c?.reason, /closed by an ALLOW on knative-local-gateway .*admitting the system namespaces only.*baseline\.platformGatewayPolicy/);
     }
   });
 

@@ -29,7 +29,7 @@ function converged(s: MemoryStore): MemoryStore {
 
 t.test('an empty cluster: everything is created; once there, nothing to do (idempotent)', async (t) => {
   const s = store();
-  t.equal(summary(s).length, 14);
+  t.equal(summary(s).length, 10);
   t.ok(summary(s).every((l) => l.startsWith('create ')));
   converged(s);
   t.same(summary(s), []);
@@ -68,8 +68,6 @@ t.test('managed objects whose namespace or tenant is gone are deleted; terminati
   t.same(summary(s).sort(), [
     'delete AuthorizationPolicy tenant-2-b/tenant-guard-allow-tenant',
     'delete PeerAuthentication tenant-2-b/tenant-guard-strict',
-    'update AuthorizationPolicy istio-system/tenant-guard-fence-gateway-tenant-2',
-    'update AuthorizationPolicy istio-system/tenant-guard-gateway-tenant-2',
     'update AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-2',
     'update AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-2',
     'update AuthorizationPolicy tenant-2/tenant-guard-allow-tenant',
@@ -78,8 +76,6 @@ t.test('managed objects whose namespace or tenant is gone are deleted; terminati
   const s2 = converged(store());
   s2.upsert(ns('tenant-1', 'tenant-1', { deletionTimestamp: '2026-01-01T00:00:00Z' }));
   t.same(summary(s2).sort(), [
-    'delete AuthorizationPolicy istio-system/tenant-guard-fence-gateway-tenant-1',
-    'delete AuthorizationPolicy istio-system/tenant-guard-gateway-tenant-1',
     'delete AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-1',
     'delete AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-1',
   ]);

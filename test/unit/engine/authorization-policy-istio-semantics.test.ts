@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap';
 import type { Decision, KubeObject } from '../../../src/engine/types.js';
 import { computeMatrix } from '../../../src/mesh/matrix.js';
+import { MeshState } from '../../../src/mesh/mesh-state.js';
 import { apply, review, ruleIds } from '../mesh/admit.js';
 import { ALICE, ap, config, pa, referenceState } from '../mesh/reference-state.js';
 
@@ -114,7 +115,12 @@ t.test('a decoy knative-local-gateway outside knative-serving does not decide th
     spec: { selector: { istio: 'ingressgateway' }, servers: [{ hosts: ['*'], port: { name: 'http', number: 8081, protocol: 'HTTP' }, ...(tls ? { tls: { mode: tls } } : {}) }] },
   });
   const s = referenceState('kind', [gw('knative-serving', undefined), gw('a-tenant', 'ISTIO_MUTUAL')]);
-  t.ok(crossOpen(s, 'gateway').allowed, 'the real gateway accepts plaintext');
+  const real = new MeshState(s, config()).gateway;
+  t.ok(real.acceptsNoIdentity, 'the real gateway accepts plaintext');
+  t.match(real.source, /^knative-serving\/knative-local-gateway: a server without ISTIO_MUTUAL/);
+  // Without the hardened reference's gateway policies, plaintext callers (and any identity) get through it.
+  for (const o of s.list(AP, 'istio-system')) s.remove(o);
+  t.ok(crossOpen(s, 'gateway').allowed);
 });
 
 t.test('narrowing the only namespace-wide ALLOW to a selector opens the unselected pods', async (t) => {

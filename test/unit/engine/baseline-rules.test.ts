@@ -12,6 +12,7 @@ const on = parseTenancyConfig(
   { ...structuredClone(defaultConfig), baseline: { enabled: true }, platformControllers: { users: [...defaultConfig.platformControllers.users, 'system:serviceaccount:tenant-guard:tenant-guard'], groups: defaultConfig.platformControllers.groups } },
   'baseline rules config',
 );
+const onPlain = on;
 const off = parseTenancyConfig({ ...structuredClone(defaultConfig), platformControllers: on.platformControllers }, 'baseline off config');
 
 const alice: UserInfo = { username: 'alice', groups: ['tenant-1-admins'] };
@@ -156,7 +157,6 @@ t.test('the window closes on the activator path only once the tenant\'s pin fenc
   const pinKey = (o: KubeObject) => o.metadata.name === 'tenant-guard-pin-activator-tenant-1';
   const pin = baselineObjectsFor(on, s).find(pinKey)!;
   s.upsert(pin);
-  s.upsert(baselineObjectsFor(on, s).find((o) => o.metadata.name === 'tenant-guard-fence-gateway-tenant-1')!);
   t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1-new')).allowed, 'the reconciled pin fences it');
   t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1')).allowed, 'and still the older namespace');
 
@@ -206,8 +206,10 @@ t.test('the window closes on the activator path only once the tenant\'s pin fenc
   t.ok(review(noKnative, on, alice, 'CREATE', pod('tenant-1')).allowed, 'no activator namespace: no activator path, no fence asked for');
 });
 
-t.test("the window closes on the gateway paths only once the tenant's gateway fence denies others the namespace's Hosts", async (t) => {
-  const s = state(true);
+t.test("where istiod strips the Host's port, the window closes on the gateway paths only once the tenant's gateway fence denies others the namespace's Hosts", async (t) => {
+  const on = parseTenancyConfig({ ...structuredClone(defaultConfig), baseline: { enabled: true }, istio: { gatewayStripHostPort: true }, platformControllers: onPlain.platformControllers }, 'stripping');
+  const s = state(true, on);
+  t.ok(review(state(true, onPlain), onPlain, alice, 'CREATE', ksvc('tenant-1')).allowed, 'without stripping no tenant is admitted on the gateway: no fence is asked for');
   s.upsert(ns('tenant-1-new', 'tenant-1'));
   const desired = baselineObjectsFor(on, s);
   for (const o of desired.filter((o) => o.metadata.namespace === 'tenant-1-new' || o.metadata.name === 'tenant-guard-pin-activator-tenant-1')) s.upsert(o);
@@ -232,7 +234,7 @@ t.test("the window closes on the gateway paths only once the tenant's gateway fe
   t.same(rules(review(s, on, alice, 'CREATE', ksvc('tenant-1-new'))), ['TG-BASELINE-OPEN-WINDOW'], 'a fence selecting by a label the gateway may not carry does not');
   variant({ rules: [{ to: [{ operation: { hosts: rule.to[0].operation.hosts.map((h: string) => h.toUpperCase()) } }] }] });
   t.ok(review(s, on, alice, 'CREATE', ksvc('tenant-1-new')).allowed, 'a fence exempting nobody, its Hosts in upper case (Istio matches them case-insensitively), does');
-  const noFence = parseTenancyConfig({ ...structuredClone(defaultConfig), baseline: { enabled: true, gatewayFence: { enabled: false } }, platformControllers: on.platformControllers }, 'no gateway fence');
+  const noFence = parseTenancyConfig({ ...structuredClone(defaultConfig), baseline: { enabled: true, gatewayFence: { enabled: false } }, istio: { gatewayStripHostPort: true }, platformControllers: on.platformControllers }, 'no gateway fence');
   t.ok(review(state(true, noFence), noFence, alice, 'CREATE', ksvc('tenant-1')).allowed, 'gateway fence off: none is asked for');
 });
 

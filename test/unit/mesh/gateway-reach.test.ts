@@ -24,6 +24,8 @@ function openCrossTenant(cells: MatrixCell[]): MatrixCell[] {
 }
 
 const withBaseline = (c: TenancyConfig): TenancyConfig => ({ ...c, baseline: { ...c.baseline, enabled: true } });
+/** istiod with ISTIO_GATEWAY_STRIP_HOST_PORT: the gateway routes a Host by its exact domains only. */
+const stripping = (c: TenancyConfig): TenancyConfig => ({ ...c, istio: { ...c.istio, gatewayStripHostPort: true } });
 
 for (const variant of Object.keys(VARIANTS) as Variant[]) {
   t.test(`seed reference (${variant}): the gateway is reached with the caller's own identity, and found open with the fix named`, async (t) => {
@@ -37,7 +39,7 @@ for (const variant of Object.keys(VARIANTS) as Variant[]) {
         const c = cellOf(m.cells, from, to, path);
         t.ok(c.allowed, `${from} -> ${to} via ${path} is open`);
         t.match(c.reason, /own mTLS identity, straight to the gateway's pod/);
-        t.match(c.reason, /closed by policies on knative-local-gateway/);
+        t.match(c.reason, /closed by an ALLOW on knative-local-gateway \(istio-system\) admitting the system namespaces only/);
       }
     }
   });
@@ -68,11 +70,31 @@ function stateWith(extraTenants: Record<string, string>, objects: KubeObject[] =
   return s;
 }
 
-t.test("the baseline's objects close every path, for tenants whose namespaces are named like parts of a Host", async (t) => {
+t.test("the baseline's objects close every path; tenants get the gateway for their own Hosts only where istiod strips the Host's port", async (t) => {
+  const plain = withBaseline(config());
+  const s0 = stateWith({ svc: 'tenant-3' });
+  const objs = baselineObjectsFor(plain, s0);
+  t.same(objs.filter((o) => o.metadata.namespace === 'istio-system').map((o) => o.metadata.name), ['tenant-guard-platform-gateway'], 'no tenant ALLOW on a gateway that routes <host>:<anything>');
+  for (const o of objs) s0.upsert(o);
+  t.same(openCrossTenant(computeMatrix(s0, plain).cells), []);
+});
+
+t.test("without port stripping, a tenant's own-Host ALLOW on the gateway opens every tenant (hello.tenant-1:x.tenant-2)", async (t) => {
+  // The per-tenant ALLOW and fence of the stripping case, written by hand on a gateway that routes <host>:*.
+  const cfg = withBaseline(config());
+  const s = stateWith({});
+  for (const o of baselineObjectsFor(stripping(cfg), s)) s.upsert(o);
+  const c = cellOf(computeMatrix(s, cfg).cells, 'tenant-2', 'tenant-1', 'gateway');
+  t.ok(c.allowed, c.reason);
+  t.match(c.reason, /Host [a-z0-9.-]+\.tenant-1[a-z0-9.-]*:[a-z0-9]+\.tenant-2[a-z0-9.]*/, 'a made-up port string ending as tenant-2\'s suffix');
+  t.same(openCrossTenant(computeMatrix(s, stripping(cfg)).cells), [], 'where istiod strips the port, the same policies hold');
+});
+
+t.test("where istiod strips the port, the baseline's per-tenant objects close every path, for tenants whose namespaces are named like parts of a Host", async (t) => {
   // A tenant holding namespace `svc` has an ALLOW for `*.svc`, which matches
   // tenant-1's `x.tenant-1.svc`; one holding `local` matches every
   // `*.svc.cluster.local`. The fences deny those Hosts to them.
-  const cfg = withBaseline(config());
+  const cfg = stripping(withBaseline(config()));
   const s = stateWith({ svc: 'tenant-3', local: 'tenant-4', cluster: 'tenant-5' });
   for (const o of baselineObjectsFor(cfg, s)) s.upsert(o);
   const m = computeMatrix(s, cfg);
@@ -90,7 +112,7 @@ t.test("the baseline's objects close every path, for tenants whose namespaces ar
 });
 
 t.test("a tenant's own ALLOW on the gateway that admits it for any Host opens every tenant", async (t) => {
-  const cfg = withBaseline(config());
+  const cfg = stripping(withBaseline(config()));
   const s = stateWith({});
   for (const o of baselineObjectsFor(cfg, s)) s.upsert(o);
   // With no fence for tenant-1, tenant-2's broad ALLOW names tenant-1's Hosts.
@@ -128,7 +150,7 @@ t.test('the gateway policies have the shape the model relies on', async (t) => {
 });
 
 t.test("the platform policy leaves out the local gateway's ports read from its Gateway", async (t) => {
-  const cfg = withBaseline(config());
+  const cfg = stripping(withBaseline(config()));
   const s = stateWith({}, [
     {
       apiVersion: 'networking.istio.io/v1',

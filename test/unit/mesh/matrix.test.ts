@@ -161,7 +161,7 @@ t.test('Istio evaluation semantics', async (t) => {
       spec: { selector: { istio: 'ingressgateway' }, servers: [{ hosts: ['*'], port: { name: 'http', number: 8081, protocol: 'HTTP' }, ...(mode ? { tls: { mode } } : {}) }] },
     });
     // The hardened reference's own gateway policies stay out of this test: they close plaintext callers too.
-    const gatewayPolicies = ['allow-platform-through-gateway', 'allow-tenant-1-through-gateway', 'fence-tenant-1-at-gateway', 'allow-tenant-2-through-gateway', 'fence-tenant-2-at-gateway'].map((n) => `istio-system/${n}`);
+    const gatewayPolicies = ['allow-platform-through-gateway'].map((n) => `istio-system/${n}`);
     const mutual = summary('kind', [gw('ISTIO_MUTUAL')]);
     t.notOk(cellOf(mutual.cells, 'tenant-2', 'tenant-1', 'gateway').allowed, "the hardened reference's gateway policies close it");
     t.match(mutual.gateway, /requires ISTIO_MUTUAL/);
@@ -193,7 +193,7 @@ t.test('Istio evaluation semantics', async (t) => {
 });
 
 t.test("every tenant reaches the gateway with its own identity, whatever objects it holds; the gateway's policies decide", async (t) => {
-  const gatewayPolicies = ['allow-platform-through-gateway', 'allow-tenant-1-through-gateway', 'fence-tenant-1-at-gateway', 'allow-tenant-2-through-gateway', 'fence-tenant-2-at-gateway'].map((n) => `istio-system/${n}`);
+  const gatewayPolicies = ['allow-platform-through-gateway'].map((n) => `istio-system/${n}`);
   const se: KubeObject = {
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',

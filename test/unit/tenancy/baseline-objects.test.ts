@@ -48,10 +48,6 @@ t.test('per tenant namespace: STRICT and an ALLOW of exact names; per tenant: th
     'AuthorizationPolicy tenant-1/tenant-guard-allow-tenant',
     'PeerAuthentication tenant-2/tenant-guard-strict',
     'AuthorizationPolicy tenant-2/tenant-guard-allow-tenant',
-    'AuthorizationPolicy istio-system/tenant-guard-gateway-tenant-1',
-    'AuthorizationPolicy istio-system/tenant-guard-fence-gateway-tenant-1',
-    'AuthorizationPolicy istio-system/tenant-guard-gateway-tenant-2',
-    'AuthorizationPolicy istio-system/tenant-guard-fence-gateway-tenant-2',
     'AuthorizationPolicy istio-system/tenant-guard-platform-gateway',
     'AuthorizationPolicy knative-serving/tenant-guard-activator-tenant-1',
     'AuthorizationPolicy knative-serving/tenant-guard-pin-activator-tenant-1',
@@ -63,11 +59,11 @@ t.test('per tenant namespace: STRICT and an ALLOW of exact names; per tenant: th
   const allow = objs[1]!;
   t.same(allow.spec, { action: 'ALLOW', rules: [{ from: [{ source: { namespaces: ['tenant-1', 'istio-system', 'knative-serving'] } }] }] });
   t.same(allow.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'Namespace', name: 'tenant-1', uid: 'uid-tenant-1' }]);
-  const act = objs[9]!;
+  const act = objs[5]!;
   t.same(act.spec.rules[0].when, [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ['tenant-1'] }]);
   t.same(act.spec.rules[0].to, [{ operation: { hosts: ['*.tenant-1.svc.cluster.local'] } }]);
   t.same(act.spec.selector, { matchLabels: { app: 'activator' } });
-  const pin = objs[10]!;
+  const pin = objs[6]!;
   t.same(pin.spec, {
     selector: { matchLabels: { app: 'activator' } },
     action: 'DENY',
@@ -75,8 +71,13 @@ t.test('per tenant namespace: STRICT and an ALLOW of exact names; per tenant: th
   });
 });
 
-t.test("per tenant: an ALLOW on knative-local-gateway for the Hosts of the tenant's namespaces, and a fence of them", async (t) => {
-  const objs = baselineObjectsFor(config, stateWith());
+t.test("where istiod strips the Host's port, per tenant: an ALLOW on knative-local-gateway for the Hosts of the tenant's namespaces, and a fence of them", async (t) => {
+  const objs = baselineObjectsFor({ ...config, istio: { gatewayStripHostPort: true } }, stateWith());
+  t.same(
+    objs.filter((o) => o.metadata.namespace === 'istio-system').map((o) => o.metadata.name),
+    ['tenant-guard-platform-gateway', 'tenant-guard-gateway-tenant-1', 'tenant-guard-fence-gateway-tenant-1', 'tenant-guard-gateway-tenant-2', 'tenant-guard-fence-gateway-tenant-2'],
+    "the platform's first: once a tenant's ALLOW selects the pod, the public ingress needs it",
+  );
   const allow = objs.find((o) => o.metadata.name === 'tenant-guard-gateway-tenant-1')!;
   t.same(allow.spec, {
     selector: { matchLabels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } },
