@@ -4,6 +4,7 @@ import t, { type Test } from 'tap';
 import { MemoryStore } from '../../src/cluster/memory-store.js';
 import { loadDefaultTenancyConfig } from '../../src/config/default.js';
 import { evaluate, interceptedKinds } from '../../src/engine/index.js';
+import { isMeshGroup, KIND_TABLE, MESH_GROUPS } from '../../src/engine/mesh-kinds.js';
 import type { AdmissionInput, KubeObject } from '../../src/engine/types.js';
 import { FULLNAME, NAMESPACE, type KubeDoc, find, parseDocs, render, template, webhooks } from './chart-helm.js';
 
@@ -56,12 +57,16 @@ function routed(config: string): Set<string> {
   return out;
 }
 
-t.test('both configurations route exactly the engine\'s interceptedKinds()', async (t) => {
-  const expected = interceptedKinds().map((gk) => {
-    const res = RESOURCE[gk];
-    if (!res) throw new Error(`the engine intercepts ${gk}: add its resource to this test and to the chart's rules`);
-    return `${gk.slice(0, gk.indexOf('/'))}/${res}`;
-  });
+t.test('both configurations route exactly the engine\'s interceptedKinds(), and the mesh-affecting groups whole', async (t) => {
+  const expected = interceptedKinds()
+    .filter((gk) => !isMeshGroup(gk.slice(0, gk.indexOf('/'))))
+    .map((gk) => {
+      const res = RESOURCE[gk];
+      if (!res) throw new Error(`the engine intercepts ${gk}: add its resource to this test and to the chart's rules`);
+      return `${gk.slice(0, gk.indexOf('/'))}/${res}`;
+    });
+  // Every kind of a mesh-affecting group, judged or refused (TG-KIND-UNJUDGED), and its status (refused to tenants).
+  for (const g of MESH_GROUPS) expected.push(`${g}/*`, `${g}/*/status`);
   // The subresources the engine judges (src/engine/index.ts): kubectl debug's containers,
   // and kubectl exec/attach (CONNECT, validating only: nothing to mutate).
   expected.push('/pods/ephemeralcontainers');
@@ -70,9 +75,27 @@ t.test('both configurations route exactly the engine\'s interceptedKinds()', asy
   t.same([...routed('ValidatingWebhookConfiguration')].sort(), [...expected, '/pods/attach', '/pods/exec'].sort(), 'ValidatingWebhookConfiguration');
 });
 
+t.test('every intercepted kind of a mesh-affecting group has a row in the kinds table, and the engine judges it', async (t) => {
+  for (const gk of interceptedKinds()) {
+    const group = gk.slice(0, gk.indexOf('/'));
+    if (!isMeshGroup(group)) continue;
+    const row = KIND_TABLE.find((r) => `${r.group}/${r.kind}` === gk);
+    t.equal(row?.treatment, 'judged', `${gk}: judged in docs/rules.md "Kinds"`);
+  }
+});
+
 t.test('rules: main resources (and pods/ephemeralcontainers) only, scoped, every version of the CRD kinds', async (t) => {
   for (const { hook } of hooks) {
     for (const r of hook.rules) {
+      const whole = r.apiGroups.every((g: string) => isMeshGroup(g));
+      if (whole) {
+        t.same(r.resources, ['*', '*/status'], `${hook.name} ${r.apiGroups}: the mesh-affecting groups are routed whole`);
+        const clusterKinds = KIND_TABLE.some((k) => k.clusterScoped && r.apiGroups.includes(k.group));
+        t.equal(r.scope, clusterKinds ? '*' : 'Namespaced', `${hook.name} ${r.apiGroups} scope`);
+        t.same(r.apiVersions, ['*'], `${hook.name} ${r.apiGroups} versions`);
+        continue;
+      }
+      t.notOk(r.apiGroups.some((g: string) => isMeshGroup(g)), `${hook.name}: a mesh-affecting group is not mixed with others`);
       for (const res of r.resources) {
         if (res === 'pods/ephemeralcontainers') continue; // judged like the pod
         if (res === 'pods/exec' || res === 'pods/attach') {
