@@ -91,4 +91,10 @@ export interface TenancyConfig {
    * (src/engine/sidecar-setuid-guard.ts).
    */
   rootContainers: 'deny' | 'drop';
+  /**
+   * Namespaces only platform admins may create, relabel or adopt, besides the
+   * ones the config trusts by name (system, mesh root, platform identities'
+   * namespaces, the activator's): src/engine/reserved-names.ts.
+   */
+  reservedNamespaces: string[];
 }

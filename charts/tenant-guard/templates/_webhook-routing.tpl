@@ -2,8 +2,8 @@
 What the API server sends to the webhook: rules (which resources) and
 namespaceSelectors (where). The kinds are exactly the engine's
 interceptedKinds() (src/engine/index.ts); test/integration/chart-webhooks.test.ts
-compares the two. The mesh-affecting groups are routed whole (resources "*"
-and "*/status", see tenant-guard.rules.mesh). Elsewhere only main resources are listed, pods/ephemeralcontainers
+compares the two. The mesh-affecting groups are routed whole (every resource
+and its status subresource, see tenant-guard.rules.mesh). Elsewhere only main resources are listed, pods/ephemeralcontainers
 (judged like the pod) and, for CONNECT only, pods/exec and pods/attach: "pods" does not match "pods/status", and status/scale
 writes come from controllers, which the engine does not judge.
 */}}
@@ -108,6 +108,19 @@ namespaceSelector:
   matchExpressions:
     - key: kubernetes.io/metadata.name
       operator: NotIn
+      values: {{ $names | toJson }}
+{{- end -}}
+
+{{/*
+Namespace objects the selector above skips: exactly those names (disjoint from
+it, so no request is judged twice).
+*/}}
+{{- define "tenant-guard.selector.reservedNamespaces" -}}
+{{- $names := concat (include "tenant-guard.excludedNamespaces" . | fromJsonArray) (include "tenant-guard.systemNamespaces" . | fromJsonArray) | uniq | sortAlpha -}}
+namespaceSelector:
+  matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: In
       values: {{ $names | toJson }}
 {{- end -}}
 
