@@ -35,6 +35,8 @@ export interface AuditReportJson {
   matrix: ReachabilityMatrix;
   /** Kinds the engine judges that this API server does not serve (CRD not installed). */
   notServed: string[];
+  /** Namespaces the config trusts by name that do not exist: anybody's tomorrow but for TG-NS-RESERVED-NAME. */
+  missingReservedNamespaces: { namespace: string; why: string }[];
 }
 
 export function openCrossTenantPaths(m: ReachabilityMatrix): MatrixCell[] {
@@ -45,7 +47,12 @@ function hasFinding(r: AuditResult): boolean {
   return !r.decision.allowed || r.decision.warnings.length > 0 || r.decision.patch.length > 0;
 }
 
-export function buildReport(results: AuditResult[], matrix: ReachabilityMatrix, notServed: string[]): AuditReportJson {
+export function buildReport(
+  results: AuditResult[],
+  matrix: ReachabilityMatrix,
+  notServed: string[],
+  missingReserved: { namespace: string; why: string }[] = [],
+): AuditReportJson {
   const violating = results.filter((r) => !r.decision.allowed);
   const openPaths = openCrossTenantPaths(matrix);
   return {
@@ -70,6 +77,7 @@ export function buildReport(results: AuditResult[], matrix: ReachabilityMatrix, 
     openPaths,
     matrix,
     notServed,
+    missingReservedNamespaces: missingReserved,
   };
 }
 
@@ -116,6 +124,11 @@ export function formatAuditText(r: AuditReportJson, matrixText: string): string 
     lines.push('');
   }
   if (r.notServed.length > 0) lines.push(`not served by this API server (nothing to judge): ${r.notServed.join(', ')}`, '');
+  if (r.missingReservedNamespaces.length > 0) {
+    lines.push(`TRUSTED NAMES NOT HELD (${r.missingReservedNamespaces.length}): the config trusts these namespaces by name, and none exists; only platform admins may create them (TG-NS-RESERVED-NAME)`);
+    for (const m of r.missingReservedNamespaces) lines.push(`  ${m.namespace}: ${m.why}`);
+    lines.push('');
+  }
   lines.push('REACHABILITY (tenant to tenant, over the four Knative data paths):');
   lines.push(matrixText.trimEnd(), '');
   const s = r.summary;

@@ -54,3 +54,13 @@ kind: Namespace
 metadata: {name: knative-serving}`,
   },
 ];
+
+/**
+ * The reserved names no namespace holds yet: whoever creates one first holds
+ * its trust (`serve` logs them, `audit` reports them). One that exists may
+ * have been created by someone else before tenant-guard was installed; that
+ * is for `audit` to show, with who holds it (its labels), not decidable here.
+ */
+export function missingReservedNamespaces(config: TenancyConfig, exists: (ns: string) => boolean): { namespace: string; why: string }[] {
+  return [...reservedNamespaces(config)].filter(([ns]) => !exists(ns)).map(([namespace, why]) => ({ namespace, why }));
+}
