@@ -27,12 +27,19 @@ function field(v: unknown, key: string): unknown {
  * https://istio.io/latest/docs/reference/config/networking/proxy-config/
  */
 const SAFE_PROXY_CONFIG_FIELDS = new Set(['selector', 'concurrency', 'image']);
+const IMAGE_TYPES = new Set(['default', 'debug', 'distroless']);
 
 export const proxyConfigHandler: KindHandler = (ctx): Decision => {
   const b = new DecisionBuilder();
   if (ctx.input.operation === 'DELETE') return b.build();
   const spec = ctx.input.object?.spec;
   if (isRestricted(ctx) && spec && typeof spec === 'object') {
+    // Istio's own image variants only: the type becomes a suffix of the proxy image's tag.
+    const image = (spec as Record<string, unknown>).image;
+    const imageType = field(image, 'imageType');
+    if (image !== undefined && (Object.keys(image ?? {}).some((k) => k !== 'imageType') || (imageType !== undefined && !IMAGE_TYPES.has(String(imageType))))) {
+      b.violate(PROXY_CONFIG_RULE, 'spec.image', `${who(ctx)}: ${describeObject(ctx)} sets spec.image to ${JSON.stringify(image)}: only imageType ${[...IMAGE_TYPES].join(', ')} picks one of Istio's own proxy images.`);
+    }
     for (const key of Object.keys(spec)) {
       if (SAFE_PROXY_CONFIG_FIELDS.has(key)) continue;
       b.violate(

@@ -7,6 +7,7 @@
 import type { RuleContext, RuleDoc } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { checkVirtualServiceTargets } from './istio-foreign-hosts.js';
+import { withoutPort } from './network-targets.js';
 import { hostNamespace } from './istio-hosts.js';
 import { checkExportTo, checkRevisionLabel, describeObject, isRestricted, namespaceOf, who } from './istio-shared.js';
 import type { Decision } from './types.js';
@@ -42,7 +43,7 @@ function gatewayRefs(spec: unknown): { path: string; ref: unknown }[] {
 function destinations(spec: unknown, ownNs: string): { path: string; target: string; ns: string | undefined }[] {
   const out: { path: string; target: string; ns: string | undefined }[] = [];
   const host = (path: string, h: unknown): void => {
-    if (typeof h === 'string' && h !== '') out.push({ path, target: h, ns: hostNamespace(h, ownNs) });
+    if (typeof h === 'string' && h !== '') out.push({ path, target: h, ns: hostNamespace(withoutPort(h.trim()), ownNs) });
   };
   // A Host written by the route is where a gateway (or a Host-routing hop) sends the request:
   // judged like a destination (rewrite.authority, a host/:authority header set or added).

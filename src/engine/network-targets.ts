@@ -129,8 +129,20 @@ function podDnsName(h: string): string | undefined {
  * Why a hostname (or IP) written by a tenant in `ownNs` as an alias, route or
  * origination target leads somewhere it must not, or undefined.
  */
+/**
+ * A Host value may carry a port (`hello.tenant-2:80`, `[::1]:8080`); gateways
+ * match it without (Istio sets strip_any_host_port on gateway listeners), so
+ * the port is dropped before a host is judged.
+ */
+export function withoutPort(host: string): string {
+  const bracketed = /^\[([^\]]+)\](:\d*)?$/.exec(host);
+  if (bracketed) return bracketed[1]!;
+  const m = /^([^:]+):\d*$/.exec(host);
+  return m ? m[1]! : host;
+}
+
 export function hostProblem(ctx: RuleContext, host: string, ownNs: string): string | undefined {
-  const h = host.trim();
+  const h = withoutPort(host.trim());
   if (h === '') return 'an empty host matches nothing Istio can tell apart; it is read as any host';
   if (parseCidr(h)) return addressProblem(ctx, h);
   const pod = podDnsName(h);

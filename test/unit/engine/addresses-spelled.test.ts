@@ -58,6 +58,10 @@ t.test('Host and :authority writes in VirtualService routes: judged like destina
     ['authority of a platform service', '{rewrite: {authority: activator-service.knative-serving.svc.cluster.local}, route: [{destination: {host: mine}}]}', 'TG-ISTIO-FOREIGN-HOST', 'spec.http[0].rewrite.authority'],
     ['authority spelled as a pod name', '{rewrite: {authority: 10-244-0-20.tenant-1.pod.cluster.local}, route: [{destination: {host: mine}}]}', 'TG-ISTIO-FOREIGN-HOST', 'spec.http[0].rewrite.authority'],
   ];
+  cases.push(
+    ['authority with a port', '{rewrite: {authority: "hello.tenant-2:80"}, route: [{destination: {host: mine}}]}', 'TG-ISTIO-VS-DESTINATION', 'spec.http[0].rewrite.authority'],
+    ['platform authority with a port', '{rewrite: {authority: "activator-service.knative-serving.svc.cluster.local:8012"}, route: [{destination: {host: mine}}]}', 'TG-ISTIO-FOREIGN-HOST', 'spec.http[0].rewrite.authority'],
+  );
   for (const [name, http, rule, path] of cases) t.same(judge('CREATE', vs(http), alice).violations.map((v) => [v.rule, v.path]), [[rule, path]], name);
   t.ok(judge('CREATE', vs('{rewrite: {authority: mine.tenant-1.svc.cluster.local}, headers: {request: {set: {x-team: a}}}, route: [{destination: {host: mine}}]}'), alice).allowed, 'own authority, other headers');
   t.same(ruleIds(judge('CREATE', vs(cases[0]![1]), admin)), ['TG-ISTIO-VS-DESTINATION'], 'platform admins in tenant namespaces too');

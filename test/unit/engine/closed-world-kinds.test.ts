@@ -75,6 +75,7 @@ t.test('ProxyConfig, WorkloadGroup, Telemetry: judged like the pod annotations t
   t.same(judge('CREATE', pc('{environmentVariables: {ISTIO_META_DNS_CAPTURE: "false"}}'), alice).violations.map((v) => [v.rule, v.path]), [['TG-ISTIO-PROXYCONFIG', 'spec.environmentVariables']]);
   t.same(ruleIds(judge('CREATE', pc('{selector: {matchLabels: {app: a}}, someFutureField: x}'), alice)), ['TG-ISTIO-PROXYCONFIG'], 'a field tenant-guard does not know');
   t.ok(judge('CREATE', pc('{selector: {matchLabels: {app: a}}, concurrency: 2, image: {imageType: distroless}}'), alice).allowed, 'sizing and image type');
+  t.same(ruleIds(judge('CREATE', pc('{image: {imageType: "evil-tag"}}'), alice)), ['TG-ISTIO-PROXYCONFIG'], "an image type that is not one of Istio's");
   const wg = (spec: string) => obj(`apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata: {name: vms, namespace: tenant-1}\nspec: ${spec}`);
   t.same(ruleIds(judge('CREATE', wg('{template: {address: 10.244.1.5, serviceAccount: vm}}'), alice)), ['TG-ISTIO-FOREIGN-HOST'], 'a template address inside the cluster');
   t.same(ruleIds(judge('CREATE', wg('{metadata: {annotations: {traffic.sidecar.istio.io/excludeInboundPorts: "8080"}}, template: {serviceAccount: vm}}'), alice)), ['TG-WORKLOAD-CAPTURE-BYPASS'], 'capture exclusions in the metadata');
