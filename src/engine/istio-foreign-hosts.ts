@@ -109,9 +109,9 @@ export function checkVirtualServiceTargets(ctx: RuleContext, b: DecisionBuilder,
 export const foreignHostRules: RuleDoc[] = [
   {
     id: FOREIGN_HOST_RULE,
-    kinds: ['networking.istio.io/ServiceEntry', 'networking.istio.io/WorkloadEntry', 'networking.istio.io/DestinationRule', 'networking.istio.io/VirtualService'],
+    kinds: ['networking.istio.io/ServiceEntry', 'networking.istio.io/WorkloadEntry', 'networking.istio.io/WorkloadGroup', 'networking.istio.io/DestinationRule', 'networking.istio.io/VirtualService', 'networking.istio.io/Sidecar'],
     stops:
-      'A ServiceEntry whose hosts, addresses or endpoints, a WorkloadEntry whose address, a DestinationRule whose host, or a VirtualService whose hosts or destinations name a platform service ' +
+      'A ServiceEntry whose hosts, addresses or endpoints, a WorkloadEntry (or WorkloadGroup template) whose address, a DestinationRule whose host, a Sidecar whose egressProxy, or a VirtualService whose hosts or destinations name a platform service ' +
       '(knative-serving, istio-system, any namespace no tenant owns), another tenant\'s service (not peered), every namespace (wildcards), or an in-cluster address ' +
       '(clusterNetwork Service/pod/node ranges; any private address when they are not configured) however spelled: a pod DNS name (`a-b-c-d.<ns>.pod.<domain>`, any name under `.pod.`) is the pod address it resolves to, ' +
       'whatever namespace it names; a VirtualService\'s rewrite.authority and host/:authority header writes are judged like its destinations. Tenants anywhere; platform admins in tenant namespaces.',

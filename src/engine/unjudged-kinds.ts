@@ -37,16 +37,21 @@ export const unjudgedKindHandler: KindHandler = (ctx): Decision => {
   return b.build();
 };
 
-/** A status write on any kind of a mesh group: controllers' business. */
+/**
+ * A status write on any kind of a mesh group: controllers' business. Refused
+ * to tenants (their admins and service accounts). An identity the config does
+ * not know gets a warning only: status is written by controllers, and one the
+ * platform runs but did not list (an ingress controller writing Ingress
+ * status) must not be stopped; add it to platformControllers.
+ */
 export const statusWriteHandler: KindHandler = (ctx): Decision => {
   const b = new DecisionBuilder();
   if (ctx.actor.role !== 'tenant' && ctx.actor.role !== 'other') return b.build();
-  b.violate(
-    UNJUDGED_RULE,
-    'status',
+  const message =
     `${who(ctx)} may not write the status of ${describeObject(ctx)}: the status of ${kindName(ctx)} is written by its controller, and Knative, Istio and Gateway API ` +
-      `controllers route by it (a Route follows its Configuration's latest ready Revision, a DomainMapping its ref's address, a KIngress's status its load balancer). Ask a platform admin.`,
-  );
+    `controllers route by it (a Route follows its Configuration's latest ready Revision, a DomainMapping its ref's address, a KIngress's status its load balancer).`;
+  if (ctx.actor.role === 'other') b.warn(`${UNJUDGED_RULE}: ${message} Admitted from an identity the config does not know (a controller?): add it to platformControllers.`);
+  else b.violate(UNJUDGED_RULE, 'status', `${message} Ask a platform admin.`);
   return b.build();
 };
 
@@ -55,8 +60,8 @@ export const unjudgedKindRules: RuleDoc[] = [
     id: UNJUDGED_RULE,
     kinds: ['every kind of networking.istio.io, security.istio.io, telemetry.istio.io, extensions.istio.io, networking.k8s.io, gateway.networking.k8s.io, gateway.networking.x-k8s.io, serving.knative.dev, networking.internal.knative.dev, autoscaling.internal.knative.dev without a rule of its own'],
     stops:
-      'A tenant (or unknown user) writing or deleting an object of a kind of the mesh-affecting groups that no rule judges (table "Kinds" below), or writing the status of any kind of those groups. ' +
-      'Platform admins get a warning; platform controllers are not judged.',
+      'A tenant (or unknown user) writing or deleting an object of a kind of the mesh-affecting groups that no rule judges (table "Kinds" below), or a tenant writing the status of any kind of those groups ' +
+      '(an unknown identity writing status gets a warning: controllers the platform runs belong in platformControllers). Platform admins get a warning; platform controllers are not judged.',
     why:
       'Every kind of these groups can change routing, capture or what a proxy does: a KIngress becomes VirtualServices on the shared gateways with any host, a TrafficExtension runs code in the proxy, ' +
       'a BackendTLSPolicy replaces ISTIO_MUTUAL toward a service. Deciding safety by listing the kinds someone thought of misses the next one: a kind is admitted for tenants only once a rule judges what it does.',

@@ -81,6 +81,9 @@ t.test('ProxyConfig, WorkloadGroup, Telemetry: judged like the pod annotations t
   t.same(ruleIds(judge('CREATE', wg('{metadata: {annotations: {traffic.sidecar.istio.io/excludeInboundPorts: "8080"}}, template: {serviceAccount: vm}}'), alice)), ['TG-WORKLOAD-CAPTURE-BYPASS'], 'capture exclusions in the metadata');
   t.same(ruleIds(judge('CREATE', wg('{metadata: {labels: {gateway.networking.k8s.io/gateway-name: shared}}, template: {serviceAccount: vm}}'), alice)), ['TG-WORKLOAD-GATEWAY-LABEL'], 'claiming to be a gateway');
   t.ok(judge('CREATE', wg('{metadata: {labels: {app: legacy}}, template: {serviceAccount: vm, ports: {http: 8080}}}'), alice).allowed, 'an ordinary VM group');
+  const sc = (host: string) => obj(`apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default, namespace: tenant-1}\nspec: {outboundTrafficPolicy: {mode: ALLOW_ANY, egressProxy: {host: ${host}, port: {number: 80}}}}`);
+  t.same(judge('CREATE', sc('knative-local-gateway.istio-system.svc.cluster.local'), alice).violations.map((v) => [v.rule, v.path]), [['TG-ISTIO-FOREIGN-HOST', 'spec.outboundTrafficPolicy.egressProxy.host']], 'a Sidecar egressProxy at the gateway');
+  t.ok(judge('CREATE', sc('squid.tenant-1.svc.cluster.local'), alice).allowed, 'an egress proxy of its own');
   const tel = (spec: string) => obj(`apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: t, namespace: tenant-1}\nspec: ${spec}`);
   t.same(ruleIds(judge('CREATE', tel('{targetRefs: [{kind: Service, group: "", name: hello, namespace: tenant-2}]}'), alice)), ['TG-ISTIO-TELEMETRY']);
   t.ok(judge('CREATE', tel('{accessLogging: [{providers: [{name: envoy}]}]}'), alice).allowed, "the tenant's own proxies' telemetry");
