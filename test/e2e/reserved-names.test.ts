@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
+import { loadDefaultTenancyConfig } from '../../src/config/default.js';
 import type { KubeObject } from '../../src/engine/types.js';
 import { E2E_TIMEOUT_MS, setupEnv } from './fixtures/env.js';
 import { waitFor } from './fixtures/processes.js';
@@ -20,7 +21,11 @@ await createTenancy(env);
 // The bundled tenancy, plus a platform controller group whose namespace does
 // not exist yet and the names the chart reserves (its excluded namespaces).
 const tenancy = parse(readFileSync(tenancyConfigFile, 'utf8')) as Record<string, any>;
-tenancy.platformControllers.groups = [...tenancy.platformControllers.groups, 'system:serviceaccounts:cert-manager'];
+const defaults = loadDefaultTenancyConfig().platformControllers;
+tenancy.platformControllers = {
+  users: tenancy.platformControllers?.users ?? defaults.users,
+  groups: [...(tenancy.platformControllers?.groups ?? defaults.groups), 'system:serviceaccounts:cert-manager'],
+};
 tenancy.reservedNamespaces = ['kube-node-lease', 'kube-public', 'kube-system', CHART_NAMESPACE];
 const configFile = join(cluster.dir, 'tenancy-reserved.yaml');
 writeFileSync(configFile, stringify(tenancy));
@@ -69,7 +74,7 @@ t.test('a tenant admin may not relabel a namespace the webhooks skip (kube-publi
   const before = (await admin.find(ref))?.metadata.labels;
   const r = await alice.refusal('label kube-public', () => alice.mergePatch(ref, { metadata: { labels: { [TENANT_LABEL]: 'tenant-1' } } }));
   t.equal(r.code, 403);
-  t.match(r.message, /reserved-namespaces\.validate\.tenant-guard\.dev.*\[TG-NS-RESERVED-NAME\] metadata\.labels/);
+  t.match(r.message, /reserved-namespaces\.validate\.tenant-guard\.dev[\s\S]*\[TG-NS-RESERVED-NAME\] metadata\.labels/);
   t.same((await admin.find(ref))?.metadata.labels, before, 'labels unchanged');
   const fine = await alice.mergePatch(ref, { metadata: { annotations: { 'e2e/note': 'x' } } });
   t.equal(fine.metadata.annotations?.['e2e/note'], 'x', 'an annotation is no relabel');
