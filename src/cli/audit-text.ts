@@ -42,6 +42,11 @@ export function formatAuditText(r: AuditReportJson, matrixText: string): string 
     lines.push('');
   }
   if (r.notServed.length > 0) lines.push(`not served by this API server (nothing to judge): ${r.notServed.join(', ')}`, '');
+  if (r.missingReservedNamespaces.length > 0) {
+    lines.push(`TRUSTED NAMES NOT HELD (${r.missingReservedNamespaces.length}): the config trusts these namespaces by name, and none exists; only platform admins may create them (TG-NS-RESERVED-NAME)`);
+    for (const m of r.missingReservedNamespaces) lines.push(`  ${m.namespace}: ${m.why}`);
+    lines.push('');
+  }
   lines.push('REACHABILITY (tenant to tenant, over the four Knative data paths):');
   lines.push(matrixText.trimEnd(), '');
   const s = r.summary;

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { isHttpStatus, KubeClient, KubeHttpError } from '../cluster/kube-client.js';
+import { GK } from '../cluster/state.js';
 import { loadDefaultTenancyConfig } from '../config/default.js';
+import { missingReservedNamespaces } from '../engine/reserved-names.js';
 import { loadTenancyConfig } from '../config/load.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
 import { computeMatrix, formatMatrixText } from '../mesh/matrix.js';
@@ -100,7 +102,8 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
     let report;
     try {
       const matrix = computeMatrix(snap.store, config);
-      report = buildReport(results, matrix, snap.notServed);
+      const missing = missingReservedNamespaces(config, (ns) => snap.store.get(GK.Namespace, undefined, ns) !== undefined);
+      report = buildReport(results, matrix, snap.notServed, missing);
       matrixText = formatMatrixText(matrix);
     } catch (e) {
       throw new TenantGuardError('TG_ERR_ENGINE', `cannot compute the reachability matrix: ${describeError(e)}`, { cause: e });

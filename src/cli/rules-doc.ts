@@ -1,4 +1,5 @@
 import type { RuleDoc } from '../engine/context.js';
+import { renderKindTable } from '../engine/mesh-kinds.js';
 
 /** Who submits a rule's example when the rule does not say: tenant-1's admin in the bundled config. */
 export const DEFAULT_EXAMPLE_USER = { username: 'alice', groups: ['tenant-1-admins'] };
@@ -72,5 +73,6 @@ export function renderRulesMarkdown(rules: RuleDoc[]): string {
     if (r.cite) lines.push(`**Reference:** ${reference(r.cite)}`, '');
     lines.push(...exampleSection(r));
   }
+  lines.push(...renderKindTable());
   return lines.join('\n').trimEnd() + '\n';
 }

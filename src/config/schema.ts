@@ -157,6 +157,9 @@ export const tenancyConfigSchema = {
         gatewayStripHostPort: { type: 'boolean', default: false },
       },
     },
+    // Namespaces only platform admins may create or label, besides those the
+    // config trusts by name (src/engine/reserved-names.ts); the chart adds its excluded ones.
+    reservedNamespaces: { type: 'array', items: dnsLabel, default: [] },
     peerings: {
       type: 'array',
       default: [],

@@ -109,6 +109,12 @@ export interface TenancyConfig {
   rootContainers: 'deny' | 'drop';
   /** Facts of the Istio install the model cannot read from the cluster's objects. */
   istio: IstioFacts;
+  /**
+   * Namespaces only platform admins may create, relabel or adopt, besides the
+   * ones the config trusts by name (system, mesh root, platform identities'
+   * namespaces, the activator's): src/engine/reserved-names.ts.
+   */
+  reservedNamespaces: string[];
 }
 
 export interface IstioFacts {

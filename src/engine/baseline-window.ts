@@ -26,6 +26,8 @@ const WORKLOAD_KINDS: ReadonlySet<GroupKind> = new Set([
   GK.Pod,
   GK.KnativeService,
   GK.KnativeConfiguration,
+  // Knative's controller makes a Revision's Deployment: a Revision written by a tenant makes pods too.
+  GK.KnativeRevision,
   groupKind('', 'ReplicationController'),
   groupKind('apps', 'Deployment'),
   groupKind('apps', 'StatefulSet'),
@@ -38,7 +40,7 @@ const WORKLOAD_KINDS: ReadonlySet<GroupKind> = new Set([
 export const baselineWindowRules: RuleDoc[] = [
   {
     id: RULE_OPEN_WINDOW,
-    kinds: ['Pod', 'serving.knative.dev/Service', 'serving.knative.dev/Configuration', 'apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job', 'batch/CronJob', 'ReplicationController'],
+    kinds: ['Pod', 'serving.knative.dev/Service', 'serving.knative.dev/Configuration', 'serving.knative.dev/Revision', 'apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job', 'batch/CronJob', 'ReplicationController'],
     stops:
       'With `baseline.enabled`: a tenant (or unknown user) creating or updating a workload in a tenant namespace that has no enforced namespace-wide ALLOW AuthorizationPolicy yet (neither its baseline nor another one, nor one in the mesh root namespace), ' +
       "or (with the activator pin on) that the tenant's pin policy on the activator does not fence yet, or (with the gateway fence on) that the tenant's fence on knative-local-gateway does not fence yet.",

@@ -16,9 +16,35 @@ import { peerAuthenticationModule } from './peer-authentication.js';
 import { podConnectHandlers, podModule } from './pod.js';
 import { serviceAliasModule } from './service-aliases.js';
 import { Tenancy } from '../tenancy/tenancy.js';
+import { admittedHandler, gatewayApiRules, listenerSetHandler, routeHandler } from './gateway-api.js';
+import { ingressHandler, ingressRules } from './k8s-ingress.js';
+import { proxyConfigHandler, proxyConfigRules, telemetryHandler, workloadGroupHandler } from './istio-proxy-config.js';
+import { isMeshGroup } from './mesh-kinds.js';
+import { statusWriteHandler, unjudgedKindHandler, unjudgedKindRules } from './unjudged-kinds.js';
 import type { AdmissionInput, Decision } from './types.js';
 
 export type { AdmissionInput, Decision } from './types.js';
+
+const GW = (kind: string) => groupKind('gateway.networking.k8s.io', kind);
+
+/** The kinds of the mesh-affecting groups judged here rather than in a module of their own (src/engine/mesh-kinds.ts lists them all). */
+const meshKindsModule: RuleModule = {
+  handlers: {
+    [groupKind('networking.istio.io', 'ProxyConfig')]: proxyConfigHandler,
+    [groupKind('networking.istio.io', 'WorkloadGroup')]: workloadGroupHandler,
+    [groupKind('telemetry.istio.io', 'Telemetry')]: telemetryHandler,
+    [groupKind('networking.k8s.io', 'Ingress')]: ingressHandler,
+    [groupKind('networking.k8s.io', 'NetworkPolicy')]: admittedHandler,
+    [GW('HTTPRoute')]: routeHandler,
+    [GW('GRPCRoute')]: routeHandler,
+    [GW('TCPRoute')]: routeHandler,
+    [GW('TLSRoute')]: routeHandler,
+    [GW('UDPRoute')]: routeHandler,
+    [GW('ListenerSet')]: listenerSetHandler,
+    [GW('ReferenceGrant')]: admittedHandler,
+  },
+  rules: [...proxyConfigRules, ...ingressRules, ...gatewayApiRules],
+};
 
 const modules: RuleModule[] = [
   namespaceModule,
@@ -29,6 +55,7 @@ const modules: RuleModule[] = [
   istioNetworkingModule,
   authorizationPolicyModule,
   serviceAliasModule,
+  meshKindsModule,
 ];
 
 const JUDGED_SUBRESOURCES = new Set(['Pod/ephemeralcontainers', 'PodExecOptions/exec', 'PodAttachOptions/attach']);
@@ -42,7 +69,7 @@ const handlers = new Map<GroupKind, KindHandler>();
 for (const m of modules) for (const [gk, h] of Object.entries(m.handlers)) handlers.set(gk, h);
 
 /** Every rule the engine enforces, in documentation order. */
-export const ruleCatalog: RuleDoc[] = [...commonRules, ...modules.flatMap((m) => m.rules), ...baselineManagedRules, ...baselineWindowRules];
+export const ruleCatalog: RuleDoc[] = [...commonRules, ...modules.flatMap((m) => m.rules), ...baselineManagedRules, ...baselineWindowRules, ...unjudgedKindRules];
 
 /** The group/kinds some rule looks at (the webhook configurations route exactly these). */
 export function interceptedKinds(): GroupKind[] {
@@ -50,7 +77,22 @@ export function interceptedKinds(): GroupKind[] {
 }
 
 export function isIntercepted(group: string, kind: string): boolean {
-  return handlers.has(groupKind(group, kind));
+  return handlers.has(groupKind(group, kind)) || isMeshGroup(group);
+}
+
+/** The handler of a request: its kind's, the closed-world refusal for the other kinds and the status of the mesh groups, or none. */
+function handlerFor(input: AdmissionInput, gk: GroupKind): KindHandler | undefined {
+  if (input.operation === 'CONNECT') return connectHandlers.get(gk);
+  // Subresources (status, scale) are written by controllers; rules judge the
+  // main resource. `kubectl debug` adds containers through pods/ephemeralcontainers,
+  // which is judged like the Pod itself (a debug container running as UID 1337
+  // would escape the sidecar's capture). A status write of a mesh group's kind
+  // changes routing (Knative and Istio controllers act on status): refused to tenants.
+  if (input.subResource) {
+    if (JUDGED_SUBRESOURCES.has(`${input.kind.kind}/${input.subResource}`)) return handlers.get(gk);
+    return input.subResource === 'status' && isMeshGroup(input.kind.group) ? statusWriteHandler : undefined;
+  }
+  return handlers.get(gk) ?? (isMeshGroup(input.kind.group) ? unjudgedKindHandler : undefined);
 }
 
 function engineError(message: string): Decision {
@@ -69,13 +111,9 @@ function engineError(message: string): Decision {
  */
 export function evaluate(input: AdmissionInput, state: ClusterState, config: TenancyConfig): Decision {
   const gk = groupKind(input.kind.group, input.kind.kind);
-  const handler = input.operation === 'CONNECT' ? connectHandlers.get(gk) : handlers.get(gk);
-  // Subresources (status, scale) are written by controllers; rules judge the
-  // main resource. `kubectl debug` adds containers through pods/ephemeralcontainers,
-  // which is judged like the Pod itself (a debug container running as UID 1337
-  // would escape the sidecar's capture). pods/exec and pods/attach (CONNECT)
-  // are judged for the container they enter.
-  if (!handler || (input.subResource && !JUDGED_SUBRESOURCES.has(`${input.kind.kind}/${input.subResource}`))) return notIntercepted();
+  // pods/exec and pods/attach (CONNECT) are judged for the container they enter.
+  const handler = handlerFor(input, gk);
+  if (!handler) return notIntercepted();
   const subject = input.operation === 'DELETE' ? input.oldObject ?? input.object : input.object;
   // CONNECT carries the subresource's options (PodExecOptions), not an object with metadata.
   if (input.operation !== 'DELETE' && input.operation !== 'CONNECT' && (!subject || typeof subject !== 'object' || typeof subject.metadata !== 'object' || subject.metadata === null)) {

@@ -109,17 +109,19 @@ export function checkVirtualServiceTargets(ctx: RuleContext, b: DecisionBuilder,
 export const foreignHostRules: RuleDoc[] = [
   {
     id: FOREIGN_HOST_RULE,
-    kinds: ['networking.istio.io/ServiceEntry', 'networking.istio.io/WorkloadEntry', 'networking.istio.io/DestinationRule', 'networking.istio.io/VirtualService'],
+    kinds: ['networking.istio.io/ServiceEntry', 'networking.istio.io/WorkloadEntry', 'networking.istio.io/WorkloadGroup', 'networking.istio.io/DestinationRule', 'networking.istio.io/VirtualService', 'networking.istio.io/Sidecar'],
     stops:
-      'A ServiceEntry whose hosts, addresses or endpoints, a WorkloadEntry whose address, a DestinationRule whose host, or a VirtualService whose hosts or destinations name a platform service ' +
+      'A ServiceEntry whose hosts, addresses or endpoints, a WorkloadEntry (or WorkloadGroup template) whose address, a DestinationRule whose host, a Sidecar whose egressProxy, or a VirtualService whose hosts or destinations name a platform service ' +
       '(knative-serving, istio-system, any namespace no tenant owns), another tenant\'s service (not peered), every namespace (wildcards), or an in-cluster address ' +
-      '(clusterNetwork Service/pod/node ranges; any private address when they are not configured). Tenants anywhere; platform admins in tenant namespaces.',
+      '(clusterNetwork Service/pod/node ranges; any private address when they are not configured) however spelled: a pod DNS name (`a-b-c-d.<ns>.pod.<domain>`, any name under `.pod.`) is the pod address it resolves to, ' +
+      'whatever namespace it names; a VirtualService\'s rewrite.authority and host/:authority header writes are judged like its destinations. Tenants anywhere; platform admins in tenant namespaces.',
     why:
       'A tenant-local ServiceEntry naming knative-local-gateway (by host, address or endpoint), a DestinationRule with ISTIO_MUTUAL to it and a VirtualService rewriting the Host ' +
       'make the tenant\'s sidecar originate mTLS to the shared gateway, which accepts any mesh certificate, routes by Host and forwards with its istio-system identity, ' +
-      'which every tenant admits. The same objects toward another tenant\'s pods alias them under the tenant\'s own rules.',
+      'which every tenant admits. The same objects toward another tenant\'s pods alias them under the tenant\'s own rules. CoreDNS (`pods insecure`, the kubeadm and kind default) answers ' +
+      '`10-244-0-20.tenant-1.pod.cluster.local` with 10.244.0.20 without checking that a pod of tenant-1 holds it, so a pod name in the tenant\'s own namespace can reach the gateway pod.',
     cite:
-      'https://istio.io/latest/docs/reference/config/networking/service-entry/; https://istio.io/latest/docs/reference/config/networking/destination-rule/; ' +
+      'https://istio.io/latest/docs/reference/config/networking/service-entry/; https://istio.io/latest/docs/reference/config/networking/destination-rule/; https://github.com/coredns/coredns/tree/master/plugin/kubernetes (pods insecure); ' +
       'https://istio.io/latest/docs/reference/config/networking/virtual-service/',
     example: `apiVersion: networking.istio.io/v1
 kind: ServiceEntry

@@ -10,9 +10,9 @@
 // tenants' requestPrincipals rules accept; in the tenant's own namespace it
 // only adds JWT checks to the tenant's own workloads.
 //
-// Telemetry (telemetry.istio.io) is not intercepted: it selects among
-// providers the platform defined in meshConfig, so it cannot send another
-// tenant's data anywhere the platform did not choose.
+// Telemetry (telemetry.istio.io), ProxyConfig and WorkloadGroup are judged in
+// istio-proxy-config.ts; every other kind of these groups no rule judges is
+// refused to tenants (unjudged-kinds.ts, mesh-kinds.ts).
 
 import { GK, groupKind } from '../cluster/state.js';
 import type { RuleContext, RuleModule } from './context.js';

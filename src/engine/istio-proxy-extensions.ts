@@ -5,7 +5,9 @@
 
 import type { RuleContext, RuleDoc } from './context.js';
 import { DecisionBuilder } from './decision.js';
+import { FOREIGN_HOST_RULE } from './istio-foreign-hosts.js';
 import { checkRevisionLabel, describeObject, isRestricted, namespaceOf, who } from './istio-shared.js';
+import { hostProblem, judgesTargets } from './network-targets.js';
 import type { Decision } from './types.js';
 
 const SIDECAR = 'networking.istio.io/Sidecar';
@@ -30,6 +32,18 @@ export function handleSidecar(ctx: RuleContext): Decision {
       `${who(ctx)} may not set spec.ingress in ${describeObject(ctx)}: custom inbound listeners can terminate TLS with your own certificates ` +
         `or redirect inbound traffic, bypassing the STRICT mTLS that proves which tenant is calling. Remove spec.ingress (egress settings are fine).`,
     );
+  }
+  // outboundTrafficPolicy.egressProxy: traffic to unknown destinations is sent to this host, like a route's destination.
+  const egressProxy: unknown = (ctx.input.object?.spec?.outboundTrafficPolicy as Record<string, unknown> | undefined)?.egressProxy;
+  const proxyHost = egressProxy && typeof egressProxy === 'object' ? (egressProxy as Record<string, unknown>).host : undefined;
+  if (ctx.actor.role !== 'platform-controller' && judgesTargets(ctx, namespaceOf(ctx)) && proxyHost !== undefined) {
+    const why = hostProblem(ctx, String(proxyHost), namespaceOf(ctx));
+    if (why)
+      b.violate(
+        FOREIGN_HOST_RULE,
+        'spec.outboundTrafficPolicy.egressProxy.host',
+        `${who(ctx)}: ${describeObject(ctx)} sends traffic for unknown destinations to ${JSON.stringify(proxyHost)}: ${why}. The sidecar would originate mTLS to it with the tenant's identity and the app's Host. Name only your own egress proxy.`,
+      );
   }
   checkRevisionLabel(ctx, b);
   return b.build();

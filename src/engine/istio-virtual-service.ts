@@ -7,6 +7,7 @@
 import type { RuleContext, RuleDoc } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { checkVirtualServiceTargets } from './istio-foreign-hosts.js';
+import { withoutPort } from './network-targets.js';
 import { hostNamespace } from './istio-hosts.js';
 import { checkExportTo, checkRevisionLabel, describeObject, isRestricted, namespaceOf, who } from './istio-shared.js';
 import type { Decision } from './types.js';
@@ -23,6 +24,7 @@ function field(v: unknown, key: string): unknown {
 }
 
 const ROUTE_SECTIONS = ['http', 'tls', 'tcp'] as const;
+const HOST_HEADERS = new Set(['host', ':authority']);
 
 /** Every gateway reference: spec.gateways (default ["mesh"]) and per-match gateways. */
 function gatewayRefs(spec: unknown): { path: string; ref: unknown }[] {
@@ -41,13 +43,29 @@ function gatewayRefs(spec: unknown): { path: string; ref: unknown }[] {
 function destinations(spec: unknown, ownNs: string): { path: string; target: string; ns: string | undefined }[] {
   const out: { path: string; target: string; ns: string | undefined }[] = [];
   const host = (path: string, h: unknown): void => {
-    if (typeof h === 'string' && h !== '') out.push({ path, target: h, ns: hostNamespace(h, ownNs) });
+    if (typeof h === 'string' && h !== '') out.push({ path, target: h, ns: hostNamespace(withoutPort(h.trim()), ownNs) });
+  };
+  // A Host written by the route is where a gateway (or a Host-routing hop) sends the request:
+  // judged like a destination (rewrite.authority, a host/:authority header set or added).
+  const hostHeaders = (path: string, headers: unknown): void => {
+    for (const op of ['set', 'add'] as const) {
+      const m = field(field(headers, 'request'), op);
+      if (!m || typeof m !== 'object') continue;
+      for (const [k, v] of Object.entries(m as Record<string, unknown>)) {
+        if (HOST_HEADERS.has(k.toLowerCase())) host(`${path}.request.${op}[${JSON.stringify(k)}]`, v);
+      }
+    }
   };
   for (const section of ROUTE_SECTIONS) {
     asArray(field(spec, section)).forEach((route, i) => {
       const base = `spec.${section}[${i}]`;
-      asArray(field(route, 'route')).forEach((r, j) => host(`${base}.route[${j}].destination.host`, field(field(r, 'destination'), 'host')));
+      asArray(field(route, 'route')).forEach((r, j) => {
+        host(`${base}.route[${j}].destination.host`, field(field(r, 'destination'), 'host'));
+        if (section === 'http') hostHeaders(`${base}.route[${j}].headers`, field(r, 'headers'));
+      });
       if (section !== 'http') return;
+      host(`${base}.rewrite.authority`, field(field(route, 'rewrite'), 'authority'));
+      hostHeaders(`${base}.headers`, field(route, 'headers'));
       host(`${base}.mirror.host`, field(field(route, 'mirror'), 'host'));
       asArray(field(route, 'mirrors')).forEach((m, k) => host(`${base}.mirrors[${k}].destination.host`, field(field(m, 'destination'), 'host')));
       const delegate = field(route, 'delegate');
@@ -148,7 +166,7 @@ spec:
   {
     id: 'TG-ISTIO-VS-DESTINATION',
     kinds: [KIND],
-    stops: 'A VirtualService in a tenant namespace (or written by a tenant) routing, mirroring or delegating into another tenant\'s namespace without a peering.',
+    stops: 'A VirtualService in a tenant namespace (or written by a tenant) routing, mirroring or delegating into another tenant\'s namespace, or setting the Host to one of its services (rewrite.authority, a host/:authority header set or added), without a peering.',
     why:
       'Bound to a gateway, the forwarded request carries the gateway\'s istio-system identity, which the destination tenant admits: the route ' +
       'becomes a path into the other tenant. Mirrors copy live requests into the other tenant. Applies to tenants and, in tenant namespaces, ' +

@@ -24,6 +24,7 @@ import { GK } from '../cluster/state.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { checkReleasedName, checkTrustedName, namespaceTrustRules } from './namespace-trust.js';
+import { RESERVED_NAME_RULE, reservedNameRules, reservedNamespaces } from './reserved-names.js';
 import { setMapEntries } from './workload-labels.js';
 import type { Decision } from './types.js';
 
@@ -120,6 +121,7 @@ function judgeWrite(ctx: RuleContext, v: Verdict): void {
   const explicit = explicitOwner(ctx, name);
   const claimed = labels[T] || undefined;
 
+  checkReservedName(ctx, v, name, labels, oldLabels);
   if (tenancy.isSystemNamespace(name)) {
     if (claimed)
       v.deny(
@@ -183,6 +185,32 @@ function judgeWrite(ctx: RuleContext, v: Verdict): void {
   if (labels[T] !== tenant) ensure[T] = tenant;
   checkInjection(ctx, v, name, tenant, labels, oldLabels, ensure);
   if (actor.role !== 'platform-controller') v.b.add(...setMapEntries(obj, ['metadata', 'labels'], ensure));
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && b[k] === a[k]);
+}
+
+/** A name the config trusts (src/engine/reserved-names.ts): created or labelled by platform admins only. */
+function checkReservedName(ctx: RuleContext, v: Verdict, name: string, labels: Labels, oldLabels: Labels): void {
+  const why = reservedNamespaces(ctx.config).get(name);
+  if (why === undefined) return;
+  const { actor, input } = ctx;
+  if (actor.role === 'platform-admin') {
+    const t = labels[ctx.config.tenantLabel];
+    if (t && !ctx.tenancy.isSystemNamespace(name))
+      v.warn(`Namespace "${name}" is ${why}; labelled for tenant ${t}, its workloads would sit inside that tenant while the config still trusts the name.`);
+    return;
+  }
+  if (input.operation === 'UPDATE' && sameLabels(labels, oldLabels)) return;
+  const what = input.operation === 'CREATE' ? 'create' : 'change the labels of';
+  v.deny(
+    RESERVED_NAME_RULE,
+    input.operation === 'CREATE' ? 'metadata.name' : 'metadata.labels',
+    `${actor.username} may not ${what} namespace "${name}": it is ${why}, and whoever holds the name holds that trust ` +
+      `(its service accounts, its objects). Only platform admins may create, relabel or adopt it.`,
+  );
 }
 
 /**
@@ -414,4 +442,4 @@ metadata:
   },
 ];
 
-export const namespaceModule: RuleModule = { handlers: { [GK.Namespace]: handler }, rules: [...rules, ...namespaceTrustRules] };
+export const namespaceModule: RuleModule = { handlers: { [GK.Namespace]: handler }, rules: [...rules, ...namespaceTrustRules, ...reservedNameRules] };

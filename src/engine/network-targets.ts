@@ -93,14 +93,56 @@ export function clusterNamespaceOf(ctx: RuleContext, host: string, ownNs: string
   return undefined;
 }
 
+/** `a-b-c-d` (IPv4) or `2001-db8--1` (IPv6), the address spelled in a pod DNS name's first label. */
+function dashedAddress(label: string): string | undefined {
+  if (/^[0-9]{1,3}(-[0-9]{1,3}){3}$/.test(label)) return label.replace(/-/g, '.');
+  if (/^[0-9a-f-]+$/.test(label) && label.includes('-')) {
+    const v6 = label.replace(/-/g, ':');
+    if (parseCidr(v6)?.v6) return v6;
+  }
+  return undefined;
+}
+
+/**
+ * A pod DNS name, `<a-b-c-d>.<ns>.pod[.<domain>]`: CoreDNS answers it with
+ * the address a.b.c.d for any existing namespace without checking that a pod
+ * of that namespace holds it (`pods insecure`, the kubeadm and kind default;
+ * https://github.com/coredns/coredns/tree/master/plugin/kubernetes "pods"),
+ * so the namespace it names proves nothing: it is the address it spells, and
+ * any name under `.pod.` is in-cluster whatever it spells.
+ */
+function podDnsName(h: string): string | undefined {
+  const labels = labelsOf(h);
+  const at = labels.indexOf('pod');
+  if (at < 2) return undefined;
+  const ip = dashedAddress(labels[0]!);
+  return ip
+    ? `${h} is a pod DNS name: it resolves to ${ip} whatever namespace it names (CoreDNS does not check that the pod is there), an in-cluster pod address`
+    : `${h} is a pod DNS name (under .pod.): it resolves to an in-cluster pod address whatever namespace it names`;
+}
+
 /**
  * Why a hostname (or IP) written by a tenant in `ownNs` as an alias, route or
  * origination target leads somewhere it must not, or undefined.
  */
+/**
+ * A Host value may carry a port (`hello.tenant-2:80`, `[::1]:8080`); gateways
+ * match it without (Istio sets strip_any_host_port on gateway listeners), so
+ * the port is dropped before a host is judged.
+ */
+export function withoutPort(host: string): string {
+  const bracketed = /^\[([^\]]+)\](:\d*)?$/.exec(host);
+  if (bracketed) return bracketed[1]!;
+  const m = /^([^:]+):\d*$/.exec(host);
+  return m ? m[1]! : host;
+}
+
 export function hostProblem(ctx: RuleContext, host: string, ownNs: string): string | undefined {
-  const h = host.trim();
+  const h = withoutPort(host.trim());
   if (h === '') return 'an empty host matches nothing Istio can tell apart; it is read as any host';
   if (parseCidr(h)) return addressProblem(ctx, h);
+  const pod = podDnsName(h);
+  if (pod) return pod;
   const ns = clusterNamespaceOf(ctx, h, ownNs);
   if (ns === undefined) return undefined;
   if (ns === '*') return `${h} matches services of every namespace, platform and other tenants included`;

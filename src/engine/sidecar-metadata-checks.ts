@@ -9,6 +9,9 @@
 // - annotation reference: https://istio.io/latest/docs/reference/config/annotations/
 
 import { parse as parseYaml } from 'yaml';
+import type { TenancyConfig } from '../config/types.js';
+import { parseCidr, rangesOverlap, rangeWithin } from '../net/ip-ranges.js';
+import { inClusterRanges } from './network-targets.js';
 import type { Tenancy } from '../tenancy/tenancy.js';
 import { mapEntryPath, WORKLOAD_RULE, type Finding } from './workload-findings.js';
 
@@ -231,14 +234,59 @@ export function checkInjectOptOut(out: Finding[], meta: MetadataView, metaPath: 
   }
 }
 
-/** Capture bypasses and proxy replacements in the annotations of pod metadata. */
-export function checkSidecarAnnotations(out: Finding[], meta: MetadataView, metaPath: string): void {
+const SPELLED_V4 = ['::ffff:0:0/96', '64:ff9b::/96'].map((c) => parseCidr(c)!);
+const EXCLUDE_RANGES = 'traffic.sidecar.istio.io/excludeOutboundIPRanges';
+const INCLUDE_RANGES = 'traffic.sidecar.istio.io/includeOutboundIPRanges';
+
+/**
+ * With clusterNetwork declared, an outbound range exclusion that reaches only
+ * addresses outside every cluster range (Service, pod and node ranges, plus
+ * loopback and link-local) opens no path into another tenant: the excluded
+ * traffic leaves the mesh toward the outside (in plaintext, past egress
+ * policy), which is the workload's own business. The same holds for an
+ * include list that still covers every cluster range. Returns the warning,
+ * or undefined when the value may reach into the cluster (or the ranges are
+ * not declared: then every private range may be the cluster's).
+ * excludeOutboundPorts is not relieved: istio-iptables returns those ports
+ * for every destination, in-cluster ones included.
+ * (istio/istio tools/istio-iptables/pkg/capture/run.go: -x ranges and -o ports RETURN before the redirect.)
+ */
+function outsideOnly(key: string, value: string, config: TenancyConfig | undefined): string | undefined {
+  if (!config) return undefined;
+  const { ranges, configured } = inClusterRanges({ config });
+  if (!configured) return undefined;
+  const list = items(value).map((v) => ({ text: v, r: parseCidr(v) }));
+  if (list.length === 0 || list.some((x) => x.r === undefined)) return undefined;
+  if (key === EXCLUDE_RANGES) {
+    // IPv4-mapped IPv6 (::ffff:a.b.c.d) and NAT64 (64:ff9b::/96) spell IPv4 addresses: judged as in-cluster rather than followed.
+    if (list.some((x) => [...ranges, ...SPELLED_V4].some((c) => rangesOverlap(x.r!, c)))) return undefined;
+    return `${key}: "${value}" excludes only addresses outside the cluster's ranges (clusterNetwork): connections to ${list.map((x) => x.text).join(', ')} leave the mesh directly, without the sidecar (no mTLS identity, no egress policy, no telemetry); they reach nothing inside the cluster.`;
+  }
+  if (key === INCLUDE_RANGES) {
+    if (list.some((x) => x.text === '*')) return undefined;
+    // The declared ranges (loopback and link-local are not captured by an include list either way).
+    const n = config.clusterNetwork;
+    const declared = [...n.serviceCIDRs, ...n.podCIDRs, ...n.nodeCIDRs].map(parseCidr);
+    if (declared.some((c) => c === undefined) || !declared.every((c) => list.some((x) => rangeWithin(c!, x.r!)))) return undefined;
+    return `${key}: "${value}" captures every cluster range (clusterNetwork): connections to other addresses outside the cluster leave the mesh directly, without the sidecar (no mTLS identity, no egress policy, no telemetry).`;
+  }
+  return undefined;
+}
+
+/**
+ * Capture bypasses and proxy replacements in the annotations of pod metadata.
+ * `config` (its clusterNetwork) relieves capture exclusions that reach only
+ * addresses outside the cluster (a warning instead of a refusal).
+ */
+export function checkSidecarAnnotations(out: Finding[], meta: MetadataView, metaPath: string, config?: TenancyConfig): void {
   const annotations = meta.annotations;
   for (const key of Object.keys(annotations)) {
     const value = annotations[key]!;
     const knob = CAPTURE_BY_KEY.get(key);
     if (knob) {
-      if (!knob.safe(value))
+      const relieved = knob.safe(value) ? undefined : outsideOnly(key, value, config);
+      if (relieved) out.push({ rule: WORKLOAD_RULE.captureBypass, path: mapEntryPath(metaPath, 'annotations', key), message: relieved, warning: true });
+      else if (!knob.safe(value))
         out.push({
           rule: WORKLOAD_RULE.captureBypass,
           path: mapEntryPath(metaPath, 'annotations', key),

@@ -7,6 +7,8 @@ export interface Finding {
   /** Field path, e.g. `spec.template.metadata.annotations["sidecar.istio.io/inject"]`. */
   path: string;
   message: string;
+  /** Admitted with a warning whoever writes it (the finding opens no path, but the user should know what it does). */
+  warning?: boolean;
 }
 
 /** Stable ids of the rules shared by Pods, pod-template workloads and Knative kinds. */
@@ -78,7 +80,8 @@ export function workloadScope(ctx: RuleContext): WorkloadScope {
 export function reportFindings(b: DecisionBuilder, scope: WorkloadScope, findings: Finding[]): void {
   if (scope.mode === 'skip') return;
   for (const f of findings) {
-    if (scope.mode === 'enforce') b.violate(f.rule, f.path, f.message);
+    if (f.warning) b.warn(`${f.rule} at ${f.path} (admitted): ${f.message}`);
+    else if (scope.mode === 'enforce') b.violate(f.rule, f.path, f.message);
     else b.warn(`${f.rule} at ${f.path} (not enforced: ${scope.reason}): ${f.message}`);
   }
 }

@@ -71,7 +71,7 @@ export function podFindings(ctx: RuleContext, obj: unknown, loc: PodLocation, op
   const metaPath = loc.metaPath;
   const meta = readMetadata(valueAt(obj, loc.meta), metaPath);
   checkInjectOptOut(out, meta, metaPath);
-  checkSidecarAnnotations(out, meta, metaPath);
+  checkSidecarAnnotations(out, meta, metaPath, ctx.config);
   checkGatewayNameLabel(out, meta, metaPath, ctx.config.baseline.gatewayPolicy.selector);
   if (opts.userWrittenOnly) checkNoInjectionStatus(out, meta, metaPath);
   if (opts.tenant) checkRevisionLabel(out, meta, metaPath, opts.tenant, ctx.tenancy);

@@ -35,6 +35,8 @@ export interface AuditReportJson {
   matrix: ReachabilityMatrix;
   /** Kinds the engine judges that this API server does not serve (CRD not installed). */
   notServed: string[];
+  /** Namespaces the config trusts by name that do not exist: anybody's tomorrow but for TG-NS-RESERVED-NAME. */
+  missingReservedNamespaces: { namespace: string; why: string }[];
 }
 
 export function openCrossTenantPaths(m: ReachabilityMatrix): MatrixCell[] {
@@ -45,7 +47,12 @@ function hasFinding(r: AuditResult): boolean {
   return !r.decision.allowed || r.decision.warnings.length > 0 || r.decision.patch.length > 0;
 }
 
-export function buildReport(results: AuditResult[], matrix: ReachabilityMatrix, notServed: string[]): AuditReportJson {
+export function buildReport(
+  results: AuditResult[],
+  matrix: ReachabilityMatrix,
+  notServed: string[],
+  missingReserved: { namespace: string; why: string }[] = [],
+): AuditReportJson {
   const violating = results.filter((r) => !r.decision.allowed);
   const openPaths = openCrossTenantPaths(matrix);
   return {
@@ -70,6 +77,7 @@ export function buildReport(results: AuditResult[], matrix: ReachabilityMatrix, 
     openPaths,
     matrix,
     notServed,
+    missingReservedNamespaces: missingReserved,
   };
 }
 

@@ -20,6 +20,8 @@ import { Readiness } from './readiness.js';
 import { shutdownSequence } from './shutdown.js';
 import { loadTlsPair, TlsReloader, type TlsFiles } from './tls.js';
 import type { ControllersOptions, ControllersRuntime } from '../controllers/runtime.js';
+import { GK } from '../cluster/state.js';
+import { missingReservedNamespaces } from '../engine/reserved-names.js';
 
 export interface ServeOptions {
   host: string;
@@ -153,7 +155,16 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     MSG.listening,
   );
   state.start().then(
-    () => logger.info({ state: state.describe, [LOG.objects]: state.store.size() }, 'cluster state ready'),
+    () => {
+      logger.info({ state: state.describe, [LOG.objects]: state.store.size() }, 'cluster state ready');
+      // A trusted name nobody holds yet is anybody's: tenant-guard refuses tenants creating it
+      // (TG-NS-RESERVED-NAME), but say so, and it may have been taken before the install.
+      if (state.kubeConfig) {
+        for (const m of missingReservedNamespaces(config.current(), (ns) => state.store.get(GK.Namespace, undefined, ns) !== undefined)) {
+          logger.warn({ namespace: m.namespace, reason: m.why }, 'a namespace the tenancy config trusts by name does not exist; only platform admins may create it (TG-NS-RESERVED-NAME)');
+        }
+      }
+    },
     (e: unknown) => logger.warn({ [LOG.error]: String(e) }, 'cluster state did not sync before the watcher stopped'),
   );
 

@@ -35,7 +35,7 @@ t.test('tls.mode helm: Helm generates a CA and a serving certificate the webhook
 
   // Secret and webhook configurations are separate templates: the same CA must reach both.
   const bundles = caBundles(docs);
-  t.equal(bundles.length, 6, 'every webhook');
+  t.equal(bundles.length, 7, 'every webhook');
   for (const b of bundles) t.equal(b, secret.data['ca.crt']);
 });
 

@@ -4,6 +4,7 @@ import t, { type Test } from 'tap';
 import { MemoryStore } from '../../src/cluster/memory-store.js';
 import { loadDefaultTenancyConfig } from '../../src/config/default.js';
 import { evaluate, interceptedKinds } from '../../src/engine/index.js';
+import { isMeshGroup, KIND_TABLE, MESH_GROUPS } from '../../src/engine/mesh-kinds.js';
 import type { AdmissionInput, KubeObject } from '../../src/engine/types.js';
 import { FULLNAME, NAMESPACE, type KubeDoc, find, parseDocs, render, template, webhooks } from './chart-helm.js';
 
@@ -56,12 +57,16 @@ function routed(config: string): Set<string> {
   return out;
 }
 
-t.test('both configurations route exactly the engine\'s interceptedKinds()', async (t) => {
-  const expected = interceptedKinds().map((gk) => {
-    const res = RESOURCE[gk];
-    if (!res) throw new Error(`the engine intercepts ${gk}: add its resource to this test and to the chart's rules`);
-    return `${gk.slice(0, gk.indexOf('/'))}/${res}`;
-  });
+t.test('both configurations route exactly the engine\'s interceptedKinds(), and the mesh-affecting groups whole', async (t) => {
+  const expected = interceptedKinds()
+    .filter((gk) => !isMeshGroup(gk.slice(0, gk.indexOf('/'))))
+    .map((gk) => {
+      const res = RESOURCE[gk];
+      if (!res) throw new Error(`the engine intercepts ${gk}: add its resource to this test and to the chart's rules`);
+      return `${gk.slice(0, gk.indexOf('/'))}/${res}`;
+    });
+  // Every kind of a mesh-affecting group, judged or refused (TG-KIND-UNJUDGED), and its status (refused to tenants).
+  for (const g of MESH_GROUPS) expected.push(`${g}/*`, `${g}/*/status`);
   // The subresources the engine judges (src/engine/index.ts): kubectl debug's containers,
   // and kubectl exec/attach (CONNECT, validating only: nothing to mutate).
   expected.push('/pods/ephemeralcontainers');
@@ -70,9 +75,27 @@ t.test('both configurations route exactly the engine\'s interceptedKinds()', asy
   t.same([...routed('ValidatingWebhookConfiguration')].sort(), [...expected, '/pods/attach', '/pods/exec'].sort(), 'ValidatingWebhookConfiguration');
 });
 
+t.test('every intercepted kind of a mesh-affecting group has a row in the kinds table, and the engine judges it', async (t) => {
+  for (const gk of interceptedKinds()) {
+    const group = gk.slice(0, gk.indexOf('/'));
+    if (!isMeshGroup(group)) continue;
+    const row = KIND_TABLE.find((r) => `${r.group}/${r.kind}` === gk);
+    t.equal(row?.treatment, 'judged', `${gk}: judged in docs/rules.md "Kinds"`);
+  }
+});
+
 t.test('rules: main resources (and pods/ephemeralcontainers) only, scoped, every version of the CRD kinds', async (t) => {
   for (const { hook } of hooks) {
     for (const r of hook.rules) {
+      const whole = r.apiGroups.every((g: string) => isMeshGroup(g));
+      if (whole) {
+        t.same(r.resources, ['*', '*/status'], `${hook.name} ${r.apiGroups}: the mesh-affecting groups are routed whole`);
+        const clusterKinds = KIND_TABLE.some((k) => k.clusterScoped && r.apiGroups.includes(k.group));
+        t.equal(r.scope, clusterKinds ? '*' : 'Namespaced', `${hook.name} ${r.apiGroups} scope`);
+        t.same(r.apiVersions, ['*'], `${hook.name} ${r.apiGroups} versions`);
+        continue;
+      }
+      t.notOk(r.apiGroups.some((g: string) => isMeshGroup(g)), `${hook.name}: a mesh-affecting group is not mixed with others`);
       for (const res of r.resources) {
         if (res === 'pods/ephemeralcontainers') continue; // judged like the pod
         if (res === 'pods/exec' || res === 'pods/attach') {
@@ -129,7 +152,7 @@ t.test('workload DELETE is not routed because the engine judges no workload dele
 });
 
 t.test('shared fields of every webhook', async (t) => {
-  t.equal(hooks.length, 6, 'three groups, mutating and validating');
+  t.equal(hooks.length, 7, 'three groups, mutating and validating, and the reserved names');
   for (const { config, hook } of hooks) {
     const mutating = config === 'MutatingWebhookConfiguration';
     t.match(hook.name, /^[a-z-]+\.(mutate|validate)\.tenant-guard\.dev$/);
@@ -193,11 +216,21 @@ function selects(selector: { matchLabels?: Record<string, string>; matchExpressi
   return true;
 }
 
+/** The API server's resource matching: "*" is every main resource of the group, "*\/status" every status subresource. */
+function resourceMatches(rule: string, resource: string): boolean {
+  if (rule === resource) return true;
+  const slash = rule.indexOf('/');
+  const [group, res] = [rule.slice(0, slash), rule.slice(slash + 1)];
+  if (!resource.startsWith(`${group}/`)) return false;
+  const rest = resource.slice(group.length + 1);
+  return res === '*' ? !rest.includes('/') : res === '*/status' ? rest.endsWith('/status') && rest.split('/').length === 2 : false;
+}
+
 /** Webhooks whose rules and namespaceSelector match `resource` (group/plural) in a namespace with `nsLabels`. */
 function reached(hookList: { hook: any }[], resource: string, nsName: string, nsLabels: Record<string, string> = {}): string[] {
   const labels = { 'kubernetes.io/metadata.name': nsName, ...nsLabels };
   return hookList
-    .filter(({ hook }) => hook.rules.some((r: any) => r.resources.some((res: string) => r.apiGroups.some((g: string) => `${g}/${res}` === resource))))
+    .filter(({ hook }) => hook.rules.some((r: any) => r.resources.some((res: string) => r.apiGroups.some((g: string) => resourceMatches(`${g}/${res}`, resource)))))
     .filter(({ hook }) => selects(hook.namespaceSelector, labels))
     .map(({ hook }) => hook.name)
     .sort();
@@ -218,12 +251,30 @@ t.test('the control plane, the platform and the release namespace never reach th
   }
 });
 
-t.test('creating or deleting a platform namespace never waits for the webhook', async (t) => {
+t.test('creating or deleting a platform namespace never waits for the webhook; anyone else creating or relabelling one is judged', async (t) => {
+  const reserved = named('reserved-namespaces.validate.tenant-guard.dev');
   for (const ns of ['kube-system', 'kube-public', 'kube-node-lease', NAMESPACE, 'knative-serving', 'istio-system']) {
-    t.same(reached(hooks, '/namespaces', ns), [], ns);
+    // Only the reserved-names webhook, which platform admins and controllers skip (matchConditions below).
+    t.same(reached(hooks, '/namespaces', ns), ['reserved-namespaces.validate.tenant-guard.dev'], ns);
   }
+  t.same(reserved.rules.flatMap((r: any) => r.operations).sort(), ['CREATE', 'UPDATE'], 'deleting a platform namespace is never routed');
+  const config = loadDefaultTenancyConfig();
+  const e = exempt(t, reserved);
+  t.same(e.groups, [...config.platformControllers.groups].sort(), 'platform controllers skip it');
+  const admins = (name: string) => celList(reserved.matchConditions.find((c: any) => c.name === name).expression);
+  t.same(admins('not-platform-admin-group'), ['system:masters'], 'platform admins skip it (the engine always admits them there)');
+  t.same(admins('not-platform-admin-user'), []);
   t.same(reached(hooks, '/namespaces', 'tenant-1'), ['namespaces.mutate.tenant-guard.dev', 'namespaces.validate.tenant-guard.dev']);
   t.same(reached(hooks, '/namespaces', 'team-x'), ['namespaces.mutate.tenant-guard.dev', 'namespaces.validate.tenant-guard.dev'], 'a new namespace is labelled by the mutation');
+});
+
+t.test('the names the webhooks skip are reserved in the rendered tenancy config', async (t) => {
+  const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === `${FULLNAME}-config`) as any;
+  const tenancy = parseDocs(cm.data['tenancy.yaml'])[0] as any;
+  t.same(tenancy.reservedNamespaces, ['kube-node-lease', 'kube-public', 'kube-system', NAMESPACE].sort());
+  const out = render(['--set-json', 'webhook.excludedNamespaces=["monitoring"]']);
+  const cm2 = out.find((d) => d.kind === 'ConfigMap' && d.metadata.name === `${FULLNAME}-config`) as any;
+  t.ok((parseDocs(cm2.data['tenancy.yaml'])[0] as any).reservedNamespaces.includes('monitoring'));
 });
 
 t.test('tenant namespaces: pods and workloads are judged; unlabelled and ignored ones are not', async (t) => {
@@ -259,7 +310,7 @@ t.test('excludedNamespaces adds to the exclusions of every webhook', async (t) =
   const out = webhooks(render(['--set-json', 'webhook.excludedNamespaces=["monitoring"]']));
   t.same(reached(out, '/pods', 'monitoring', TENANT), []);
   t.same(reached(out, 'security.istio.io/peerauthentications', 'monitoring'), []);
-  t.same(reached(out, '/namespaces', 'monitoring'), []);
+  t.same(reached(out, '/namespaces', 'monitoring'), ['reserved-namespaces.validate.tenant-guard.dev'], 'only for its name: anyone but the platform creating it is judged');
 });
 
 // --- matchConditions ---
@@ -294,7 +345,7 @@ t.test('exempt identities are values', async (t) => {
   const none = webhooks(render(['--set', 'webhook.exemptIdentities.platformControllers=false', '--set-json', 'webhook.exemptIdentities.users=[]']));
   for (const { hook } of none) {
     const names = (hook.matchConditions ?? []).map((c: any) => c.name);
-    t.same(names, hook.name.startsWith('namespaces') ? ['not-already-ignored'] : [], hook.name);
+    t.same(names, hook.name.startsWith('namespaces') ? ['not-already-ignored'] : hook.name.startsWith('reserved-namespaces') ? ['not-platform-admin-user', 'not-platform-admin-group'] : [], hook.name);
   }
 });
 

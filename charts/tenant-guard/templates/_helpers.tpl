@@ -23,6 +23,9 @@ the engine lets write the baseline objects tenants may not touch.
 {{- $_ := set $pc "users" $users -}}
 {{- $_ := set $t "platformControllers" $pc -}}
 {{- end -}}
+{{- /* Namespaces the webhooks skip are trusted by name too: only platform admins may create or label them. */ -}}
+{{- $reserved := concat (default (list) $t.reservedNamespaces) (include "tenant-guard.excludedNamespaces" . | fromJsonArray) | uniq | sortAlpha -}}
+{{- $_ := set $t "reservedNamespaces" $reserved -}}
 {{- toYaml $t -}}
 {{- end -}}
 
@@ -282,6 +285,21 @@ https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-con
 - name: exempt-groups
   expression: {{ printf "!request.userInfo.groups.exists(g, g in %s)" (include "tenant-guard.celList" $e.groups) | quote }}
 {{- end }}
+{{- end -}}
+
+{{/*
+The platform admins of the tenancy config skip the reserved-namespaces webhook:
+the engine always admits them there. Always at least one condition (a webhook
+with an empty admin list still renders valid matchConditions).
+*/}}
+{{- define "tenant-guard.platformAdminConditions" -}}
+{{- $a := default (dict) .Values.tenancy.platformAdmins -}}
+{{- $users := default (list) $a.users | uniq | sortAlpha -}}
+{{- $groups := default (list) $a.groups | uniq | sortAlpha -}}
+- name: not-platform-admin-user
+  expression: {{ printf "!(request.userInfo.username in %s)" (include "tenant-guard.celList" $users) | quote }}
+- name: not-platform-admin-group
+  expression: {{ printf "!request.userInfo.groups.exists(g, g in %s)" (include "tenant-guard.celList" $groups) | quote }}
 {{- end -}}
 
 {{/*

@@ -2,7 +2,8 @@
 What the API server sends to the webhook: rules (which resources) and
 namespaceSelectors (where). The kinds are exactly the engine's
 interceptedKinds() (src/engine/index.ts); test/integration/chart-webhooks.test.ts
-compares the two. Only main resources are listed, pods/ephemeralcontainers
+compares the two. The mesh-affecting groups are routed whole (every resource
+and its status subresource, see tenant-guard.rules.mesh). Elsewhere only main resources are listed, pods/ephemeralcontainers
 (judged like the pod) and, for CONNECT only, pods/exec and pods/attach: "pods" does not match "pods/status", and status/scale
 writes come from controllers, which the engine does not judge.
 */}}
@@ -48,9 +49,13 @@ and a version left out would be a way around it.
   resources: ["cronjobs", "jobs"]
   operations: {{ .ops | toJson }}
   scope: Namespaced
+# Every kind of serving.knative.dev, and its status: a kind no rule judges is
+# refused to tenants (TG-KIND-UNJUDGED), and so is a tenant's status write
+# (Knative routes by status: a Route follows its Configuration's latest ready
+# Revision, a DomainMapping its ref's address).
 - apiGroups: ["serving.knative.dev"]
   apiVersions: ["*"]
-  resources: ["configurations", "domainmappings", "revisions", "routes", "services"]
+  resources: ["*", "*/status"]
   operations: {{ .ops | toJson }}
   scope: Namespaced
 {{- end -}}
@@ -68,25 +73,26 @@ container entered (no shell in istio-proxy). Validating only: nothing to mutate.
 {{- end -}}
 
 {{/*
-Istio's security and networking kinds, in every served version (Istio serves
-v1, v1beta1 and v1alpha3 of the same stored objects). Call with (dict "ops" (list ...)).
+Every kind of the mesh-affecting groups (src/engine/mesh-kinds.ts), in every
+served version (Istio serves v1, v1beta1 and v1alpha3 of the same stored
+objects), and their status: the engine judges each kind or refuses it to
+tenants (TG-KIND-UNJUDGED), so a kind added by a later release is never
+routed around. Call with (dict "ops" (list ...)).
 */}}
 {{- define "tenant-guard.rules.mesh" -}}
-- apiGroups: ["security.istio.io"]
+- apiGroups: ["extensions.istio.io", "networking.istio.io", "security.istio.io", "telemetry.istio.io"]
   apiVersions: ["*"]
-  resources: ["authorizationpolicies", "peerauthentications", "requestauthentications"]
+  resources: ["*", "*/status"]
   operations: {{ .ops | toJson }}
   scope: Namespaced
-- apiGroups: ["networking.istio.io"]
+# Groups with cluster-scoped kinds too (IngressClass, GatewayClass,
+# ClusterDomainClaim, ...): for those the namespaceSelector does not apply and
+# every write is sent; tenants are refused them (TG-KIND-UNJUDGED).
+- apiGroups: ["autoscaling.internal.knative.dev", "gateway.networking.k8s.io", "gateway.networking.x-k8s.io", "networking.internal.knative.dev", "networking.k8s.io"]
   apiVersions: ["*"]
-  resources: ["destinationrules", "envoyfilters", "gateways", "serviceentries", "sidecars", "virtualservices", "workloadentries"]
+  resources: ["*", "*/status"]
   operations: {{ .ops | toJson }}
-  scope: Namespaced
-- apiGroups: ["extensions.istio.io"]
-  apiVersions: ["*"]
-  resources: ["wasmplugins"]
-  operations: {{ .ops | toJson }}
-  scope: Namespaced
+  scope: "*"
 {{- end -}}
 
 {{/*
@@ -102,6 +108,19 @@ namespaceSelector:
   matchExpressions:
     - key: kubernetes.io/metadata.name
       operator: NotIn
+      values: {{ $names | toJson }}
+{{- end -}}
+
+{{/*
+Namespace objects the selector above skips: exactly those names (disjoint from
+it, so no request is judged twice).
+*/}}
+{{- define "tenant-guard.selector.reservedNamespaces" -}}
+{{- $names := concat (include "tenant-guard.excludedNamespaces" . | fromJsonArray) (include "tenant-guard.systemNamespaces" . | fromJsonArray) | uniq | sortAlpha -}}
+namespaceSelector:
+  matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: In
       values: {{ $names | toJson }}
 {{- end -}}
 

@@ -108,6 +108,18 @@ t.test('report: violations, pending mutations, open paths', async (t) => {
   t.equal(openCrossTenantPaths(matrix(true, true)).length, 0, 'a peered open path is wanted, not a finding');
 });
 
+t.test('report: trusted names nobody holds are listed, without failing the audit', async (t) => {
+  const { missingReservedNamespaces } = await import('../../../src/engine/reserved-names.js');
+  const { loadDefaultTenancyConfig } = await import('../../../src/config/default.js');
+  const config = loadDefaultTenancyConfig();
+  const missing = missingReservedNamespaces(config, (ns) => ns === 'kube-system' || ns === 'istio-system');
+  t.same(missing.map((m) => m.namespace), ['knative-serving'], 'knative-serving does not exist yet');
+  const r = buildReport([], matrix(false), [], missing);
+  t.same(r.missingReservedNamespaces.map((m) => m.namespace), ['knative-serving'], 'in the JSON report');
+  t.equal(reportFails(r), false);
+  t.match(formatAuditText(r, 'MATRIX\n'), /TRUSTED NAMES NOT HELD \(1\)[^\n]*TG-NS-RESERVED-NAME\)\n  knative-serving: a system namespace/);
+});
+
 t.test('runAudit: usage and kubeconfig errors exit 2 with a coded message', async (t) => {
   const io = () => {
     const stdout = new PassThrough();

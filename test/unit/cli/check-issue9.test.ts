@@ -15,7 +15,8 @@ t.test('attacks: every object refused, by the rule of its class', async (t) => {
   t.same(by, {
     'ServiceEntry/hop': ['TG-ISTIO-FOREIGN-HOST'],
     'DestinationRule/hop': ['TG-ISTIO-FOREIGN-HOST'],
-    'VirtualService/hop': ['TG-ISTIO-FOREIGN-HOST'],
+    // The destination (the gateway) and, since issue 17, the Host it sets (another tenant's service).
+    'VirtualService/hop': ['TG-ISTIO-VS-DESTINATION', 'TG-ISTIO-FOREIGN-HOST'],
     'Service/alias': ['TG-SERVICE-EXTERNALNAME'],
     'EndpointSlice/pinned-1': ['TG-ENDPOINTS-ADDRESS'],
     'DomainMapping/shop.example.com': ['TG-KNATIVE-DOMAINMAPPING-REF'],

@@ -33,7 +33,7 @@ function state(withBaseline: boolean, config: TenancyConfig = on): MemoryStore {
   return s;
 }
 
-const GROUPS: Record<string, string> = { Service: 'serving.knative.dev', Configuration: 'serving.knative.dev', Pod: '', Deployment: 'apps', CronJob: 'batch', PeerAuthentication: 'security.istio.io', AuthorizationPolicy: 'security.istio.io' };
+const GROUPS: Record<string, string> = { Service: 'serving.knative.dev', Configuration: 'serving.knative.dev', Revision: 'serving.knative.dev', StatefulSet: 'apps', DaemonSet: 'apps', ReplicaSet: 'apps', Job: 'batch', ReplicationController: '', Pod: '', Deployment: 'apps', CronJob: 'batch', PeerAuthentication: 'security.istio.io', AuthorizationPolicy: 'security.istio.io' };
 
 function review(s: MemoryStore, config: TenancyConfig, user: UserInfo, operation: Operation, obj: KubeObject, old?: KubeObject) {
   return evaluate(
@@ -66,6 +66,25 @@ const deployment = (namespace: string): KubeObject => ({
   spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
 });
 const rules = (d: { violations: { rule: string }[] }) => d.violations.map((v) => v.rule);
+const podTemplate = { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+/** Every other kind that makes pods (issue 17: the open window covers each). */
+const revision = (namespace: string): KubeObject => ({ apiVersion: 'serving.knative.dev/v1', kind: 'Revision', metadata: { name: 'r', namespace }, spec: { containers: [{ image: 'busybox' }] } });
+const podMakers = (namespace: string): KubeObject[] => [
+  revision(namespace),
+  { apiVersion: 'serving.knative.dev/v1', kind: 'Configuration', metadata: { name: 'c', namespace }, spec: { template: { spec: { containers: [{ image: 'busybox' }] } } } },
+  ...['StatefulSet', 'DaemonSet', 'ReplicaSet'].map((kind) => ({ apiVersion: 'apps/v1', kind, metadata: { name: 'w', namespace }, spec: { selector: { matchLabels: { a: 'b' } }, template: podTemplate } })),
+  { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', namespace }, spec: { template: podTemplate } },
+  { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'cj', namespace }, spec: { schedule: '* * * * *', jobTemplate: { spec: { template: podTemplate } } } },
+  { apiVersion: 'v1', kind: 'ReplicationController', metadata: { name: 'rc', namespace }, spec: { selector: { a: 'b' }, template: podTemplate } },
+];
+
+t.test('open window: every kind that makes pods waits (Knative Revisions included)', async (t) => {
+  const s = state(false);
+  s.upsert(ns('tenant-1-new', 'tenant-1'));
+  for (const o of podMakers('tenant-1-new')) t.same(rules(review(s, on, alice, 'CREATE', o)), ['TG-BASELINE-OPEN-WINDOW'], o.kind);
+  const closed = state(true);
+  for (const o of podMakers('tenant-1')) t.notOk(rules(review(closed, on, alice, 'CREATE', o)).includes('TG-BASELINE-OPEN-WINDOW'), `${o.kind} once the baseline is in place`);
+});
 
 t.test('open window: tenant workloads wait for the baseline', async (t) => {
   const s = state(false);

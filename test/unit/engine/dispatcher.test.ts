@@ -50,23 +50,31 @@ t.test('tenant writes into system namespaces are denied', async (t) => {
   t.ok(d.violations.some((v) => v.rule === 'TG-SYSTEM-NAMESPACE-WRITE'));
 });
 
-t.test('status subresource writes are not judged', async (t) => {
-  const d = evaluate(
-    {
-      operation: 'UPDATE',
-      kind: { group: 'serving.knative.dev', version: 'v1', kind: 'Service' },
-      subResource: 'status',
-      namespace: 'tenant-1',
-      name: 's',
-      object: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 's', namespace: 'tenant-1' } },
-      userInfo: { username: 'system:serviceaccount:knative-serving:controller', groups: [] },
-      dryRun: false,
-    },
-    new MemoryStore(),
-    config,
-  );
+t.test('status writes: not judged outside the mesh-affecting groups; inside them, refused to tenants only', async (t) => {
+  const statusWrite = (group: string, kind: string, username: string, groups: string[]) =>
+    evaluate(
+      {
+        operation: 'UPDATE',
+        kind: { group, version: 'v1', kind },
+        subResource: 'status',
+        namespace: 'tenant-1',
+        name: 's',
+        object: { apiVersion: group ? `${group}/v1` : 'v1', kind, metadata: { name: 's', namespace: 'tenant-1' } },
+        userInfo: { username, groups },
+        dryRun: false,
+      },
+      new MemoryStore(),
+      config,
+    );
+  const d = statusWrite('apps', 'Deployment', 'alice', ['tenant-1-admins']);
   t.equal(d.allowed, true);
   t.equal(d.intercepted, false);
+  const controller = statusWrite('serving.knative.dev', 'Service', 'system:serviceaccount:knative-serving:controller', ['system:serviceaccounts:knative-serving']);
+  t.equal(controller.allowed, true, "Knative's controller writes status");
+  t.same(controller.warnings, []);
+  const tenant = statusWrite('serving.knative.dev', 'Service', 'alice', ['tenant-1-admins']);
+  t.same(tenant.violations.map((v) => [v.rule, v.path]), [['TG-KIND-UNJUDGED', 'status']], 'a tenant writing a Knative status is refused (routing follows it)');
+  t.match(tenant.violations[0]!.message, /serving\.knative\.dev\/Service/);
 });
 
 t.test('kubectl debug containers (pods/ephemeralcontainers) are judged like the pod', async (t) => {

@@ -36,7 +36,7 @@ t.test('the gateway hop, object by object: refused', async (t) => {
     ['SE unix socket endpoint', se('{hosts: [sds.local], exportTo: ["."], ports: [{number: 80, name: grpc, protocol: GRPC}], resolution: STATIC, endpoints: [{address: "unix:///var/run/secrets/workload-spiffe-uds/socket"}]}'), 'spec.endpoints[0].address'],
     ['DR to the gateway', dr('knative-local-gateway.istio-system.svc.cluster.local'), 'spec.host'],
     ['DR to another tenant', dr('hello.tenant-2.svc.cluster.local'), 'spec.host'],
-    ['VS rerouting to the gateway', vs('{hosts: [hop.example.com], exportTo: ["."], http: [{rewrite: {authority: hello.tenant-2.svc.cluster.local}, route: [{destination: {host: knative-local-gateway.istio-system.svc.cluster.local}}]}]}'), 'spec.http[0].route[0].destination.host'],
+    ['VS rerouting to the gateway', vs('{hosts: [hop.example.com], exportTo: ["."], http: [{rewrite: {authority: hello.tenant-1.svc.cluster.local}, route: [{destination: {host: knative-local-gateway.istio-system.svc.cluster.local}}]}]}'), 'spec.http[0].route[0].destination.host'],
     ['VS for a platform host', vs('{hosts: [activator-service.knative-serving.svc.cluster.local], exportTo: ["."], http: [{route: [{destination: {host: hello}}]}]}'), 'spec.hosts[0]'],
     ['VS delegating into a platform namespace', vs('{hosts: [hello], exportTo: ["."], http: [{delegate: {name: x, namespace: istio-system}}]}'), 'spec.http[0].delegate.namespace'],
   ];
