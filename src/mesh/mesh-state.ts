@@ -13,7 +13,7 @@ import { mtlsModeFor, type MtlsMode } from './peer-authentication.js';
 import { ACTIVATOR, localGateway, type LocalGateway } from './platform.js';
 import { DRY_RUN_ANNOTATION, GATEWAY_NAME_LABEL, isDryRunValue, policyApplies, PolicyShapeError, type ParsedPolicy, type Workload } from './policy.js';
 import { parsedPolicy } from './policy-cache.js';
-import { indexByRoutingPin, rulesRoutableTo } from './routing-pins.js';
+import { indexByRoutingPin, rulesHostRoutableTo, rulesRoutableTo } from './routing-pins.js';
 
 /** Policies that stand for a namespace that does not exist (the symbolic target namespace). */
 export interface VirtualNamespace {
@@ -212,14 +212,16 @@ export class MeshState {
    * tenant. ALLOW policies pinned elsewhere still count as present (an ALLOW
    * policy that matches nothing still denies), as one rule-less stand-in.
    */
-  activatorEnforced(w: Workload, ns: string): { allow: ParsedPolicy[]; deny: ParsedPolicy[] } {
-    const key = `${JSON.stringify(w.labels)}|${ns}`;
+  activatorEnforced(w: Workload, ns: string, hostRouted = false): { allow: ParsedPolicy[]; deny: ParsedPolicy[] } {
+    const key = `${JSON.stringify(w.labels)}|${ns}|${hostRouted}`;
     let hit = this.activatorMemo.get(key);
     if (hit) return hit;
     const index = this.state.derived('mesh:activator-index', GK.AuthorizationPolicy, w.namespace, () => indexByRoutingPin(this.policiesIn(w.namespace)));
     const routable = (ps: ParsedPolicy[]) => ps.filter((p) => rulesRoutableTo(p, ns).rules.length > 0);
+    // Where the Host routes, ALLOW policies pinned by Host to other namespaces cannot decide.
+    const general = hostRouted ? [...index.generalNotHostPinned, ...(index.generalByHostPin.get(ns) ?? [])] : index.general;
     const candidates = [
-      ...index.general,
+      ...general,
       ...(index.byPin.get(ns) ?? []),
       ...routable(index.wildcardPinned),
       ...(index.denyByPin.get(ns) ?? []),
@@ -232,7 +234,7 @@ export class MeshState {
     for (const p of [...new Set(candidates), ...root]) {
       if (!policyApplies(p, w, this.root) || p.dryRun || p.action === 'AUDIT' || p.action === 'CUSTOM') continue;
       if (p.action === 'DENY') deny.push(p);
-      else allow.push(rulesRoutableTo(p, ns));
+      else allow.push(hostRouted ? rulesHostRoutableTo(rulesRoutableTo(p, ns), ns) : rulesRoutableTo(p, ns));
     }
     if (allow.length === 0) {
       const elsewhere = index.pinnedSelectors.find((p) => policyApplies(p, w, this.root));

@@ -17,6 +17,8 @@ export type Measured =
   | { kind: 'ok'; p50: number; p99: number; n: number }
   | { kind: 'timeout'; afterMs: number }
   | { kind: 'wrong'; message: string }
+  /** The engine gave up: its search reached the step budget (a bug on any bench state, issue 17). */
+  | { kind: 'budget'; message: string }
   | { kind: 'error'; message: string };
 
 /** Nearest-rank percentile of ascending `sorted`. */
@@ -41,6 +43,8 @@ export async function measure(serve: Serve, d: Decision, limits: Limits): Promis
   if (first.kind === 'error') return { kind: 'error', message: first.message };
   const v = verdictOf(first.body);
   if (first.status !== 200 || !v) return { kind: 'error', message: `HTTP ${first.status}: ${first.body.slice(0, 300)}` };
+  // A fail-closed "denied" from a search that gave up is never the right answer, even where a denial is expected.
+  if (/search exceeded [0-9]+ steps/.test(v.message)) return { kind: 'budget', message: v.message };
   const got = v.allowed ? 'allowed' : 'denied';
   if (got !== d.expect) return { kind: 'wrong', message: `${got}, expected ${d.expect}${v.message ? `: ${v.message.slice(0, 300)}` : ''}` };
 
