@@ -109,19 +109,28 @@ export interface SearchVar {
   dependsOn?: string[];
 }
 
-/** Replace assigned leaves by their truth value and fold constants. */
+/** Replace assigned leaves by their truth value and fold constants. A part with nothing to replace is returned as is. */
 export function simplify(f: Formula, a: Assignment): Formula {
   switch (f.t) {
     case 'const':
       return f;
     case 'leaf':
-      return a.has(f.key) ? { t: 'const', v: f.pred(a.get(f.key)) } : f;
-    case 'not':
-      return not(simplify(f.x, a));
+      return a.has(f.key) ? (f.pred(a.get(f.key)) ? TRUE : FALSE) : f;
+    case 'not': {
+      const x = simplify(f.x, a);
+      return x === f.x ? f : not(x);
+    }
     case 'and':
-      return and(f.xs.map((x) => simplify(x, a)));
-    case 'or':
-      return or(f.xs.map((x) => simplify(x, a)));
+    case 'or': {
+      let ys: Formula[] | undefined;
+      for (let i = 0; i < f.xs.length; i++) {
+        const y = simplify(f.xs[i]!, a);
+        if (y !== f.xs[i] && !ys) ys = f.xs.slice(0, i);
+        if (ys) ys.push(y);
+      }
+      if (!ys) return f;
+      return f.t === 'and' ? and(ys) : or(ys);
+    }
   }
 }
 
@@ -254,7 +263,10 @@ export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget =
       }
       return undefined;
     }
-    const xs = conjuncts(h);
+    // (Constants left in a formula built without the and/or/not constructors.)
+    const xs = conjuncts(h).filter((x) => !(x.t === 'const' && x.v));
+    if (xs.some((x) => x.t === 'const')) return undefined;
+    if (xs.length === 0) return a;
     const byLeaf = leavesByKey(h);
     // 1. Per-attribute constraint check of the literals.
     const lits = new Map<string, Literal[]>();

@@ -14,6 +14,7 @@ import { and, leaves, not, or, solve, TRUE, type Assignment, type Formula, type 
 import { principalOf } from './istio-match.js';
 import type { MeshState } from './mesh-state.js';
 import { NAMESPACE_HEADER } from './platform.js';
+import type { ParsedPolicy } from './policy.js';
 import type { CallerSet, Hop, Route } from './routes.js';
 
 // A route as one formula over the request's attributes, and the finite set of
@@ -35,8 +36,49 @@ export function keysOf(route: Route, i: number): HopKeys {
   return hopKeys(i, new Set(route.hops[i]!.headerOverrides.keys()), route.trustDomain);
 }
 
-function routeFormula(route: Route): Formula {
-  return and(route.hops.map((h, i) => hopFormula(h, keysOf(route, i))));
+const hopMemo = new WeakMap<ParsedPolicy[], Map<string, { deny: ParsedPolicy[]; f: Formula }>>();
+
+/** hopFormula, once per hop's policy lists (kept across reviews where the lists are: MeshState.activatorEnforced) and keys. */
+function sharedHopFormula(h: Hop, k: HopKeys): Formula {
+  let byKeys = hopMemo.get(h.allow);
+  if (!byKeys) hopMemo.set(h.allow, (byKeys = new Map()));
+  const hit = byKeys.get(k.id);
+  if (hit && hit.deny === h.deny) return hit.f;
+  const f = hopFormula(h, k);
+  byKeys.set(k.id, { deny: h.deny, f });
+  return f;
+}
+
+function routeFormula(route: Route): { f: Formula; hops: Formula[] } {
+  const hops = route.hops.map((h, i) => sharedHopFormula(h, keysOf(route, i)));
+  return { f: and(hops), hops };
+}
+
+interface FormulaFacts {
+  leaves: Leaf[];
+  /** Pattern kinds per variable. */
+  kinds: Map<string, Set<string>>;
+  /** Characters the patterns use (lower-case). */
+  used: Set<string>;
+}
+
+const factsMemo = new WeakMap<Formula, FormulaFacts>();
+
+/** What the search space needs to know of a hop's formula, once per formula. */
+function factsOf(f: Formula): FormulaFacts {
+  let facts = factsMemo.get(f);
+  if (facts) return facts;
+  const all = leaves(f);
+  const kinds = new Map<string, Set<string>>();
+  const used = new Set<string>();
+  for (const l of all) {
+    const ks = kinds.get(l.key) ?? new Set<string>();
+    ks.add(l.kind);
+    kinds.set(l.key, ks);
+    for (const ch of charsOf(l)) used.add(ch);
+  }
+  factsMemo.set(f, (facts = { leaves: all, kinds, used }));
+  return facts;
 }
 
 /**
@@ -91,18 +133,20 @@ function charsOf(l: Leaf): string {
  * candidates are built from the patterns of the leaves that still test it
  * where the search stands (formula.ts solve), never from every policy at once.
  */
-function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[]; fixed: Assignment; tokens: () => string[] } {
+function searchSpace(m: MeshState, route: Route, hopFormulas: Formula[]): { vars: SearchVar[]; fixed: Assignment; tokens: () => string[] } {
   const keys = new Map<string, Set<string>>();
   const used = new Set<string>();
-  const all = leaves(f);
-  for (const l of all) {
-    const kinds = keys.get(l.key) ?? new Set<string>();
-    kinds.add(l.kind);
-    keys.set(l.key, kinds);
-    for (const ch of charsOf(l)) used.add(ch);
+  const facts = hopFormulas.map(factsOf);
+  for (const x of facts) {
+    for (const [key, ks] of x.kinds) {
+      const kinds = keys.get(key) ?? new Set<string>();
+      for (const kind of ks) kinds.add(kind);
+      keys.set(key, kinds);
+    }
+    for (const ch of x.used) used.add(ch);
   }
   let constantsMemo: string[] | undefined;
-  const constants = () => (constantsMemo ??= all.flatMap((l) => l.patterns));
+  const constants = () => (constantsMemo ??= facts.flatMap((x) => x.leaves.flatMap((l) => l.patterns)));
   const pats = (ls: Leaf[], kind?: string) => ls.filter((l) => !kind || l.kind === kind).flatMap((l) => l.patterns);
   const fresh = freshTokenAvoiding(used, constants);
   // Every token an invented namespace name was made of, in any part of the search.
@@ -211,8 +255,8 @@ export interface Witness {
 
 /** A request a caller can send along the route that every hop lets through, if any. */
 export function solveRoute(m: MeshState, route: Route): Witness | undefined {
-  const f = routeFormula(route);
-  const space = searchSpace(m, route, f);
+  const { f, hops } = routeFormula(route);
+  const space = searchSpace(m, route, hops);
   const a = solve(f, space.vars, space.fixed);
   if (!a) return undefined;
   // A routing header no policy tests is never branched on: the caller sends the target's name alone.
