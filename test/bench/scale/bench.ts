@@ -98,7 +98,7 @@ async function measureSize(tenants: number, shape: ActivatorShape, root: string,
       }
       const r = await measure(serve, d, opts.limits);
       result.decisions.push({ decision: d, result: r });
-      log(`  ${d.name}: ${r.kind === 'ok' ? `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, n=${r.n}` : r.kind === 'timeout' ? 'timeout' : `${r.kind}: ${r.message}`}`);
+      log(`  ${d.name}: ${r.kind === 'ok' ? `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, n=${r.n}${r.cpuMs === undefined ? '' : `, server CPU ${r.cpuMs.toFixed(2)} ms/review`}` : r.kind === 'timeout' ? 'timeout' : `${r.kind}: ${r.message}`}`);
       notePeak(serve);
       // The server is single-threaded: a review still running would hold up every later one.
       if (r.kind === 'timeout' || r.kind === 'error') {
@@ -149,7 +149,7 @@ export async function runScaleBench(env: NodeJS.ProcessEnv = process.env, log: (
     if (opts.keep) log(`states kept in ${root}`);
     else rmSync(root, { recursive: true, force: true });
   }
-  log(`\nscale: per-decision latency is client-side over one keep-alive TLS connection (p50 / p99, n requests after a first one that checks the answer)\n`);
+  log(`\nscale: per-decision latency is client-side over one keep-alive TLS connection (p50 / p99, n requests after a first one that checks the answer; CPU: the server's CPU time per review, from /proc, which a loaded machine does not inflate)\n`);
   log(figuresTable(sizes));
   log('');
   log(targetsTable(sizes));

@@ -2,7 +2,7 @@
 // same AdmissionReview sent sequentially on one keep-alive TLS connection,
 // bounded in count, in total time and per request.
 import type { Decision } from './decisions.js';
-import { call, type Serve } from './processes.js';
+import { call, cpuMs, type Serve } from './processes.js';
 
 export interface Limits {
   /** Requests after the first (the first checks the answer and warms the connection). */
@@ -14,7 +14,8 @@ export interface Limits {
 }
 
 export type Measured =
-  | { kind: 'ok'; p50: number; p99: number; n: number }
+  /** cpuMs: the server's CPU time per timed review (mean), when /proc tells it. */
+  | { kind: 'ok'; p50: number; p99: number; n: number; cpuMs?: number }
   | { kind: 'timeout'; afterMs: number }
   | { kind: 'wrong'; message: string }
   /** The engine gave up: its search reached the step budget (a bug on any bench state, issue 17). */
@@ -49,6 +50,7 @@ export async function measure(serve: Serve, d: Decision, limits: Limits): Promis
   if (got !== d.expect) return { kind: 'wrong', message: `${got}, expected ${d.expect}${v.message ? `: ${v.message.slice(0, 300)}` : ''}` };
 
   const samples: number[] = [];
+  const cpu0 = cpuMs(serve.pid);
   while (samples.length < limits.requests && performance.now() - t0 < limits.budgetMs) {
     const r = await call(url, serve.agent, d.body, limits.timeoutMs);
     if (r.kind === 'timeout') return { kind: 'timeout', afterMs: limits.timeoutMs };
@@ -56,8 +58,10 @@ export async function measure(serve: Serve, d: Decision, limits: Limits): Promis
     if (r.status !== 200) return { kind: 'error', message: `HTTP ${r.status}: ${r.body.slice(0, 300)}` };
     samples.push(r.ms);
   }
+  const cpu1 = cpuMs(serve.pid);
+  const cpu = cpu0 !== undefined && cpu1 !== undefined && samples.length > 0 ? (cpu1 - cpu0) / samples.length : undefined;
   // A review slower than the budget leaves only the first answer: report it rather than nothing.
   if (samples.length === 0) samples.push(first.ms);
   samples.sort((a, b) => a - b);
-  return { kind: 'ok', p50: percentile(samples, 50), p99: percentile(samples, 99), n: samples.length };
+  return { kind: 'ok', p50: percentile(samples, 50), p99: percentile(samples, 99), n: samples.length, ...(cpu === undefined ? {} : { cpuMs: cpu }) };
 }

@@ -43,7 +43,7 @@ function fmtMeasured(m: Measured | undefined): string {
   if (!m) return '-';
   switch (m.kind) {
     case 'ok':
-      return `${fmtMs(m.p50)} / ${fmtMs(m.p99)} (n=${m.n})`;
+      return `${fmtMs(m.p50)} / ${fmtMs(m.p99)} (n=${m.n}${m.cpuMs === undefined ? '' : `, CPU ${fmtMs(m.cpuMs)}`})`;
     case 'timeout':
       return `timeout (> ${fmtMs(m.afterMs)})`;
     case 'wrong':
