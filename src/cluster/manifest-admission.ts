@@ -12,7 +12,8 @@ export type ManifestOperation = 'CREATE' | 'UPDATE' | 'DELETE';
  * lose any namespace (the API server ignores it for them). Returns a copy.
  */
 export function placeManifest(obj: KubeObject, defaultNamespace: string): KubeObject {
-  const copy = structuredClone(obj);
+  // Only metadata.namespace changes: copying the rest (structuredClone) took 2.4 s of a 74,000-object `check --state`.
+  const copy = { ...obj, metadata: { ...obj.metadata } };
   if (isClusterScoped(groupKindOf(copy))) delete copy.metadata.namespace;
   else if (!copy.metadata.namespace) copy.metadata.namespace = defaultNamespace;
   return copy;

@@ -39,11 +39,17 @@ function nthString(alphabet: string[], min: number, n: number): string {
  * (a fallback: a pattern could still match across its boundary).
  */
 export function freshToken(constants: Iterable<string>, variant = 0): string {
-  const consts = [...constants].map((c) => c.toLowerCase());
+  const consts = [...constants];
   const used = new Set<string>();
-  for (const c of consts) for (const ch of c) used.add(ch);
+  for (const c of consts) for (const ch of c.toLowerCase()) used.add(ch);
+  return freshTokenAvoiding(used, () => consts, variant);
+}
+
+/** freshToken, given the characters the constants use (lower-case) and, for the rare fallback, the constants. */
+export function freshTokenAvoiding(used: ReadonlySet<string>, constants: () => string[], variant = 0): string {
   const free = [...FRESH_POOL].filter((ch) => !used.has(ch));
   if (free.length > 0) return nthString(free, 3, variant);
+  const consts = constants().map((c) => c.toLowerCase());
   const min = Math.max(3, ...consts.map((c) => c.length + 1));
   for (let n = variant; ; n++) {
     const t = nthString([...FRESH_POOL], Math.min(min, 12), n);

@@ -33,6 +33,8 @@ export interface HopKeys {
   header: (name: string) => string;
   /** Mesh trust domain: istiod rewrites `cluster.local` principals to it. */
   trustDomain: string;
+  /** Names these keys: two HopKeys with the same id name the same variables (compiled rules are shared by id). */
+  id: string;
 }
 
 export const SHARED = {
@@ -52,6 +54,7 @@ export function claimKey(path: string[]): string {
 export function hopKeys(hop: number, headerOverrides: ReadonlySet<string> = new Set(), trustDomain = 'cluster.local'): HopKeys {
   return {
     trustDomain,
+    id: `${hop}|${[...headerOverrides].sort().join(',')}|${trustDomain}`,
     principal: `principal@${hop}`,
     port: `port@${hop}`,
     sourceIp: `source.ip@${hop}`,
@@ -186,6 +189,17 @@ export function compileCondition(c: ParsedCondition, k: HopKeys): Formula {
  * (ParsedRule.skipped) matches nothing.
  */
 export function compileRule(r: ParsedRule, k: HopKeys): Formula {
+  // A parsed rule lives as long as its policy object is unchanged (policy-cache.ts): its formula is compiled once per set of keys.
+  let byKeys = compiled.get(r);
+  if (!byKeys) compiled.set(r, (byKeys = new Map()));
+  let f = byKeys.get(k.id);
+  if (!f) byKeys.set(k.id, (f = compileRuleOnce(r, k)));
+  return f;
+}
+
+const compiled = new WeakMap<ParsedRule, Map<string, Formula>>();
+
+function compileRuleOnce(r: ParsedRule, k: HopKeys): Formula {
   if (r.skipped !== undefined) return FALSE;
   return and([
     r.from ? or(r.from.map((s) => compileSource(s, k))) : TRUE,

@@ -93,27 +93,44 @@ export function leaves(f: Formula, out: Extract<Formula, { t: 'leaf' }>[] = []):
   return out;
 }
 
+export type Leaf = Extract<Formula, { t: 'leaf' }>;
+
 /** A variable of the search: its key and the candidate values given earlier choices. */
 export interface SearchVar {
   key: string;
-  values: (a: Assignment) => Value[];
+  /**
+   * Candidate values, given the values of `dependsOn` in `a` and the leaves
+   * that still test this variable in the part of the formula being solved:
+   * candidates are built from those leaves' patterns only (candidates.ts), so
+   * one rule's choices never carry every other rule's constants.
+   */
+  values: (a: Assignment, leaves: Leaf[]) => Value[];
   /** Variables whose values `values` reads: they are chosen first. */
   dependsOn?: string[];
 }
 
-/** Replace assigned leaves by their truth value and fold constants. */
+/** Replace assigned leaves by their truth value and fold constants. A part with nothing to replace is returned as is. */
 export function simplify(f: Formula, a: Assignment): Formula {
   switch (f.t) {
     case 'const':
       return f;
     case 'leaf':
-      return a.has(f.key) ? { t: 'const', v: f.pred(a.get(f.key)) } : f;
-    case 'not':
-      return not(simplify(f.x, a));
+      return a.has(f.key) ? (f.pred(a.get(f.key)) ? TRUE : FALSE) : f;
+    case 'not': {
+      const x = simplify(f.x, a);
+      return x === f.x ? f : not(x);
+    }
     case 'and':
-      return and(f.xs.map((x) => simplify(x, a)));
-    case 'or':
-      return or(f.xs.map((x) => simplify(x, a)));
+    case 'or': {
+      let ys: Formula[] | undefined;
+      for (let i = 0; i < f.xs.length; i++) {
+        const y = simplify(f.xs[i]!, a);
+        if (y !== f.xs[i] && !ys) ys = f.xs.slice(0, i);
+        if (ys) ys.push(y);
+      }
+      if (!ys) return f;
+      return f.t === 'and' ? and(ys) : or(ys);
+    }
   }
 }
 
@@ -143,21 +160,100 @@ function components(xs: Formula[], deps: Map<string, string[]>): Formula[][] {
 }
 
 /**
- * Search for an assignment making `f` true. The formula is simplified after
- * every choice; a disjunction is solved one disjunct at a time, and a
- * conjunction whose parts share no variable part by part, so unrelated
- * attributes (say, a path condition and an IP condition) are searched side
- * by side instead of as a product. Variables are branched on in the order
- * given (a variable's `dependsOn` first). `budget` bounds the nodes visited:
+ * The conjuncts of a conjunction, nested conjunctions flattened and a negated
+ * disjunction read as the conjunction of the negations (De Morgan), so every
+ * test a request must pass or fail outright stands at the top.
+ */
+function conjuncts(f: Formula, out: Formula[] = []): Formula[] {
+  if (f.t === 'and') for (const x of f.xs) conjuncts(x, out);
+  else if (f.t === 'not' && f.x.t === 'or') for (const x of f.x.xs) conjuncts(not(x), out);
+  else if (f.t === 'not' && f.x.t === 'not') conjuncts(f.x.x, out);
+  else out.push(f);
+  return out;
+}
+
+interface Literal {
+  leaf: Leaf;
+  /** The request must NOT match the leaf. */
+  negated: boolean;
+}
+
+function literalOf(f: Formula): Literal | undefined {
+  if (f.t === 'leaf') return { leaf: f, negated: false };
+  if (f.t === 'not' && f.x.t === 'leaf') return { leaf: f.x, negated: true };
+  return undefined;
+}
+
+const holds = (lits: Literal[], v: Value) => lits.every((l) => l.leaf.pred(v) !== l.negated);
+
+function leavesByKey(f: Formula): Map<string, Leaf[]> {
+  const out = new Map<string, Leaf[]>();
+  for (const l of leaves(f)) {
+    const xs = out.get(l.key);
+    if (xs) xs.push(l);
+    else out.set(l.key, [l]);
+  }
+  return out;
+}
+
+/**
+ * Search for an assignment making `f` true: a DPLL-style search over the
+ * rules, with per-attribute constraint checks (docs/authorization-policy.md,
+ * "How the search works"). At each step the formula is simplified by the
+ * values chosen so far and read as a conjunction:
+ * 1. every test the request must pass or fail outright (a literal: a leaf, or
+ *    a negated leaf) is grouped by attribute, and each attribute's literals
+ *    are checked together against that attribute's candidates, built from
+ *    the patterns still testing it: one attribute with no candidate
+ *    satisfying its literals ends the branch;
+ * 2. conjuncts that share no variable are solved apart;
+ * 3. a disjunction among the conjuncts (some rule of a policy, some source of
+ *    a rule) is split, the one with the fewest alternatives first: each
+ *    alternative is solved with the rest, so a rule is tried with its own
+ *    constraints and never multiplied with another rule's candidates;
+ * 4. only when no disjunction is left is a variable given a value, among the
+ *    candidates that pass its literals (a variable's `dependsOn` first).
+ * Negated rules (DENY, `not*` fields) are never split: they are decided by
+ * the values chosen for the attributes they test. `budget` bounds the steps:
  * exhausting it throws, so a caller never mistakes "gave up" for "denied".
  */
 export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget = 200_000): Assignment | undefined {
   const order = new Map(vars.map((v, i) => [v.key, i]));
   const byKey = new Map(vars.map((v) => [v.key, v]));
   const deps = new Map(vars.filter((v) => v.dependsOn).map((v) => [v.key, v.dependsOn!]));
+  const cache = new Map<string, Value[]>();
   let nodes = 0;
-  const rec = (g: Formula, a: Assignment): Assignment | undefined => {
+  const step = () => {
     if (++nodes > budget) throw new Error(`reachability search exceeded ${budget} steps; the policy set is too large to judge`);
+  };
+
+  /**
+   * Candidates of `key` for the leaves `own` (its dependencies assigned in
+   * `a`, or else each of their candidates for their leaves in `all` tried).
+   */
+  const domain = (key: string, a: Assignment, own: Leaf[], all: Map<string, Leaf[]>): Value[] => {
+    const v = byKey.get(key);
+    if (!v) throw new Error(`no candidate values for request attribute ${key}`);
+    const ds = v.dependsOn ?? [];
+    const open = ds.find((d) => !a.has(d));
+    if (open !== undefined) {
+      const out = new Set<Value>();
+      for (const dv of domain(open, a, all.get(open) ?? [], all)) for (const x of domain(key, new Map(a).set(open, dv), own, all)) out.add(x);
+      return [...out];
+    }
+    const pats = new Set<string>();
+    for (const l of own) for (const p of l.patterns) pats.add(`${l.kind}\u0000${p}`);
+    const sig = `${key}\u0001${ds.map((d) => String(a.get(d))).join('\u0002')}\u0001${[...pats].join('\u0003')}`;
+    let hit = cache.get(sig);
+    if (!hit) {
+      hit = v.values(a, own);
+      cache.set(sig, hit);
+    }
+    return hit;
+  };
+
+  const rec = (g: Formula, a: Assignment): Assignment | undefined => {
+    step();
     const h = simplify(g, a);
     if (h.t === 'const') return h.v ? a : undefined;
     if (h.t === 'or') {
@@ -167,8 +263,25 @@ export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget =
       }
       return undefined;
     }
-    if (h.t === 'and') {
-      const comps = components(h.xs, deps);
+    // (Constants left in a formula built without the and/or/not constructors.)
+    const xs = conjuncts(h).filter((x) => !(x.t === 'const' && x.v));
+    if (xs.some((x) => x.t === 'const')) return undefined;
+    if (xs.length === 0) return a;
+    const byLeaf = leavesByKey(h);
+    // 1. Per-attribute constraint check of the literals.
+    const lits = new Map<string, Literal[]>();
+    for (const x of xs) {
+      const l = literalOf(x);
+      if (!l) continue;
+      const list = lits.get(l.leaf.key);
+      if (list) list.push(l);
+      else lits.set(l.leaf.key, [l]);
+    }
+    // The literals' own patterns are enough to witness them (candidates.ts).
+    for (const [key, ls] of lits) if (!domain(key, a, ls.map((l) => l.leaf), byLeaf).some((v) => holds(ls, v))) return undefined;
+    // 2. Independent parts.
+    if (xs.length > 1) {
+      const comps = components(xs, deps);
       if (comps.length > 1) {
         let acc = a;
         for (const c of comps) {
@@ -179,16 +292,26 @@ export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget =
         return acc;
       }
     }
+    // 3. Split the narrowest disjunction.
+    let split: Extract<Formula, { t: 'or' }> | undefined;
+    for (const x of xs) if (x.t === 'or' && (!split || x.xs.length < split.xs.length)) split = x;
+    if (split) {
+      const rest = xs.filter((x) => x !== split);
+      for (const d of split.xs) {
+        const r = rec(and([...rest, d]), a);
+        if (r) return r;
+      }
+      return undefined;
+    }
+    // 4. Choose a value.
     const pending = [...keysOf(h, deps)].filter((k) => !a.has(k)).sort((x, y) => (order.get(x) ?? 1e9) - (order.get(y) ?? 1e9));
     let key = pending[0];
     if (key === undefined) return undefined;
     for (const d of deps.get(key) ?? []) if (!a.has(d)) key = d;
-    const v = byKey.get(key);
-    if (!v) throw new Error(`no candidate values for request attribute ${key}`);
-    for (const val of v.values(a)) {
-      const a2 = new Map(a);
-      a2.set(key, val);
-      const r = rec(h, a2);
+    const own = lits.get(key) ?? [];
+    for (const val of domain(key, a, byLeaf.get(key) ?? [], byLeaf)) {
+      if (!holds(own, val)) continue;
+      const r = rec(h, new Map(a).set(key, val));
       if (r) return r;
     }
     return undefined;

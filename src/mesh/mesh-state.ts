@@ -12,7 +12,7 @@ import { mtlsModeFor, type MtlsMode } from './peer-authentication.js';
 import { ACTIVATOR, localGateway, type LocalGateway } from './platform.js';
 import { DRY_RUN_ANNOTATION, GATEWAY_NAME_LABEL, isDryRunValue, policyApplies, PolicyShapeError, type ParsedPolicy, type Workload } from './policy.js';
 import { parsedPolicy } from './policy-cache.js';
-import { indexByRoutingPin, rulesRoutableTo } from './routing-pins.js';
+import { indexByRoutingPin, rulesHostRoutableTo, rulesRoutableTo, type PinIndex } from './routing-pins.js';
 
 /** Policies that stand for a namespace that does not exist (the symbolic target namespace). */
 export interface VirtualNamespace {
@@ -22,6 +22,9 @@ export interface VirtualNamespace {
   /** mTLS mode of its pods (the baseline's STRICT). */
   mtls: MtlsMode;
 }
+
+/** The activator's enforced policies per label set and target, per pin index (see MeshState.activatorEnforced). */
+const sharedActivatorHops = new WeakMap<PinIndex, Map<string, { root: ParsedPolicy[]; hit: { allow: ParsedPolicy[]; deny: ParsedPolicy[] } }>>();
 
 /**
  * Everything the reachability model reads from one cluster state, read on
@@ -193,27 +196,38 @@ export class MeshState {
    * tenant. ALLOW policies pinned elsewhere still count as present (an ALLOW
    * policy that matches nothing still denies), as one rule-less stand-in.
    */
-  activatorEnforced(w: Workload, ns: string): { allow: ParsedPolicy[]; deny: ParsedPolicy[] } {
-    const key = `${JSON.stringify(w.labels)}|${ns}`;
+  activatorEnforced(w: Workload, ns: string, hostRouted = false): { allow: ParsedPolicy[]; deny: ParsedPolicy[] } {
+    const key = `${this.root}|${JSON.stringify(w.labels)}|${ns}|${hostRouted}`;
     let hit = this.activatorMemo.get(key);
     if (hit) return hit;
     const index = this.state.derived('mesh:activator-index', GK.AuthorizationPolicy, w.namespace, () => indexByRoutingPin(this.policiesIn(w.namespace)));
+    const root = w.namespace === this.root ? [] : this.policiesIn(this.root);
+    // Kept across reviews while the activator's and the root's policies stay the same objects, so a hop's
+    // formula (request-space.ts) is compiled once per state change, not per review.
+    let shared = sharedActivatorHops.get(index);
+    if (!shared) sharedActivatorHops.set(index, (shared = new Map()));
+    const kept = shared.get(key);
+    if (kept && kept.root === root) {
+      this.activatorMemo.set(key, kept.hit);
+      return kept.hit;
+    }
     const routable = (ps: ParsedPolicy[]) => ps.filter((p) => rulesRoutableTo(p, ns).rules.length > 0);
+    // Where the Host routes, ALLOW policies pinned by Host to other namespaces cannot decide.
+    const general = hostRouted ? [...index.generalNotHostPinned, ...(index.generalByHostPin.get(ns) ?? [])] : index.general;
     const candidates = [
-      ...index.general,
+      ...general,
       ...(index.byPin.get(ns) ?? []),
       ...routable(index.wildcardPinned),
       ...(index.denyByPin.get(ns) ?? []),
       // DENY rules decide one by one: keep only those routable to `ns`.
       ...index.denyWildcardPinned.map((p) => rulesRoutableTo(p, ns)).filter((p) => p.rules.length > 0),
     ];
-    const root = w.namespace === this.root ? [] : this.policiesIn(this.root);
     const allow: ParsedPolicy[] = [];
     const deny: ParsedPolicy[] = [];
     for (const p of [...new Set(candidates), ...root]) {
       if (!policyApplies(p, w, this.root) || p.dryRun || p.action === 'AUDIT' || p.action === 'CUSTOM') continue;
       if (p.action === 'DENY') deny.push(p);
-      else allow.push(rulesRoutableTo(p, ns));
+      else allow.push(hostRouted ? rulesHostRoutableTo(rulesRoutableTo(p, ns), ns) : rulesRoutableTo(p, ns));
     }
     if (allow.length === 0) {
       const elsewhere = index.pinnedSelectors.find((p) => policyApplies(p, w, this.root));
@@ -221,6 +235,9 @@ export class MeshState {
     }
     hit = { allow, deny };
     this.activatorMemo.set(key, hit);
+    // Bounded: a hop per label set and target namespace; a full map starts over.
+    if (shared.size >= 4096) shared.clear();
+    shared.set(key, { root, hit });
     return hit;
   }
 

@@ -1,5 +1,5 @@
 import {
-  freshToken,
+  freshTokenAvoiding,
   ipCandidates,
   namespaceCandidates,
   portCandidates,
@@ -8,11 +8,12 @@ import {
   withAbsent,
 } from './candidates.js';
 import { compileRule, hopKeys, SHARED, type HopKeys } from './compile.js';
+import { and, leaves, not, or, solve, TRUE, type Assignment, type Formula, type Leaf, type SearchVar, type Value } from './formula.js';
 import { hostCandidatesFor } from './host-ports.js';
-import { and, leaves, not, or, solve, TRUE, type Assignment, type Formula, type SearchVar, type Value } from './formula.js';
 import { principalOf } from './istio-match.js';
 import type { MeshState } from './mesh-state.js';
 import { NAMESPACE_HEADER } from './platform.js';
+import type { ParsedPolicy } from './policy.js';
 import type { CallerSet, Hop, Route } from './routes.js';
 
 // A route as one formula over the request's attributes, and the finite set of
@@ -34,8 +35,49 @@ export function keysOf(route: Route, i: number): HopKeys {
   return hopKeys(i, new Set(route.hops[i]!.headerOverrides.keys()), route.trustDomain);
 }
 
-function routeFormula(route: Route): Formula {
-  return and(route.hops.map((h, i) => hopFormula(h, keysOf(route, i))));
+const hopMemo = new WeakMap<ParsedPolicy[], Map<string, { deny: ParsedPolicy[]; f: Formula }>>();
+
+/** hopFormula, once per hop's policy lists (kept across reviews where the lists are: MeshState.activatorEnforced) and keys. */
+function sharedHopFormula(h: Hop, k: HopKeys): Formula {
+  let byKeys = hopMemo.get(h.allow);
+  if (!byKeys) hopMemo.set(h.allow, (byKeys = new Map()));
+  const hit = byKeys.get(k.id);
+  if (hit && hit.deny === h.deny) return hit.f;
+  const f = hopFormula(h, k);
+  byKeys.set(k.id, { deny: h.deny, f });
+  return f;
+}
+
+function routeFormula(route: Route): { f: Formula; hops: Formula[] } {
+  const hops = route.hops.map((h, i) => sharedHopFormula(h, keysOf(route, i)));
+  return { f: and(hops), hops };
+}
+
+interface FormulaFacts {
+  leaves: Leaf[];
+  /** Pattern kinds per variable. */
+  kinds: Map<string, Set<string>>;
+  /** Characters the patterns use (lower-case). */
+  used: Set<string>;
+}
+
+const factsMemo = new WeakMap<Formula, FormulaFacts>();
+
+/** What the search space needs to know of a hop's formula, once per formula. */
+function factsOf(f: Formula): FormulaFacts {
+  let facts = factsMemo.get(f);
+  if (facts) return facts;
+  const all = leaves(f);
+  const kinds = new Map<string, Set<string>>();
+  const used = new Set<string>();
+  for (const l of all) {
+    const ks = kinds.get(l.key) ?? new Set<string>();
+    ks.add(l.kind);
+    kinds.set(l.key, ks);
+    for (const ch of charsOf(l)) used.add(ch);
+  }
+  factsMemo.set(f, (facts = { leaves: all, kinds, used }));
+  return facts;
 }
 
 /**
@@ -45,13 +87,20 @@ function routeFormula(route: Route): Formula {
  * created it, say to hide it from this check), another token is used, so
  * each class of names keeps a representative nobody holds.
  */
-function callerNamespaces(m: MeshState, callers: CallerSet, patterns: { namespace: string[]; principal: string[]; serviceAccount: string[] }, constants: string[], fresh: string): { namespaces: string[]; tokens: string[] } {
+function callerNamespaces(
+  m: MeshState,
+  callers: CallerSet,
+  patterns: { namespace: string[]; principal: string[]; serviceAccount: string[] },
+  used: ReadonlySet<string>,
+  constants: () => string[],
+  fresh: string,
+): { namespaces: string[]; tokens: string[] } {
   if (callers.kind === 'namespaces') return { namespaces: callers.namespaces, tokens: [fresh] };
   const own = m.ownership;
   const candidates = new Set<string>();
   const tokens: string[] = [];
   for (let variant = 0; variant < 64; variant++) {
-    const token = variant === 0 ? fresh : freshToken(constants, variant);
+    const token = variant === 0 ? fresh : freshTokenAvoiding(used, constants, variant);
     tokens.push(token);
     const cands = namespaceCandidates(patterns.namespace, patterns.principal, patterns.serviceAccount, token);
     for (const c of cands) candidates.add(c);
@@ -65,27 +114,49 @@ function callerNamespaces(m: MeshState, callers: CallerSet, patterns: { namespac
   return { namespaces, tokens };
 }
 
-/** The search space of attacker choices for one route, from the patterns its policies test. */
-function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[]; fixed: Assignment; tokens: string[] } {
-  const byKey = new Map<string, { kind: string; patterns: string[] }[]>();
-  for (const l of leaves(f)) {
-    const list = byKey.get(l.key) ?? [];
-    list.push({ kind: l.kind, patterns: l.patterns });
-    byKey.set(l.key, list);
+const charsMemo = new WeakMap<Leaf, string>();
+
+/** The characters (lower-case) a leaf's patterns use, once per compiled leaf: the fresh token avoids them. */
+function charsOf(l: Leaf): string {
+  let cs = charsMemo.get(l);
+  if (cs === undefined) {
+    const set = new Set<string>();
+    for (const p of l.patterns) for (const ch of p.toLowerCase()) set.add(ch);
+    charsMemo.set(l, (cs = [...set].join('')));
   }
-  const patternsOf = (key: string, kind?: string) => (byKey.get(key) ?? []).filter((x) => !kind || x.kind === kind).flatMap((x) => x.patterns);
-  const constants = [...byKey.values()].flatMap((xs) => xs.flatMap((x) => x.patterns));
-  const fresh = freshToken(constants);
-  let namespaceTokens = [fresh];
+  return cs;
+}
+
+/**
+ * The search space of attacker choices for one route. Each variable's
+ * candidates are built from the patterns of the leaves that still test it
+ * where the search stands (formula.ts solve), never from every policy at once.
+ */
+function searchSpace(m: MeshState, route: Route, hopFormulas: Formula[]): { vars: SearchVar[]; fixed: Assignment; tokens: () => string[] } {
+  const keys = new Map<string, Set<string>>();
+  const used = new Set<string>();
+  const facts = hopFormulas.map(factsOf);
+  for (const x of facts) {
+    for (const [key, ks] of x.kinds) {
+      const kinds = keys.get(key) ?? new Set<string>();
+      for (const kind of ks) kinds.add(kind);
+      keys.set(key, kinds);
+    }
+    for (const ch of x.used) used.add(ch);
+  }
+  let constantsMemo: string[] | undefined;
+  const constants = () => (constantsMemo ??= facts.flatMap((x) => x.leaves.flatMap((l) => l.patterns)));
+  const pats = (ls: Leaf[], kind?: string) => ls.filter((l) => !kind || l.kind === kind).flatMap((l) => l.patterns);
+  const fresh = freshTokenAvoiding(used, constants);
+  // Every token an invented namespace name was made of, in any part of the search.
+  const namespaceTokens = new Set<string>([fresh]);
   const fixed: Assignment = new Map();
   const vars: SearchVar[] = [];
   const drain = m.config.drainPorts;
-  const allPrincipalPatterns = (kind: string) => route.hops.flatMap((_, j) => patternsOf(keysOf(route, j).principal, kind));
 
   route.hops.forEach((h, i) => {
     const k = keysOf(route, i);
-    const ports = h.freePort ? portCandidates(h.ports, patternsOf(k.port), drain) : h.ports;
-    vars.push({ key: k.port, values: () => ports });
+    vars.push({ key: k.port, values: (_a, ls) => (h.freePort ? portCandidates(h.ports, pats(ls), drain) : h.ports) });
     for (const [name, value] of h.headerOverrides) fixed.set(k.header(name), value);
     const modeAt = (a: Assignment) => (h.sidecar ? m.mtlsMode(h.workload, String(a.get(k.port))) : 'STRICT');
     if (h.caller.kind === 'forwarder') {
@@ -94,21 +165,22 @@ function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[
       vars.push({ key: k.principal, dependsOn: [k.port], values: (a) => [modeAt(a) === 'DISABLE' ? undefined : principal] });
     } else {
       const caller = h.caller;
-      const sas = serviceAccountCandidates(allPrincipalPatterns('principal'), allPrincipalPatterns('serviceAccount'), fresh);
-      const { namespaces, tokens } = callerNamespaces(
-        m,
-        caller.callers,
-        { namespace: allPrincipalPatterns('namespace'), principal: allPrincipalPatterns('principal'), serviceAccount: allPrincipalPatterns('serviceAccount') },
-        constants,
-        fresh,
-      );
-      namespaceTokens = tokens;
-      const ids = namespaces.flatMap((ns) => sas.map((sa) => principalOf(m.config.trustDomain, ns, sa)));
       vars.push({
         key: k.principal,
         dependsOn: [k.port],
-        values: (a): Value[] => {
+        values: (a, ls): Value[] => {
           if (caller.noIdentityOnly) return [undefined];
+          const sas = serviceAccountCandidates(pats(ls, 'principal'), pats(ls, 'serviceAccount'), fresh);
+          const { namespaces, tokens } = callerNamespaces(
+            m,
+            caller.callers,
+            { namespace: pats(ls, 'namespace'), principal: pats(ls, 'principal'), serviceAccount: pats(ls, 'serviceAccount') },
+            used,
+            constants,
+            fresh,
+          );
+          for (const t of tokens) namespaceTokens.add(t);
+          const ids = namespaces.flatMap((ns) => sas.map((sa) => principalOf(m.config.trustDomain, ns, sa)));
           const mode = modeAt(a);
           if (mode === 'DISABLE') return ids.length > 0 ? [undefined] : [];
           return mode === 'PERMISSIVE' && ids.length > 0 ? [...ids, undefined] : ids;
@@ -118,33 +190,30 @@ function searchSpace(m: MeshState, route: Route, f: Formula): { vars: SearchVar[
   });
   for (const [name, value] of route.callerHeaders) {
     const key = keysOf(route, 0).header(name);
-    if (name === NAMESPACE_HEADER) vars.push({ key, values: () => routingHeaderValues(value, patternsOf(key), fresh) });
+    if (name === NAMESPACE_HEADER) vars.push({ key, values: (_a, ls) => routingHeaderValues(value, pats(ls), fresh) });
     else fixed.set(key, value);
   }
 
-  const hostPatterns = patternsOf(SHARED.host);
   const target = route.hops.at(-1)!.workload.namespace;
-  const hosts = hostCandidatesFor(route, target, hostPatterns, fresh);
-  vars.push({ key: SHARED.host, values: () => hosts });
+  vars.push({ key: SHARED.host, values: (_a, ls) => hostCandidatesFor(route, target, pats(ls), fresh) });
 
-  const rest = [...byKey.keys()].filter((key) => !vars.some((v) => v.key === key) && !fixed.has(key)).sort((a, b) => {
+  const rest = [...keys.keys()].filter((key) => !vars.some((v) => v.key === key) && !fixed.has(key)).sort((a, b) => {
     // The routing header first: it is what per-tenant activator rules pin.
     const pa = a === `header:${NAMESPACE_HEADER}` ? 0 : 1;
     const pb = b === `header:${NAMESPACE_HEADER}` ? 0 : 1;
     return pa - pb || a.localeCompare(b);
   });
   for (const key of rest) {
-    const pats = patternsOf(key);
-    const kinds = new Set((byKey.get(key) ?? []).map((x) => x.kind));
-    let values: Value[];
-    if (kinds.has('ip')) values = ipCandidates(pats);
-    else if (key === SHARED.method) values = stringCandidates(pats, ['GET', 'POST'], fresh.toUpperCase());
-    else if (key === SHARED.path) values = stringCandidates(pats, ['/', `/${fresh}`], fresh);
-    else if (key.startsWith('header:')) values = withAbsent(stringCandidates(pats, [target], fresh));
-    else values = withAbsent(stringCandidates(pats, [], fresh));
-    vars.push({ key, values: () => values });
+    const kinds = keys.get(key)!;
+    let values: (ls: Leaf[]) => Value[];
+    if (kinds.has('ip')) values = (ls) => ipCandidates(pats(ls));
+    else if (key === SHARED.method) values = (ls) => stringCandidates(pats(ls), ['GET', 'POST'], fresh.toUpperCase());
+    else if (key === SHARED.path) values = (ls) => stringCandidates(pats(ls), ['/', `/${fresh}`], fresh);
+    else if (key.startsWith('header:')) values = (ls) => withAbsent(stringCandidates(pats(ls), [target], fresh));
+    else values = (ls) => withAbsent(stringCandidates(pats(ls), [], fresh));
+    vars.push({ key, values: (_a, ls) => values(ls) });
   }
-  return { vars, fixed, tokens: namespaceTokens };
+  return { vars, fixed, tokens: () => [...namespaceTokens] };
 }
 
 /**
@@ -182,14 +251,14 @@ export interface Witness {
 
 /** A request a caller can send along the route that every hop lets through, if any. */
 export function solveRoute(m: MeshState, route: Route): Witness | undefined {
-  const f = routeFormula(route);
-  const { vars, fixed, tokens } = searchSpace(m, route, f);
-  const a = solve(f, vars, fixed);
+  const { f, hops } = routeFormula(route);
+  const space = searchSpace(m, route, hops);
+  const a = solve(f, space.vars, space.fixed);
   if (!a) return undefined;
   // A routing header no policy tests is never branched on: the caller sends the target's name alone.
   for (const [name, value] of route.callerHeaders) {
     const key = keysOf(route, 0).header(name);
     if (!a.has(key)) a.set(key, value);
   }
-  return { assignment: a, tokens };
+  return { assignment: a, tokens: space.tokens() };
 }

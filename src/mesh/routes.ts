@@ -75,8 +75,8 @@ function gatewayPrincipal(m: MeshState): string {
   return principalOf(m.config.trustDomain, m.gateway.workload.namespace, 'istio-ingressgateway-service-account');
 }
 
-function hop(m: MeshState, label: string, workload: Workload, caller: Caller, ports: string[], freePort: boolean, overrides: Map<string, string>, sidecar = true, routedTo?: string): Hop {
-  const { allow, deny } = routedTo === undefined ? m.enforced(workload) : m.activatorEnforced(workload, routedTo);
+function hop(m: MeshState, label: string, workload: Workload, caller: Caller, ports: string[], freePort: boolean, overrides: Map<string, string>, sidecar = true, routedTo?: string, hostRouted = false): Hop {
+  const { allow, deny } = routedTo === undefined ? m.enforced(workload) : m.activatorEnforced(workload, routedTo, hostRouted);
   return { label, workload, sidecar, caller, ports, freePort, headerOverrides: overrides, allow, deny };
 }
 
@@ -120,8 +120,9 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
   // The activator and the gateway are one pod each, with labels the model
   // knows only in part: every route is tried with each label set they may
   // carry, one set per hop deciding its ALLOW and DENY policies together.
-  const activatorHops = (caller: Caller, overrides: Map<string, string>) =>
-    m.activatorLabels.map((l) => hop(m, platformLabel('activator', ACTIVATOR.labels, l), { namespace: ACTIVATOR.namespace, labels: l }, caller, ACTIVATOR.ports, false, overrides, true, ns));
+  // `hostRouted`: the route's Host routes to `ns`, so rules pinned by Host elsewhere are left out.
+  const activatorHops = (caller: Caller, overrides: Map<string, string>, hostRouted: boolean) =>
+    m.activatorLabels.map((l) => hop(m, platformLabel('activator', ACTIVATOR.labels, l), { namespace: ACTIVATOR.namespace, labels: l }, caller, ACTIVATOR.ports, false, overrides, true, ns, hostRouted));
   const gatewayHops = () =>
     m.gatewayLabels.map((l) => hop(m, platformLabel('knative-local-gateway', gw.workload.labels, l), { namespace: gw.workload.namespace, labels: l }, plaintext, gw.ports, false, none, false));
   const podHop = (caller: Caller, ports: string[], overrides: Map<string, string>) => hop(m, podLabel, pod, caller, ports, false, overrides);
@@ -148,15 +149,15 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
     case 'direct':
       return [{ hops: [hop(m, podLabel, pod, attacker, REVISION_POD_PORTS, true, none)], callerHeaders: noHeaders, note: 'caller -> pod', trustDomain: td }];
     case 'activator':
-      return activatorHops(attacker, none).flatMap((a): Route[] => [
+      return m.activatorLabels.flatMap((_, i): Route[] => [
         {
-          hops: [a, podHop(activator, QUEUE_PROXY_PORTS, none)],
+          hops: [activatorHops(attacker, none, false)[i]!, podHop(activator, QUEUE_PROXY_PORTS, none)],
           callerHeaders: new Map([[NAMESPACE_HEADER, ns]]),
           note: `caller -> activator (routed by header ${NAMESPACE_HEADER}: ${ns}, any Host) -> pod`,
           trustDomain: td,
         },
         {
-          hops: [a, podHop(activator, QUEUE_PROXY_PORTS, none)],
+          hops: [activatorHops(attacker, none, true)[i]!, podHop(activator, QUEUE_PROXY_PORTS, none)],
           hostRoutedTo: ns,
           callerHeaders: new Map([[NAMESPACE_HEADER, undefined]]),
           note: 'caller -> activator (routed by Host: no routing header, or an empty routing value) -> pod',
@@ -164,7 +165,7 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
         },
       ]);
     case 'gateway-activator': {
-      const routes: Route[] = activatorHops(attacker, vsHeader).map((a) => ({
+      const routes: Route[] = activatorHops(attacker, vsHeader, true).map((a) => ({
         hops: [a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)],
         hostRoutedTo: ns,
         callerHeaders: noHeaders,
@@ -172,13 +173,13 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
         trustDomain: td,
       }));
       for (const g of identityGatewayHops()) {
-        for (const a of activatorHops(gateway, vsHeader)) {
+        for (const a of activatorHops(gateway, vsHeader, !hostAnyPort)) {
           routes.push({ hops: [g, a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${identityNote} -> activator -> pod`, closeWith, hostAnyPort, trustDomain: td });
         }
       }
       if (gw.acceptsNoIdentity) {
         for (const g of gatewayHops()) {
-          for (const a of activatorHops(gateway, vsHeader)) {
+          for (const a of activatorHops(gateway, vsHeader, !hostAnyPort)) {
             routes.push({
               hops: [g, a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)],
               hostRoutedTo: ns,

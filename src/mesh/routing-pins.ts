@@ -1,4 +1,5 @@
-import { istioStringMatch } from './istio-match.js';
+import { freshToken, routedHostCandidates } from './candidates.js';
+import { hostMatch, istioStringMatch } from './istio-match.js';
 import { NAMESPACE_HEADER } from './platform.js';
 import type { ParsedPolicy, ParsedRule } from './policy.js';
 
@@ -42,6 +43,61 @@ export function rulesRoutableTo(p: ParsedPolicy, ns: string): ParsedPolicy {
   return rules.length === p.rules.length ? p : { ...p, rules };
 }
 
+// Likewise a rule whose every operation names Hosts of some namespaces (the
+// seed reference's `hosts: ["*.tenant-1.svc.cluster.local"]`, or a gateway
+// pin) never matches a request whose Host routes elsewhere: on a route where
+// the Host decides the target (routes.ts hostRoutedTo), only the rules whose
+// Hosts can route to the target, plus those not pinned by Host, can decide.
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const hostPinMemo = new Map<string, string[] | undefined>();
+
+/**
+ * The namespaces a `hosts` value can route to, or undefined when it may
+ * route to any: an exact host routes to one of its own labels, and so does
+ * `*.<labels>` unless a host of a namespace it does not name can end with it
+ * (`*.svc.cluster.local`), which the model's routed forms of a fresh
+ * namespace name test (candidates.ts routedHostCandidates). Other patterns
+ * (`hello.ten*`, `*-1.svc…`) route anywhere.
+ */
+export function hostPatternNamespaces(pattern: string): string[] | undefined {
+  if (hostPinMemo.has(pattern)) return hostPinMemo.get(pattern);
+  let out: string[] | undefined;
+  const p = pattern.toLowerCase();
+  const literal = p.startsWith('*.') ? p.slice(2) : p;
+  if (!literal.includes('*') && literal !== '') {
+    const fresh = freshToken([p]);
+    const reachesAny = routedHostCandidates(fresh, [p], freshToken([p], 1)).some((h) => hostMatch(p, h));
+    const labels = literal.replace(/:[0-9]*$/, '').split('.').filter((l) => DNS_LABEL.test(l));
+    out = reachesAny ? undefined : labels;
+  }
+  if (hostPinMemo.size > 100_000) hostPinMemo.clear();
+  hostPinMemo.set(pattern, out);
+  return out;
+}
+
+/** The namespaces a rule's Hosts pin it to, or undefined: some operation matches a Host of any namespace. */
+export function hostPinsOf(r: ParsedRule): Set<string> | undefined {
+  if (r.skipped !== undefined || !r.to || r.to.length === 0) return undefined;
+  const out = new Set<string>();
+  for (const o of r.to) {
+    const hosts = o.fields.hosts;
+    if (hosts === undefined) return undefined;
+    for (const h of hosts) {
+      const ns = hostPatternNamespaces(h);
+      if (ns === undefined) return undefined;
+      for (const n of ns) out.add(n);
+    }
+  }
+  return out;
+}
+
+/** The rules of `p` whose Hosts can route to `ns` (or that no Host pins). The policy itself stays. */
+export function rulesHostRoutableTo(p: ParsedPolicy, ns: string): ParsedPolicy {
+  const rules = p.rules.filter((r) => hostPinsOf(r)?.has(ns) !== false);
+  return rules.length === p.rules.length ? p : { ...p, rules };
+}
+
 export interface PinIndex {
   /** ALLOW policies every rule of which pins exact namespaces, by namespace. */
   byPin: Map<string, ParsedPolicy[]>;
@@ -58,12 +114,25 @@ export interface PinIndex {
   denyWildcardPinned: ParsedPolicy[];
   /** Everything else: unpinned or rule-less ALLOW policies, DENY/AUDIT/CUSTOM, dry-run. */
   general: ParsedPolicy[];
+  /** `general`'s ALLOW policies every rule of which is pinned by Host, by namespace (for routes where the Host routes). */
+  generalByHostPin: Map<string, ParsedPolicy[]>;
+  /** The rest of `general`. */
+  generalNotHostPinned: ParsedPolicy[];
   /** One pinned ALLOW policy per distinct selector, to tell whether an ALLOW policy applies at all. */
   pinnedSelectors: ParsedPolicy[];
 }
 
 export function indexByRoutingPin(policies: ParsedPolicy[]): PinIndex {
-  const index: PinIndex = { byPin: new Map(), wildcardPinned: [], denyByPin: new Map(), denyWildcardPinned: [], general: [], pinnedSelectors: [] };
+  const index: PinIndex = {
+    byPin: new Map(),
+    wildcardPinned: [],
+    denyByPin: new Map(),
+    denyWildcardPinned: [],
+    general: [],
+    generalByHostPin: new Map(),
+    generalNotHostPinned: [],
+    pinnedSelectors: [],
+  };
   const selectors = new Map<string, ParsedPolicy>();
   for (const p of policies) {
     if (p.action === 'DENY') {
@@ -80,6 +149,16 @@ export function indexByRoutingPin(policies: ParsedPolicy[]): PinIndex {
     else for (const v of values) index.byPin.set(v, [...(index.byPin.get(v) ?? []), p]);
     const key = JSON.stringify([p.selector ?? null, p.targetRefs ?? null]);
     if (!p.dryRun && !selectors.has(key)) selectors.set(key, p);
+  }
+  for (const p of index.general) {
+    const pins = p.action === 'ALLOW' && !p.dryRun && p.rules.length > 0 ? p.rules.map(hostPinsOf) : [undefined];
+    if (pins.some((x) => x === undefined)) {
+      index.generalNotHostPinned.push(p);
+      continue;
+    }
+    for (const ns of new Set(pins.flatMap((x) => [...x!]))) index.generalByHostPin.set(ns, [...(index.generalByHostPin.get(ns) ?? []), p]);
+    const key = JSON.stringify([p.selector ?? null, p.targetRefs ?? null]);
+    if (!selectors.has(key)) selectors.set(key, p);
   }
   index.pinnedSelectors = [...selectors.values()];
   return index;

@@ -47,6 +47,24 @@ export function memoryMiB(pid: number): { rss: number; peak: number } | undefine
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
+/**
+ * CPU time (user + system) the process has used, in ms, from /proc/<pid>/stat
+ * (fields 14 and 15, in clock ticks of 10 ms): what a review costs the server
+ * whatever share of the machine it got, so a loaded machine does not hide it.
+ */
+export function cpuMs(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks * 10 : undefined;
+}
+
 function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const s = createServer();

@@ -3,7 +3,8 @@
 // benchmark. Per tenant: 5 namespaces, each with a STRICT PeerAuthentication,
 // a namespace-wide ALLOW for the tenant's own namespaces plus the system
 // namespaces, 3 per-app ALLOW policies and a Knative Service; one activator
-// policy in knative-serving. Self-contained on purpose (plain objects, no
+// policy (hardened: header pin and fence; seed: the seed reference's
+// Host-scoped ALLOW alone) in knative-serving. Self-contained on purpose (plain objects, no
 // imports from src/): the benchmark drives the public interfaces only, so it
 // measures the mesh model before and after a rewrite of its internals.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -134,6 +135,35 @@ export function knativeService(tenant: number, ns: string, name: string, withTen
 }
 
 /**
+ * The seed reference's per-tenant activator rule, as published
+ * (../shared/reference kind/config allow-tenant-N-to-activator): the tenant's
+ * namespaces, with a Host of one of them, and nothing pinning the routing
+ * header. One Host-scoped ALLOW per tenant is the shape that made the old
+ * search enumerate a cross product of witnesses (issue 17, "No search cliff").
+ */
+export function seedActivatorPolicy(tenant: number): Obj {
+  const own = namespacesOfTenant(tenant);
+  return {
+    apiVersion: AP,
+    kind: 'AuthorizationPolicy',
+    metadata: { name: `allow-${tenantName(tenant)}-to-activator`, namespace: 'knative-serving' },
+    spec: {
+      selector: { matchLabels: { app: 'activator' } },
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { namespaces: own } }], to: [{ operation: { hosts: own.map((ns) => `*.${ns}.svc.${TRUST_DOMAIN}`) } }] }],
+    },
+  };
+}
+
+/**
+ * How the tenants' activator policies look: `hardened`, the header pin plus
+ * the fence (examples/reference-hardened, tenant-guard's baseline);
+ * `seed`, the seed reference's Host-scoped ALLOW alone.
+ */
+export type ActivatorShape = 'hardened' | 'seed';
+export const ACTIVATOR_SHAPES: readonly ActivatorShape[] = ['hardened', 'seed'];
+
+/**
  * What the platform installs once: system namespaces, knative-serving's STRICT mode and activator rule, the local
  * gateway, and the gateway's policy (examples/reference-hardened: the platform and the public ingress only, since
  * every caller reaches the gateway's pod with its own identity and any Host).
@@ -176,8 +206,8 @@ function platformObjects(): Obj[] {
 }
 
 /** Everything of tenant `i` except its Namespace objects. */
-function tenantObjects(i: number): Obj[] {
-  const out: Obj[] = [activatorPolicy(i), activatorFence(i)];
+function tenantObjects(i: number, shape: ActivatorShape): Obj[] {
+  const out: Obj[] = shape === 'seed' ? [seedActivatorPolicy(i)] : [activatorPolicy(i), activatorFence(i)];
   for (const ns of namespacesOfTenant(i)) {
     out.push(strict(ns), namespacePolicy(i, ns), ...APPS.map((app) => appPolicy(ns, app)), knativeService(i, ns, APPS[0]));
   }
@@ -186,6 +216,7 @@ function tenantObjects(i: number): Obj[] {
 
 export interface ScaleState {
   tenants: number;
+  shape: ActivatorShape;
   /** The tenancy config (a TenancyConfig document). */
   config: Record<string, unknown>;
   /** Platform objects, the system namespaces included. */
@@ -196,11 +227,12 @@ export interface ScaleState {
   perTenant: Obj[][];
 }
 
-export function generateScaleState(tenants: number): ScaleState {
+export function generateScaleState(tenants: number, shape: ActivatorShape = 'hardened'): ScaleState {
   if (!Number.isInteger(tenants) || tenants < 2) throw new Error(`the scale state needs at least 2 tenants (a cross-tenant path needs two), not ${tenants}`);
   const ids = Array.from({ length: tenants }, (_, k) => k + 1);
   return {
     tenants,
+    shape,
     config: {
       apiVersion: 'tenant-guard.dev/v1alpha1',
       kind: 'TenancyConfig',
@@ -214,7 +246,7 @@ export function generateScaleState(tenants: number): ScaleState {
     },
     platform: platformObjects(),
     namespaces: ids.flatMap((i) => namespacesOfTenant(i).map((ns) => namespaceObject(ns, i))),
-    perTenant: ids.map(tenantObjects),
+    perTenant: ids.map((i) => tenantObjects(i, shape)),
   };
 }
 
