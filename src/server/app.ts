@@ -13,6 +13,8 @@ import { LOG } from './log-keys.js';
 import { AdmissionSeries, createServerMetrics, type Endpoint, type ServerMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { callerRefusal, DEFAULT_CLIENT_CN } from './client-auth.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 import { SerialLane } from './serial-lane.js';
 import { serverTlsOptions, type TlsPair } from './tls.js';
 
@@ -32,8 +34,13 @@ export interface AppOptions {
   draining?: () => boolean;
   /** The engine; tests substitute a failing one. */
   evaluate?: Evaluate;
-  /** Serve HTTPS with this pair; plain HTTP (for inject() in tests) when absent. */
-  tls?: Pick<TlsPair, 'cert' | 'key'>;
+  /** Serve HTTPS with this pair; plain HTTP (for inject() in tests) when absent. With `clientCa`, callers are asked for a certificate. */
+  tls?: Pick<TlsPair, 'cert' | 'key' | 'clientCa'>;
+  /**
+   * With `tls.clientCa`: the admission paths answer only a client whose
+   * certificate chains to it and has one of these subject CNs (client-auth.ts).
+   */
+  clientCommonNames?: string[];
   /** Whole-request timeout (headers and body); REQUEST_TIMEOUT_MS (30 s) when absent. */
   requestTimeoutMs?: number;
   /** `denials` (default): plain allowed decisions are logged at debug; `all`: every decision at info. */
@@ -89,6 +96,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
     draining,
   );
   let requests = 0;
+  const clientNames = options.tls?.clientCa !== undefined ? new Set(options.clientCommonNames?.length ? options.clientCommonNames : [DEFAULT_CLIENT_CN]) : undefined;
+  const refusalLog = new RateLimitedLog(options.logger);
+  const refusedCallers = metrics.refusals.labels({ reason: 'client_unauthorized' });
+  // Answered before the body is read, with the connection closed after it: the caller learns nothing but that it may not ask.
+  const refuseCaller = (req: IncomingMessage, res: ServerResponse, why: string) => {
+    refusedCallers.inc();
+    refusalLog.warn('client_unauthorized', { [LOG.errorCode]: 'TG_ERR_CLIENT_UNAUTHORIZED', [LOG.error]: why, [LOG.address]: req.socket.remoteAddress }, 'admission request refused: the caller is not the API server');
+    const text = JSON.stringify(errorBody(403, 'Forbidden', 'only the API server may ask for admission reviews (serve --client-ca)', 'TG_ERR_CLIENT_UNAUTHORIZED'));
+    res.writeHead(403, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close' }).end(text);
+  };
 
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   // Node cuts a request that is not complete after requestTimeout (headers only when headersTimeout is not longer) and
@@ -115,10 +132,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
     serverFactory: (fastifyHandler) => {
       const listener = (req: IncomingMessage, res: ServerResponse) => {
         const endpoint = req.method === 'POST' ? admissionEndpoint(req.url) : undefined;
-        if (endpoint) handle(endpoint, req, res, `req-${++requests}`);
-        else fastifyHandler(req, res);
+        if (!endpoint) return fastifyHandler(req, res);
+        if (clientNames) {
+          const why = callerRefusal(req.socket, clientNames);
+          if (why !== undefined) return refuseCaller(req, res, why);
+        }
+        handle(endpoint, req, res, `req-${++requests}`);
       };
-      return (options.tls ? createHttpsServer({ ...serverTlsOptions(options.tls), ...serverOptions }, listener) : createHttpServer(serverOptions, listener)) as unknown as RawServerDefault;
+      // requestCert without rejectUnauthorized: the kubelet's probes present no certificate and still reach /healthz and /readyz;
+      // the admission paths check the verdict themselves (client-auth.ts).
+      const clientAuth = clientNames ? { requestCert: true, rejectUnauthorized: false } : {};
+      return (options.tls ? createHttpsServer({ ...serverTlsOptions(options.tls), ...clientAuth, ...serverOptions }, listener) : createHttpServer(serverOptions, listener)) as unknown as RawServerDefault;
     },
   }) as unknown as FastifyInstance;
 

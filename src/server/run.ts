@@ -20,6 +20,7 @@ import { Readiness } from './readiness.js';
 import { shutdownSequence } from './shutdown.js';
 import { loadTlsPair, TlsReloader, type TlsFiles } from './tls.js';
 import type { ControllersOptions, ControllersRuntime } from '../controllers/runtime.js';
+import { DEFAULT_CLIENT_CN, type ClientAuthOptions } from './client-auth.js';
 
 export interface ServeOptions {
   host: string;
@@ -43,6 +44,8 @@ export interface ServeOptions {
   certsAndReports?: ControllersOptions;
   /** Poll interval of the certificate and config watchers (tests shorten it). */
   filePollMs?: number;
+  /** Only a client with a certificate from this CA and one of these CNs may post reviews (serve --client-ca/--client-cn). */
+  clientAuth?: ClientAuthOptions;
 }
 
 export interface ServeEnv {
@@ -94,7 +97,8 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
       throw e;
     }
   };
-  const tlsFiles = certsAndReports?.tlsFiles ?? resolveTls(opts.tls, cwd, logger);
+  const servingFiles = certsAndReports?.tlsFiles ?? resolveTls(opts.tls, cwd, logger);
+  const tlsFiles: TlsFiles = opts.clientAuth ? { ...servingFiles, clientCaFile: resolve(cwd, opts.clientAuth.caFile) } : servingFiles;
   const pair = await guard(() => loadTlsPair(tlsFiles));
   const configFile = opts.configFile ? resolve(cwd, opts.configFile) : DEFAULT_CONFIG_PATH;
   const config = await guard(() => new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics));
@@ -116,6 +120,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     stateReady: () => state.isSynced(),
     draining: () => stopping,
     tls: pair,
+    ...(opts.clientAuth ? { clientCommonNames: opts.clientAuth.commonNames } : {}),
     ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     ...(opts.decisionLog ? { decisionLog: opts.decisionLog } : {}),
   });
@@ -152,6 +157,15 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     { [LOG.address]: url, config: configFile, tlsCert: tlsFiles.certFile, certSubject: pair.subject, certValidTo: pair.validTo, state: state.describe },
     MSG.listening,
   );
+  if (opts.clientAuth) {
+    const names = opts.clientAuth.commonNames.length > 0 ? opts.clientAuth.commonNames : [DEFAULT_CLIENT_CN];
+    logger.info({ [LOG.file]: tlsFiles.clientCaFile, clientCN: names }, 'admission reviews are answered only to a client certificate from the client CA with an accepted CN');
+  } else {
+    logger.warn(
+      { hint: 'serve --client-ca FILE (chart: clientAuth.enabled), docs/serve.md "Caller authentication"' },
+      'any client that reaches the port may ask for admission reviews: the API server is not authenticated',
+    );
+  }
   state.start().then(
     () => logger.info({ state: state.describe, [LOG.objects]: state.store.size() }, 'cluster state ready'),
     (e: unknown) => logger.warn({ [LOG.error]: String(e) }, 'cluster state did not sync before the watcher stopped'),
