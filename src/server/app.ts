@@ -8,7 +8,19 @@ import { evaluate as engineEvaluate } from '../engine/index.js';
 import type { AdmissionDeps, DecisionLogMode, Evaluate } from './admission.js';
 import { createAdmissionHandler } from './admission-handler.js';
 import type { ConfigProvider } from './config-provider.js';
-import { BIG_BODY_BYTES, BODY_DRAIN_BYTES, BODY_LIMIT_BYTES, CONNECTIONS_CHECK_INTERVAL_MS, KEEP_ALIVE_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './limits.js';
+import { BodyBudget, type BodyBudgetLimits } from './body-budget.js';
+import {
+  BIG_BODY_BUDGET_BYTES,
+  BIG_BODY_BYTES,
+  BODY_BUDGET_BYTES,
+  BODY_DRAIN_BYTES,
+  BODY_LIMIT_BYTES,
+  CONNECTIONS_CHECK_INTERVAL_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  MAX_SLOW_BODIES,
+  REQUEST_TIMEOUT_MS,
+  SLOW_BODY_MS,
+} from './limits.js';
 import { LOG } from './log-keys.js';
 import { AdmissionSeries, createServerMetrics, type Endpoint, type ServerMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
@@ -43,6 +55,8 @@ export interface AppOptions {
   clientCommonNames?: string[];
   /** Whole-request timeout (headers and body); REQUEST_TIMEOUT_MS (30 s) when absent. */
   requestTimeoutMs?: number;
+  /** The memory budget of request bodies in flight (body-budget.ts); limits.ts defaults. Tests shrink it. */
+  bodyBudget?: Partial<BodyBudgetLimits>;
   /** `denials` (default): plain allowed decisions are logged at debug; `all`: every decision at info. */
   decisionLog?: DecisionLogMode;
 }
@@ -89,11 +103,20 @@ export function buildApp(options: AppOptions): FastifyInstance {
     stateReady: options.stateReady ?? (() => true),
   };
   const draining = options.draining;
+  const budget = new BodyBudget({
+    totalBytes: BODY_BUDGET_BYTES,
+    bigTotalBytes: BIG_BODY_BUDGET_BYTES,
+    bigBytes: BIG_BODY_BYTES,
+    maxSlowBodies: MAX_SLOW_BODIES,
+    slowAfterMs: SLOW_BODY_MS,
+    ...options.bodyBudget,
+  });
   const handle = createAdmissionHandler(
     deps,
     { limitBytes: BODY_LIMIT_BYTES, bigBytes: BIG_BODY_BYTES, drainBytes: BODY_DRAIN_BYTES },
     new SerialLane(),
     draining,
+    { budget, log: new RateLimitedLog(options.logger) },
   );
   let requests = 0;
   const clientNames = options.tls?.clientCa !== undefined ? new Set(options.clientCommonNames?.length ? options.clientCommonNames : [DEFAULT_CLIENT_CN]) : undefined;
@@ -171,6 +194,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return reply.code(status).send(errorBody(status, status === 500 ? 'Internal Server Error' : 'Bad Request', status === 500 ? 'internal error; see the server log' : err.message, status === 500 ? 'TG_ERR_ENGINE' : 'TG_ERR_REVIEW_INVALID'));
   });
 
+  app.addHook('onClose', (_app, done) => {
+    budget.close();
+    done();
+  });
   registerHealthRoutes(app, readiness, metrics.registry);
   return app;
 }
