@@ -130,7 +130,8 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
   if (f.config) options.configFile = f.config;
   if (f['client-ca']) options.clientAuth = { caFile: f['client-ca'], commonNames: f['client-cn'] };
   if (f['log-decisions']) options.decisionLog = oneOf('--log-decisions', f['log-decisions'], ['denials', 'all'] as const);
-  const controllers = controllersOptions(f, live);
+  const controllersLease = f.controllers ? { namespace: f['lease-namespace'] ?? defaultLeaseNamespace(!!f['in-cluster']), name: f['lease-name'] ?? 'tenant-guard-controllers' } : undefined;
+  const controllers = controllersOptions(f, live, controllersLease);
   if (controllers) {
     if (controllers.selfCerts && (f['tls-cert'] || f['certs-dir'])) throw usage('--self-certs serves the certificate of its Secret: drop --tls-cert/--tls-key/--certs-dir');
     options.certsAndReports = controllers;
@@ -140,10 +141,18 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     const leaseMs = f['lease-duration'] !== undefined ? parseDuration('--lease-duration', f['lease-duration']) : 15_000;
     if (leaseMs < 1000) throw usage('--lease-duration must be at least 1s (the Lease counts whole seconds)');
     options.controllers = {
-      leaseNamespace: f['lease-namespace'] ?? defaultLeaseNamespace(!!f['in-cluster']),
-      leaseName: f['lease-name'] ?? 'tenant-guard-controllers',
+      leaseNamespace: controllersLease!.namespace,
+      leaseName: controllersLease!.name,
       timings: timingsFor(leaseMs),
     };
+  }
+  // One Lease for every leader-only controller: the baseline's, when --controllers runs it.
+  if (options.controllers && options.certsAndReports) {
+    const one = { namespace: options.controllers.leaseNamespace, name: options.controllers.leaseName };
+    const given = options.certsAndReports.leaderLease;
+    if (f['leader-lease'] && (given.namespace !== one.namespace || given.name !== one.name))
+      throw usage(`--leader-lease ${given.namespace}/${given.name} and --lease-namespace/--lease-name ${one.namespace}/${one.name} would be two Leases: all leader-only work (baseline, certificates, PolicyReports) runs under one; give the same Lease or only one of them`);
+    options.certsAndReports.leaderLease = one;
   }
   const logLevel = f['log-level'] ? oneOf('--log-level', f['log-level'], LOG_LEVELS) : 'info';
   return { options, logLevel };

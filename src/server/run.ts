@@ -20,6 +20,7 @@ import { Readiness } from './readiness.js';
 import { shutdownSequence } from './shutdown.js';
 import { loadTlsPair, TlsReloader, type TlsFiles } from './tls.js';
 import type { ControllersOptions, ControllersRuntime } from '../controllers/runtime.js';
+import type { LeaderElector } from '../controllers/leader-election.js';
 import { DEFAULT_CLIENT_CN, type ClientAuthOptions } from './client-auth.js';
 
 export interface ServeOptions {
@@ -81,12 +82,33 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   const metrics = createServerMetrics(registry);
 
   const cluster = opts.cluster && (opts.cluster.kubeconfig ? { ...opts.cluster, kubeconfig: resolve(cwd, opts.cluster.kubeconfig) } : opts.cluster);
-  let certsAndReports: ControllersRuntime | undefined;
-  if (opts.certsAndReports && cluster) {
+  // One elector for all leader-only work (baseline, certificates, PolicyReports): one Lease, one writer; losing it stops all.
+  let elector: LeaderElector | undefined;
+  if (cluster && (opts.controllers || opts.certsAndReports)) {
     // Loaded lazily like the cluster state: the offline serve needs none of it.
-    const { startControllers } = await import('../controllers/runtime.js');
-    const c = opts.certsAndReports;
-    certsAndReports = await startControllers(c.selfCerts ? { ...c, selfCerts: { ...c.selfCerts, dir: resolve(cwd, c.selfCerts.dir) } } : c, cluster, logger, registry);
+    const [{ LeaderElector: Elector }, { kubeConfigFor }] = await Promise.all([import('../controllers/leader-election.js'), import('../controllers/self-certs-runtime.js')]);
+    const lease = opts.controllers ? { namespace: opts.controllers.leaseNamespace, name: opts.controllers.leaseName } : opts.certsAndReports!.leaderLease;
+    const identity = opts.certsAndReports?.replica ?? opts.controllers?.identity;
+    elector = new Elector({
+      kubeConfig: kubeConfigFor(cluster),
+      ...lease,
+      ...(identity ? { identity } : {}),
+      ...(opts.controllers?.timings ? { timings: opts.controllers.timings } : {}),
+      logger,
+      registry,
+    });
+    elector.start();
+  }
+  let certsAndReports: ControllersRuntime | undefined;
+  try {
+    if (opts.certsAndReports && cluster && elector) {
+      const { startControllers } = await import('../controllers/runtime.js');
+      const c = opts.certsAndReports;
+      certsAndReports = await startControllers(c.selfCerts ? { ...c, selfCerts: { ...c.selfCerts, dir: resolve(cwd, c.selfCerts.dir) } } : c, cluster, logger, registry, elector);
+    }
+  } catch (e) {
+    await elector?.stop();
+    throw e;
   }
   // A start that fails after the controllers began must stop them, or their watches keep the process alive.
   const guard = async <T>(step: () => T | Promise<T>): Promise<T> => {
@@ -94,6 +116,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
       return await step();
     } catch (e) {
       await certsAndReports?.stop();
+      await elector?.stop();
       throw e;
     }
   };
@@ -138,14 +161,18 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   let controllersStopped: Promise<void> | undefined;
   if (opts.controllers && state.kubeConfig) {
     const { startControllers } = await import('../controllers/run.js');
-    controllers = startControllers(opts.controllers, {
-      kubeConfig: state.kubeConfig,
-      store: state.store,
-      isSynced: () => state.isSynced(),
-      config: () => config.current(),
-      logger,
-      registry,
-    });
+    controllers = startControllers(
+      opts.controllers,
+      {
+        kubeConfig: state.kubeConfig,
+        store: state.store,
+        isSynced: () => state.isSynced(),
+        config: () => config.current(),
+        logger,
+        registry,
+      },
+      elector,
+    );
   }
 
   // The report probes this replica's own listener: over loopback when it listens on every address.
@@ -175,8 +202,9 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     {
       stopReadiness: () => {
         stopping = true;
-        // Hand the Lease over at once, while this replica drains: another one writes meanwhile.
-        controllersStopped = controllers?.stop();
+        // Hand the Lease over at once, while this replica drains: another one writes meanwhile. Stepping down stops every
+        // leader-only controller (and awaits the baseline reconciler) before the Lease is released.
+        controllersStopped = Promise.all([controllers?.stop(), elector?.stop()]).then(() => undefined);
         connections.start();
       },
       closeListener: () => app.close(),

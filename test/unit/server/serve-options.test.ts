@@ -76,3 +76,12 @@ t.test('--client-ca and --client-cn', async (t) => {
   t.same(r2.options.clientAuth, { caFile: 'ca.crt', commonNames: ['a', 'b'] });
   t.notOk((serveOptions([]) as { options: { clientAuth?: unknown } }).options.clientAuth);
 });
+
+t.test('one Lease for all leader-only work: --leader-lease follows --lease-name, or must equal it', async (t) => {
+  const base = ['--kubeconfig', 'k', '--controllers', '--lease-namespace', 'tg', '--lease-name', 'tg-controllers', '--policy-reports', '10m'];
+  const r = serveOptions(base) as { options: { certsAndReports: { leaderLease: unknown } } };
+  t.same(r.options.certsAndReports.leaderLease, { namespace: 'tg', name: 'tg-controllers' });
+  const same = serveOptions([...base, '--leader-lease', 'tg/tg-controllers']) as { options: { certsAndReports: { leaderLease: unknown } } };
+  t.same(same.options.certsAndReports.leaderLease, { namespace: 'tg', name: 'tg-controllers' });
+  t.throws(() => serveOptions([...base, '--leader-lease', 'tg/tg-leader']), { code: 'TG_ERR_USAGE', message: /would be two Leases/ });
+});
