@@ -88,6 +88,16 @@ export const ALPN_PROTOCOLS = ['http/1.1'];
  */
 export const DEFAULT_SHUTDOWN_DELAY_MS = 5_000;
 
+/**
+ * After the delay, the listener closes once no connection arrived for this
+ * long (connections.ts closeListener): closing it resets the connections
+ * still queued in the kernel.
+ */
+export const LISTENER_QUIET_MS = 200;
+
+/** The longest wait for that quiet moment; then the queue is accepted and the listener closed regardless. */
+export const LISTENER_QUIET_MAX_MS = 2_000;
+
 /** After the delay, in-flight reviews get this long to finish (the API server waits at most 30 s). */
 export const SHUTDOWN_GRACE_MS = 30_000;
 

@@ -13,7 +13,7 @@ import { buildApp } from './app.js';
 import { liveState, manifestState, type ClusterConnection, type StateSource } from './cluster-state.js';
 import { FileConfigProvider } from './config-provider.js';
 import { ConnectionDrain } from './connections.js';
-import { DEFAULT_SHUTDOWN_DELAY_MS, SHUTDOWN_GRACE_MS } from './limits.js';
+import { DEFAULT_SHUTDOWN_DELAY_MS, LISTENER_QUIET_MAX_MS, LISTENER_QUIET_MS, SHUTDOWN_GRACE_MS } from './limits.js';
 import { LOG, MSG } from './log-keys.js';
 import { createServerMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
@@ -207,7 +207,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
         controllersStopped = Promise.all([controllers?.stop(), elector?.stop()]).then(() => undefined);
         connections.start();
       },
-      closeListener: () => app.close(),
+      closeListener: () => connections.closeListener(() => app.close(), LISTENER_QUIET_MS, LISTENER_QUIET_MAX_MS),
       forceClose: () => server.closeAllConnections(),
       release: async () => {
         connections.stop();
