@@ -62,7 +62,7 @@ t.test('NetworkPolicy values: narrowed API server ranges, pod CIDRs per family, 
     '--set', 'networkPolicy.webhook.apiServerCIDRs={172.18.0.0/16,0.0.0.0/0,::/0}',
     '--set', 'networkPolicy.webhook.podCIDRs={10.42.0.0/16,fd00:10:244::/56}',
     '--set', 'networkPolicy.metrics.namespace=observability',
-    '--set', 'networkPolicy.metrics.podSelector.app=prometheus',
+    '--set', 'networkPolicy.metrics.podSelector.matchLabels.app=prometheus',
   ]);
   const np = find(docs, 'NetworkPolicy');
   t.same(np.spec.ingress[0].from, [
@@ -70,7 +70,7 @@ t.test('NetworkPolicy values: narrowed API server ranges, pod CIDRs per family, 
     { ipBlock: { cidr: '0.0.0.0/0', except: ['10.42.0.0/16'] } },
     { ipBlock: { cidr: '::/0', except: ['fd00:10:244::/56'] } },
   ], 'a narrow range as given; each catch-all without the pod network of its family');
-  t.same(np.spec.ingress[1].from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }, podSelector: { app: 'prometheus' } }]);
+  t.same(np.spec.ingress[1].from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }, podSelector: { matchLabels: { app: 'prometheus' } } }]);
 
   const dir = t.testdir();
   writeFileSync(join(dir, 'v.yaml'), 'networkPolicy:\n  webhook:\n    extraFrom:\n      - namespaceSelector:\n          matchLabels: {kubernetes.io/metadata.name: apiserver-proxy}\n  metrics:\n    namespace: ""\n');
