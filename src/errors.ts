@@ -13,6 +13,8 @@ export const ErrorCodes = {
   TG_ERR_REVIEW_INVALID: 'the request body is not a valid AdmissionReview',
   TG_ERR_ENGINE: 'the engine could not judge the request',
   TG_ERR_CLUSTER: 'the cluster state cannot be read',
+  TG_ERR_CLIENT_UNAUTHORIZED: 'the caller is not the API server (no client certificate, or not the accepted one)',
+  TG_ERR_OVERLOADED: 'the server refused a request to keep its memory bounded (request bodies in flight)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

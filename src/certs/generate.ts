@@ -131,3 +131,28 @@ export function createServingCertificate(req: ServingCertificateRequest): Certif
   cert.sign(ca.key, md.sha256.create());
   return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
 }
+
+/**
+ * A client certificate for the API server's calls to the webhook (serve
+ * --client-ca): subject CN `commonName`, extKeyUsage clientAuth, signed by `ca`.
+ */
+export function createClientCertificate(req: { ca: CertifiedKey; commonName: string; days: number; now?: Date }): CertifiedKey {
+  if (req.commonName.trim() === '') throw new TenantGuardError('TG_ERR_CERTS', 'a client certificate needs a common name');
+  const ca = parseCertificateAuthority(req.ca, 'CA');
+  const keys = pki.rsa.generateKeyPair({ bits: RSA_BITS });
+  const cert = pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = randomSerial();
+  validity(cert, req.days, undefined, req.now);
+  cert.setSubject([{ name: 'commonName', value: req.commonName }]);
+  cert.setIssuer(ca.cert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: ca.cert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(ca.key, md.sha256.create());
+  return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
+}

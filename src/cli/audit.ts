@@ -10,7 +10,7 @@ import { computeMatrix, formatMatrixText } from '../mesh/matrix.js';
 import { oneOf, parseFlags } from './args.js';
 import { judgeSnapshot, snapshotCluster, type ClusterSnapshot } from '../reports/cluster-audit.js';
 import { buildPolicyReports } from '../reports/policy-reports.js';
-import { writePolicyReports } from '../reports/write-policy-reports.js';
+import { terminatingNamespaces, writePolicyReports } from '../reports/write-policy-reports.js';
 import { buildReport, reportFails } from '../reports/audit-report.js';
 import { formatAuditText } from './audit-text.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
@@ -111,8 +111,16 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatAuditText(report, matrixText));
     if (flags.report) {
       try {
-        const w = await writePolicyReports(client, buildPolicyReports(results, report.openPaths, new Date()));
-        io.stderr.write(`wrote ${w.written - 1} PolicyReport${w.written === 2 ? '' : 's'} and the ClusterPolicyReport tenant-guard${w.deleted ? `; deleted ${w.deleted} stale` : ''}\n`);
+        const w = await writePolicyReports(client, buildPolicyReports(results, report.openPaths, new Date()), { terminating: terminatingNamespaces(snap.store) });
+        const namespaced = w.written - (w.clusterWritten ? 1 : 0);
+        io.stderr.write(
+          `wrote ${namespaced} PolicyReport${namespaced === 1 ? '' : 's'}${w.clusterWritten ? ' and the ClusterPolicyReport tenant-guard' : ''}${w.deleted ? `; deleted ${w.deleted} stale` : ''}` +
+            `${w.skipped.length ? `; skipped ${w.skipped.length} terminating namespace${w.skipped.length === 1 ? '' : 's'} (${w.skipped.join(', ')})` : ''}\n`,
+        );
+        if (w.failures.length > 0) {
+          const first = w.failures[0]!;
+          throw new KubeHttpError(first.status ?? 0, undefined, w.failures.map((f) => `${f.action} ${f.report}: ${f.error}`).join('; '));
+        }
       } catch (e) {
         const hint = isHttpStatus(e, 404) ? ' (are the wgpolicyk8s.io v1alpha2 PolicyReport CRDs installed?)' : isHttpStatus(e, 403) ? ' (--report needs create/update/list/delete on policyreports and clusterpolicyreports)' : '';
         throw new TenantGuardError('TG_ERR_CLUSTER', `cannot write PolicyReports to ${client.server}: ${describeError(e)}${hint}`, { cause: e });

@@ -123,7 +123,12 @@ function selfCertsOptions(f: Flags<typeof CONTROLLER_FLAGS>, live: boolean): Sel
 }
 
 /** The controllers' options, or undefined when no controller is asked for; throws TG_ERR_USAGE. */
-export function controllersOptions(f: Flags<typeof CONTROLLER_FLAGS>, live: boolean): ControllersOptions | undefined {
+export function controllersOptions(
+  f: Flags<typeof CONTROLLER_FLAGS>,
+  live: boolean,
+  /** The baseline controllers' Lease (serve --controllers): then the one Lease of all leader-only work. */
+  controllersLease?: { namespace: string; name: string },
+): ControllersOptions | undefined {
   const usage = (m: string) => new TenantGuardError('TG_ERR_USAGE', m);
   const selfCerts = selfCertsOptions(f, live);
   const policyReports = f['policy-reports'] !== undefined ? parseLongDuration('--policy-reports', f['policy-reports']) : undefined;
@@ -138,7 +143,8 @@ export function controllersOptions(f: Flags<typeof CONTROLLER_FLAGS>, live: bool
     const [ns, n, extra] = f['leader-lease'].split('/');
     if (!ns || !n || extra !== undefined) throw usage(`--leader-lease must be NAMESPACE/NAME, not "${f['leader-lease']}"`);
     lease = { namespace: name('--leader-lease namespace', ns), name: name('--leader-lease name', n) };
-  } else if (selfCerts) lease = { namespace: selfCerts.namespace, name: DEFAULT_LEADER_LEASE };
+  } else if (controllersLease) lease = controllersLease;
+  else if (selfCerts) lease = { namespace: selfCerts.namespace, name: DEFAULT_LEADER_LEASE };
   else throw usage('--policy-reports without --self-certs needs --leader-lease NAMESPACE/NAME');
   return {
     leaderLease: lease,

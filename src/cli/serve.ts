@@ -23,6 +23,12 @@ flags:
   --tls-key FILE         its private key (PEM)
   --certs-dir DIR        without --tls-cert: where development certificates
                          are used or generated (default certs)
+  --client-ca FILE       only a client presenting a certificate signed by
+                         this CA bundle (PEM, reloaded when it changes) may
+                         post reviews: the API server, configured by an
+                         AdmissionConfiguration kubeConfigFile (docs/serve.md)
+  --client-cn NAME       the accepted subject CN of that certificate
+                         (repeatable; default kube-apiserver)
   --config FILE          tenancy config, reloaded when it changes (a bad new
                          file is refused and the previous config kept)
   --state PATH           manifests (file, directory or - for stdin) seeding
@@ -84,6 +90,8 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'certs-dir': { type: 'string' },
+    'client-ca': { type: 'string' },
+    'client-cn': { type: 'string', multiple: true },
     config: { type: 'string' },
     state: { type: 'string', multiple: true },
     kubeconfig: { type: 'string' },
@@ -102,6 +110,8 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
   const usage = (m: string) => new TenantGuardError('TG_ERR_USAGE', m);
   if (!!f['tls-cert'] !== !!f['tls-key']) throw usage('--tls-cert and --tls-key go together');
   if (f['tls-cert'] && f['certs-dir']) throw usage('--certs-dir is for generated development certificates; it cannot be combined with --tls-cert');
+  if (f['client-cn'].length > 0 && !f['client-ca']) throw usage('--client-cn names the accepted API server certificate: it needs --client-ca');
+  for (const cn of f['client-cn']) if (cn.trim() === '') throw usage('--client-cn must not be empty');
   if (f.kubeconfig && f['in-cluster']) throw usage('--kubeconfig and --in-cluster are exclusive');
   const live = !!f.kubeconfig || f['in-cluster'];
   // A live cluster's relist replaces whole kinds: seeded objects would vanish at the first sync.
@@ -118,8 +128,10 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     shutdownDelayMs: f['shutdown-delay'] !== undefined ? parseDuration('--shutdown-delay', f['shutdown-delay']) : DEFAULT_SHUTDOWN_DELAY_MS,
   };
   if (f.config) options.configFile = f.config;
+  if (f['client-ca']) options.clientAuth = { caFile: f['client-ca'], commonNames: f['client-cn'] };
   if (f['log-decisions']) options.decisionLog = oneOf('--log-decisions', f['log-decisions'], ['denials', 'all'] as const);
-  const controllers = controllersOptions(f, live);
+  const controllersLease = f.controllers ? { namespace: f['lease-namespace'] ?? defaultLeaseNamespace(!!f['in-cluster']), name: f['lease-name'] ?? 'tenant-guard-controllers' } : undefined;
+  const controllers = controllersOptions(f, live, controllersLease);
   if (controllers) {
     if (controllers.selfCerts && (f['tls-cert'] || f['certs-dir'])) throw usage('--self-certs serves the certificate of its Secret: drop --tls-cert/--tls-key/--certs-dir');
     options.certsAndReports = controllers;
@@ -129,10 +141,18 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     const leaseMs = f['lease-duration'] !== undefined ? parseDuration('--lease-duration', f['lease-duration']) : 15_000;
     if (leaseMs < 1000) throw usage('--lease-duration must be at least 1s (the Lease counts whole seconds)');
     options.controllers = {
-      leaseNamespace: f['lease-namespace'] ?? defaultLeaseNamespace(!!f['in-cluster']),
-      leaseName: f['lease-name'] ?? 'tenant-guard-controllers',
+      leaseNamespace: controllersLease!.namespace,
+      leaseName: controllersLease!.name,
       timings: timingsFor(leaseMs),
     };
+  }
+  // One Lease for every leader-only controller: the baseline's, when --controllers runs it.
+  if (options.controllers && options.certsAndReports) {
+    const one = { namespace: options.controllers.leaseNamespace, name: options.controllers.leaseName };
+    const given = options.certsAndReports.leaderLease;
+    if (f['leader-lease'] && (given.namespace !== one.namespace || given.name !== one.name))
+      throw usage(`--leader-lease ${given.namespace}/${given.name} and --lease-namespace/--lease-name ${one.namespace}/${one.name} would be two Leases: all leader-only work (baseline, certificates, PolicyReports) runs under one; give the same Lease or only one of them`);
+    options.certsAndReports.leaderLease = one;
   }
   const logLevel = f['log-level'] ? oneOf('--log-level', f['log-level'], LOG_LEVELS) : 'info';
   return { options, logLevel };

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { sleep } from '../cluster/watch-backoff.js';
 import { describeError } from '../errors.js';
+import type { Leadership } from './leadership.js';
 
 // Leader election on a coordination.k8s.io/v1 Lease, with client-go's
 // semantics (k8s.io/client-go/tools/leaderelection/leaderelection.go):
@@ -44,11 +45,21 @@ export interface LeaderElectionOptions {
    * stops being the leader (lost the Lease, or `stop()`): work started here
    * must end then. May be async; its errors are logged, never thrown.
    */
-  onStartedLeading(signal: AbortSignal): void | Promise<void>;
+  onStartedLeading?(signal: AbortSignal): void | Promise<void>;
   /** Called after leadership ended (never without a preceding onStartedLeading). */
   onStoppedLeading?(): void | Promise<void>;
   /** Called when the observed holder changes (including to this replica). */
   onNewLeader?(identity: string): void;
+}
+
+/**
+ * Work that runs only while this replica leads (the baseline reconciler):
+ * started with a signal that aborts when leadership ends, and awaited before
+ * the Lease is released, so no write of it can follow another replica's.
+ */
+export interface LeaderWork {
+  start(signal: AbortSignal): void;
+  stopped(): Promise<void>;
 }
 
 export function defaultIdentity(): string {
@@ -70,8 +81,10 @@ const statusOf = (e: unknown) => (e instanceof ApiException ? e.code : undefined
  * the background; `stop()` ends it, steps down and releases the Lease so
  * another replica takes over at once rather than after leaseDuration.
  */
-export class LeaderElector {
+export class LeaderElector implements Leadership {
   readonly identity: string;
+  private readonly listeners = new Set<(leader: boolean) => void>();
+  private readonly works = new Set<LeaderWork>();
   private readonly api: CoordinationV1Api;
   private readonly timings: LeaderElectionTimings;
   private readonly logger: Logger;
@@ -100,6 +113,19 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.leading !== undefined;
+  }
+
+  /** Leadership as the controllers that poll it see it (certificates, PolicyReports); called on every change. */
+  onChange(cb: (leader: boolean) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** Run `work` whenever this replica leads (at once if it leads now); returns a removal. */
+  addWork(work: LeaderWork): () => void {
+    this.works.add(work);
+    if (this.leading) work.start(this.leading.signal);
+    return () => this.works.delete(work);
   }
 
   /** The holder last seen in the Lease ('' when free or not read yet). */
@@ -167,8 +193,18 @@ export class LeaderElector {
     this.logger.info('became the leader');
     const signal = this.leading.signal;
     Promise.resolve()
-      .then(() => this.opts.onStartedLeading(signal))
+      .then(() => this.opts.onStartedLeading?.(signal))
       .catch((e: unknown) => this.logger.error({ err: describeError(e) }, 'onStartedLeading failed'));
+    for (const w of this.works) this.guard('a leader-only controller failed to start', () => w.start(signal));
+    for (const cb of this.listeners) this.guard('a leadership listener failed', () => cb(true));
+  }
+
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.logger.error({ err: describeError(e) }, what);
+    }
   }
 
   private async stepDown(why: string): Promise<void> {
@@ -179,11 +215,14 @@ export class LeaderElector {
     this.leaderGauge.set({ lease: this.opts.name }, 0);
     this.transitions.inc({ lease: this.opts.name, event: 'lost' });
     this.logger.warn({ reason: why }, 'stopped leading');
+    // Everything leader-only stops together: the polling controllers are told, the leader work is awaited.
+    for (const cb of this.listeners) this.guard('a leadership listener failed', () => cb(false));
     try {
       await this.opts.onStoppedLeading?.();
     } catch (e) {
       this.logger.error({ err: describeError(e) }, 'onStoppedLeading failed');
     }
+    await Promise.all([...this.works].map((w) => w.stopped().catch((e: unknown) => this.logger.error({ err: describeError(e) }, 'a leader-only controller failed to stop'))));
   }
 
   private observe(lease: V1Lease | undefined, now: number): void {

@@ -1,7 +1,8 @@
 /**
  * Who may write. Every replica serves admission; only the leader runs the
  * controllers that write (the certificates of mode self, PolicyReports).
- * lease.ts implements it with a coordination.k8s.io Lease.
+ * leader-election.ts implements it with a coordination.k8s.io Lease (one for
+ * every leader-only controller).
  */
 export interface Leadership {
   isLeader(): boolean;

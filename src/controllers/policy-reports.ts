@@ -12,18 +12,34 @@ import { computeMatrix } from '../mesh/matrix.js';
 import { openCrossTenantPaths } from '../reports/audit-report.js';
 import { judgeSnapshot, snapshotCluster } from '../reports/cluster-audit.js';
 import { buildPolicyReports } from '../reports/policy-reports.js';
-import { writePolicyReports } from '../reports/write-policy-reports.js';
+import { terminatingNamespaces, writePolicyReports, type WriteFailure, type WriteRetry } from '../reports/write-policy-reports.js';
 import type { Leadership } from './leadership.js';
 
 export interface PolicyReportMetrics {
   runs: Counter<'result'>;
   results: Gauge<'result'>;
+  writes: Counter<'result'>;
 }
+
+/** Failures logged one by one per pass; the rest are summed up in the pass's line (an API outage fails every namespace). */
+const LOGGED_FAILURES = 10;
+
 
 export function createPolicyReportMetrics(registry: Registry): PolicyReportMetrics {
   const registers = [registry];
   return {
-    runs: new Counter({ name: 'tenant_guard_policy_report_runs_total', help: 'PolicyReport audits by result (success, error).', labelNames: ['result'], registers }),
+    runs: new Counter({
+      name: 'tenant_guard_policy_report_runs_total',
+      help: 'PolicyReport audits by result (success; partial: some reports not written; error: the audit itself failed).',
+      labelNames: ['result'],
+      registers,
+    }),
+    writes: new Counter({
+      name: 'tenant_guard_policy_report_writes_total',
+      help: 'PolicyReport writes by result (written; failed: after its retries; skipped: the namespace is terminating; delete_failed, list_failed).',
+      labelNames: ['result'],
+      registers,
+    }),
     results: new Gauge({ name: 'tenant_guard_policy_report_results', help: 'Results in the last PolicyReports written, by result (pass, fail, warn).', labelNames: ['result'], registers }),
   };
 }
@@ -40,6 +56,7 @@ export class PolicyReportController {
     private readonly intervalMs: number,
     private readonly logger: Logger,
     private readonly metrics?: PolicyReportMetrics,
+    private readonly retry?: WriteRetry,
   ) {}
 
   start(): this {
@@ -79,12 +96,21 @@ export class PolicyReportController {
       const results = judgeSnapshot(snap, config);
       const openPaths = openCrossTenantPaths(computeMatrix(snap.store, config));
       const reports = buildPolicyReports(results, openPaths, new Date());
-      const w = await writePolicyReports(this.client, reports);
+      let logged = 0;
+      const onFailure = (f: WriteFailure) => {
+        this.metrics?.writes.inc({ result: f.action === 'write' ? 'failed' : `${f.action}_failed` });
+        if (logged++ < LOGGED_FAILURES) this.logger.warn({ report: f.report, action: f.action, status: f.status, attempts: f.attempts, err: f.error }, 'PolicyReport not written; the others are');
+      };
+      const w = await writePolicyReports(this.client, reports, { terminating: terminatingNamespaces(snap.store), onFailure, ...(this.retry ? { retry: this.retry } : {}) });
+      this.metrics?.writes.inc({ result: 'written' }, w.written);
+      if (w.skipped.length > 0) this.metrics?.writes.inc({ result: 'skipped' }, w.skipped.length);
       const totals = { pass: 0, fail: 0, warn: 0 };
       for (const r of [...reports.namespaced, reports.cluster]) for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r.summary[k];
       for (const [k, v] of Object.entries(totals)) this.metrics?.results.set({ result: k }, v);
-      this.metrics?.runs.inc({ result: 'success' });
-      this.logger.info({ reports: w.written, deleted: w.deleted, ...totals }, 'PolicyReports written');
+      this.metrics?.runs.inc({ result: w.failures.length === 0 ? 'success' : 'partial' });
+      const fields = { reports: w.written, deleted: w.deleted, skippedTerminating: w.skipped, failed: w.failures.length, clusterReport: w.clusterWritten, ...totals };
+      if (w.failures.length === 0) this.logger.info(fields, 'PolicyReports written');
+      else this.logger.warn(fields, 'PolicyReports written, some not: they are tried again next pass');
     } catch (e) {
       this.metrics?.runs.inc({ result: 'error' });
       this.logger.warn({ err: describeError(e) }, 'PolicyReports not written');

@@ -32,6 +32,8 @@ export interface RunningControllers {
 export function startControllers(
   opts: ControllerOptions,
   deps: { kubeConfig: KubeConfig; store: MemoryStore; isSynced(): boolean; config(): TenancyConfig | undefined; logger: Logger; registry: Registry },
+  /** The one elector of every leader-only controller (server/run.ts); its own on opts' Lease when absent. */
+  shared?: LeaderElector,
 ): RunningControllers {
   const logger = deps.logger.child({ component: 'controllers' });
   const baseline = new BaselineReconciler({
@@ -44,6 +46,18 @@ export function startControllers(
     ...(opts.reconcilerTuning ? { tuning: opts.reconcilerTuning } : {}),
   });
   let running: Promise<void> | undefined;
+  if (shared) {
+    const remove = shared.addWork({
+      start: (signal) => {
+        running = baseline.run(signal).catch((e: unknown) => logger.error({ err: describeError(e) }, 'baseline reconciler crashed'));
+      },
+      stopped: async () => {
+        await running;
+      },
+    });
+    // The shared elector is stopped by its owner (which steps down and awaits the reconciler before releasing the Lease).
+    return { elector: shared, stop: async () => void remove() };
+  }
   const elector = new LeaderElector({
     kubeConfig: deps.kubeConfig,
     namespace: opts.leaseNamespace,

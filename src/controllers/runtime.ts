@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { TenancyConfig } from '../config/types.js';
-import { DEFAULT_LEASE_TIMING, LeaseElection } from './lease.js';
+import type { Leadership } from './leadership.js';
 import { createPolicyReportMetrics, PolicyReportController } from './policy-reports.js';
 import { kubeClientFor, startSelfCerts, type SelfCertsOptions, type SelfCertsRuntime } from './self-certs-runtime.js';
 
@@ -27,20 +27,21 @@ export interface ControllersRuntime {
   stop(): Promise<void>;
 }
 
-export async function startControllers(opts: ControllersOptions, conn: { inCluster: boolean; kubeconfig?: string }, logger: Logger, registry: Registry): Promise<ControllersRuntime> {
+/**
+ * `election` is the one Lease of every leader-only controller of the process
+ * (server/run.ts owns and stops it): certificates, PolicyReports and the
+ * baseline lead and stop together.
+ */
+export async function startControllers(
+  opts: ControllersOptions,
+  conn: { inCluster: boolean; kubeconfig?: string },
+  logger: Logger,
+  registry: Registry,
+  election: Leadership,
+): Promise<ControllersRuntime> {
   const client = kubeClientFor(conn);
-  const election = new LeaseElection(
-    client,
-    { ...opts.leaderLease, identity: opts.replica, ...DEFAULT_LEASE_TIMING },
-    logger.child({ component: 'leader-election' }),
-  ).start();
   let selfCerts: SelfCertsRuntime | undefined;
-  try {
-    if (opts.selfCerts) selfCerts = await startSelfCerts(opts.selfCerts, client, election, logger, registry);
-  } catch (e) {
-    await election.stop();
-    throw e;
-  }
+  if (opts.selfCerts) selfCerts = await startSelfCerts(opts.selfCerts, client, election, logger, registry);
   let reports: PolicyReportController | undefined;
   return {
     tlsFiles: selfCerts?.files,
@@ -53,7 +54,6 @@ export async function startControllers(opts: ControllersOptions, conn: { inClust
     async stop() {
       await reports?.stop();
       await selfCerts?.stop();
-      await election.stop();
     },
   };
 }

@@ -54,7 +54,7 @@ export interface SelfCertsRuntime {
   stop(): Promise<void>;
 }
 
-export function kubeClientFor(conn: { inCluster: boolean; kubeconfig?: string }): KubeClient {
+export function kubeConfigFor(conn: { inCluster: boolean; kubeconfig?: string }): KubeConfig {
   const kc = new KubeConfig();
   try {
     if (conn.inCluster) kc.loadFromCluster();
@@ -62,7 +62,11 @@ export function kubeClientFor(conn: { inCluster: boolean; kubeconfig?: string })
   } catch (e) {
     throw new TenantGuardError('TG_ERR_CLUSTER', `cannot load ${conn.inCluster ? 'the in-cluster config' : conn.kubeconfig}: ${describeFsError(e)}`);
   }
-  return new KubeClient(kc);
+  return kc;
+}
+
+export function kubeClientFor(conn: { inCluster: boolean; kubeconfig?: string }): KubeClient {
+  return new KubeClient(kubeConfigFor(conn));
 }
 
 export async function startSelfCerts(opts: SelfCertsOptions, client: KubeClient, leadership: Leadership, logger: Logger, registry: Registry): Promise<SelfCertsRuntime> {

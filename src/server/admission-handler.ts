@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { admit, type AdmissionDeps } from './admission.js';
 import { readJsonBody, tooLargeReview, type BodyLimits } from './body.js';
+import type { BodyBudget, BudgetRefusal } from './body-budget.js';
+import type { RateLimitedLog } from './rate-limited-log.js';
 import { LOG } from './log-keys.js';
 import type { Endpoint } from './metrics.js';
 import type { SerialLane } from './serial-lane.js';
@@ -23,7 +25,13 @@ function codedError(statusCode: number, error: string, message: string, code = '
  * POST /mutate and /validate here, both from the listening server and from
  * inject(), so tests exercise this same code. Never throws.
  */
-export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, lane: SerialLane, draining?: () => boolean): AdmissionHandler {
+export interface BudgetGuard {
+  budget: BodyBudget;
+  /** Refusals are logged at most once per interval (a flood must not become a log flood). */
+  log: RateLimitedLog;
+}
+
+export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, lane: SerialLane, draining?: () => boolean, guard?: BudgetGuard): AdmissionHandler {
   const send = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
     const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) };
@@ -43,6 +51,27 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
     if (!res.headersSent && !res.destroyed) send(res, 500, codedError(500, 'Internal Server Error', 'internal error; see the server log', 'TG_ERR_ENGINE'));
   };
 
+  const refusals = { body_budget: deps.metrics.refusals.labels({ reason: 'body_budget' }), slow_bodies: deps.metrics.refusals.labels({ reason: 'slow_bodies' }) };
+  // Refused before (or instead of) reading the body; the connection is closed after the answer so its bytes stop coming.
+  const overloaded = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, reqId: string, why: BudgetRefusal) => {
+    refusals[why].inc();
+    deps.series.record(endpoint, 'unknown', 'unknown', 'invalid');
+    const budget = guard!.budget;
+    guard!.log.warn(
+      why,
+      { reqId, [LOG.endpoint]: endpoint, [LOG.errorCode]: 'TG_ERR_OVERLOADED', reason: why, bytesInFlight: budget.bytesInFlight, bodiesInFlight: budget.bodiesInFlight, [LOG.address]: req.socket.remoteAddress },
+      'request refused: request bodies in flight are at their memory budget',
+    );
+    if (res.headersSent || res.destroyed) return void req.socket.destroy();
+    const message =
+      why === 'slow_bodies'
+        ? `more than ${budget.limits.maxSlowBodies} request bodies were still arriving after ${budget.limits.slowAfterMs} ms; the newest was cut`
+        : `the request bodies in flight would exceed the server's memory budget (${budget.limits.totalBytes} bytes); retry`;
+    const text = JSON.stringify(codedError(503, 'Service Unavailable', message, 'TG_ERR_OVERLOADED'));
+    res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'retry-after': '1', connection: 'close' });
+    res.end(text, () => req.socket.destroy());
+  };
+
   return (endpoint, req, res, reqId) => {
     const type = req.headers['content-type'];
     if (type === undefined || !JSON_TYPE.test(type)) {
@@ -50,14 +79,27 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
       refuse(endpoint, res, reqId, 415, codedError(415, 'Unsupported Media Type', `content-type must be application/json, got ${JSON.stringify(type ?? null)}`));
       return;
     }
+    let ticket: ReturnType<BodyBudget['admit']> | undefined;
+    if (guard) {
+      const declared = Number(req.headers['content-length']);
+      // An oversized body is read and dropped, never kept: it reserves nothing (but counts as a body that may be slow).
+      ticket = guard.budget.admit(declared > limits.limitBytes ? 0 : declared);
+      if (typeof ticket === 'string') return overloaded(endpoint, req, res, reqId, ticket);
+      const t = ticket;
+      t.onCut = (why) => overloaded(endpoint, req, res, reqId, why);
+      res.once('close', () => t.release());
+    }
     readJsonBody(req, limits, lane, (error, body, big) => {
       try {
         if (error) {
-          if (res.destroyed) return;
-          if (error.statusCode === 413) refuse(endpoint, res, reqId, 413, tooLargeReview(limits.limitBytes, error.uid));
+          if (res.destroyed || res.headersSent) return;
+          if (error.statusCode === 503) overloaded(endpoint, req, res, reqId, 'body_budget');
+          else if (error.statusCode === 413) refuse(endpoint, res, reqId, 413, tooLargeReview(limits.limitBytes, error.uid));
           else refuse(endpoint, res, reqId, 400, codedError(400, 'Bad Request', error.message));
           return;
         }
+        // Cut by the budget while its last bytes were on the way: already answered.
+        if (res.headersSent) return;
         if (!big) {
           const r = admit(endpoint, body, deps, reqId);
           send(res, r.statusCode, r.body);
@@ -70,6 +112,6 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
       } catch (e) {
         internalError(res, reqId, e);
       }
-    });
+    }, typeof ticket === 'object' ? ticket : undefined);
   };
 }

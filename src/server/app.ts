@@ -8,11 +8,25 @@ import { evaluate as engineEvaluate } from '../engine/index.js';
 import type { AdmissionDeps, DecisionLogMode, Evaluate } from './admission.js';
 import { createAdmissionHandler } from './admission-handler.js';
 import type { ConfigProvider } from './config-provider.js';
-import { BIG_BODY_BYTES, BODY_DRAIN_BYTES, BODY_LIMIT_BYTES, CONNECTIONS_CHECK_INTERVAL_MS, KEEP_ALIVE_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './limits.js';
+import { BodyBudget, type BodyBudgetLimits } from './body-budget.js';
+import {
+  BIG_BODY_BUDGET_BYTES,
+  BIG_BODY_BYTES,
+  BODY_BUDGET_BYTES,
+  BODY_DRAIN_BYTES,
+  BODY_LIMIT_BYTES,
+  CONNECTIONS_CHECK_INTERVAL_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  MAX_SLOW_BODIES,
+  REQUEST_TIMEOUT_MS,
+  SLOW_BODY_MS,
+} from './limits.js';
 import { LOG } from './log-keys.js';
 import { AdmissionSeries, createServerMetrics, type Endpoint, type ServerMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { callerRefusal, DEFAULT_CLIENT_CN } from './client-auth.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 import { SerialLane } from './serial-lane.js';
 import { serverTlsOptions, type TlsPair } from './tls.js';
 
@@ -32,10 +46,17 @@ export interface AppOptions {
   draining?: () => boolean;
   /** The engine; tests substitute a failing one. */
   evaluate?: Evaluate;
-  /** Serve HTTPS with this pair; plain HTTP (for inject() in tests) when absent. */
-  tls?: Pick<TlsPair, 'cert' | 'key'>;
+  /** Serve HTTPS with this pair; plain HTTP (for inject() in tests) when absent. With `clientCa`, callers are asked for a certificate. */
+  tls?: Pick<TlsPair, 'cert' | 'key' | 'clientCa'>;
+  /**
+   * With `tls.clientCa`: the admission paths answer only a client whose
+   * certificate chains to it and has one of these subject CNs (client-auth.ts).
+   */
+  clientCommonNames?: string[];
   /** Whole-request timeout (headers and body); REQUEST_TIMEOUT_MS (30 s) when absent. */
   requestTimeoutMs?: number;
+  /** The memory budget of request bodies in flight (body-budget.ts); limits.ts defaults. Tests shrink it. */
+  bodyBudget?: Partial<BodyBudgetLimits>;
   /** `denials` (default): plain allowed decisions are logged at debug; `all`: every decision at info. */
   decisionLog?: DecisionLogMode;
 }
@@ -82,13 +103,32 @@ export function buildApp(options: AppOptions): FastifyInstance {
     stateReady: options.stateReady ?? (() => true),
   };
   const draining = options.draining;
+  const budget = new BodyBudget({
+    totalBytes: BODY_BUDGET_BYTES,
+    bigTotalBytes: BIG_BODY_BUDGET_BYTES,
+    bigBytes: BIG_BODY_BYTES,
+    maxSlowBodies: MAX_SLOW_BODIES,
+    slowAfterMs: SLOW_BODY_MS,
+    ...options.bodyBudget,
+  });
   const handle = createAdmissionHandler(
     deps,
     { limitBytes: BODY_LIMIT_BYTES, bigBytes: BIG_BODY_BYTES, drainBytes: BODY_DRAIN_BYTES },
     new SerialLane(),
     draining,
+    { budget, log: new RateLimitedLog(options.logger) },
   );
   let requests = 0;
+  const clientNames = options.tls?.clientCa !== undefined ? new Set(options.clientCommonNames?.length ? options.clientCommonNames : [DEFAULT_CLIENT_CN]) : undefined;
+  const refusalLog = new RateLimitedLog(options.logger);
+  const refusedCallers = metrics.refusals.labels({ reason: 'client_unauthorized' });
+  // Answered before the body is read, with the connection closed after it: the caller learns nothing but that it may not ask.
+  const refuseCaller = (req: IncomingMessage, res: ServerResponse, why: string) => {
+    refusedCallers.inc();
+    refusalLog.warn('client_unauthorized', { [LOG.errorCode]: 'TG_ERR_CLIENT_UNAUTHORIZED', [LOG.error]: why, [LOG.address]: req.socket.remoteAddress }, 'admission request refused: the caller is not the API server');
+    const text = JSON.stringify(errorBody(403, 'Forbidden', 'only the API server may ask for admission reviews (serve --client-ca)', 'TG_ERR_CLIENT_UNAUTHORIZED'));
+    res.writeHead(403, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close' }).end(text);
+  };
 
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   // Node cuts a request that is not complete after requestTimeout (headers only when headersTimeout is not longer) and
@@ -115,10 +155,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
     serverFactory: (fastifyHandler) => {
       const listener = (req: IncomingMessage, res: ServerResponse) => {
         const endpoint = req.method === 'POST' ? admissionEndpoint(req.url) : undefined;
-        if (endpoint) handle(endpoint, req, res, `req-${++requests}`);
-        else fastifyHandler(req, res);
+        if (!endpoint) return fastifyHandler(req, res);
+        if (clientNames) {
+          const why = callerRefusal(req.socket, clientNames);
+          if (why !== undefined) return refuseCaller(req, res, why);
+        }
+        handle(endpoint, req, res, `req-${++requests}`);
       };
-      return (options.tls ? createHttpsServer({ ...serverTlsOptions(options.tls), ...serverOptions }, listener) : createHttpServer(serverOptions, listener)) as unknown as RawServerDefault;
+      // requestCert without rejectUnauthorized: the kubelet's probes present no certificate and still reach /healthz and /readyz;
+      // the admission paths check the verdict themselves (client-auth.ts).
+      const clientAuth = clientNames ? { requestCert: true, rejectUnauthorized: false } : {};
+      return (options.tls ? createHttpsServer({ ...serverTlsOptions(options.tls), ...clientAuth, ...serverOptions }, listener) : createHttpServer(serverOptions, listener)) as unknown as RawServerDefault;
     },
   }) as unknown as FastifyInstance;
 
@@ -147,6 +194,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return reply.code(status).send(errorBody(status, status === 500 ? 'Internal Server Error' : 'Bad Request', status === 500 ? 'internal error; see the server log' : err.message, status === 500 ? 'TG_ERR_ENGINE' : 'TG_ERR_REVIEW_INVALID'));
   });
 
+  app.addHook('onClose', (_app, done) => {
+    budget.close();
+    done();
+  });
   registerHealthRoutes(app, readiness, metrics.registry);
   return app;
 }

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from './review.js';
+import type { BodyTicket } from './body-budget.js';
 import type { SerialLane } from './serial-lane.js';
 
 /** A body that could not be read; the error handler turns it into the HTTP answer. */
 export class BodyError extends Error {
   constructor(
-    readonly statusCode: 400 | 413,
+    readonly statusCode: 400 | 413 | 503,
     message: string,
     /** The review's uid when it could be seen in the first bytes (a 413 echoes it). */
     readonly uid?: string,
@@ -80,7 +81,7 @@ export type BodyCallback = (error: BodyError | undefined, body?: unknown, big?: 
  * promise, its reactions and the microtask turn were a measurable part of it.
  * `done` is called exactly once.
  */
-export function readJsonBody(raw: IncomingMessage, limits: BodyLimits, lane: SerialLane, done: BodyCallback): void {
+export function readJsonBody(raw: IncomingMessage, limits: BodyLimits, lane: SerialLane, done: BodyCallback, ticket?: BodyTicket): void {
   const declared = Number(raw.headers['content-length']);
   let first: Buffer | undefined;
   let chunks: Buffer[] | undefined;
@@ -94,8 +95,16 @@ export function readJsonBody(raw: IncomingMessage, limits: BodyLimits, lane: Ser
     settled = true;
     done(error, body, big);
   };
+  // A body without content-length reserves its memory as it arrives (body-budget.ts).
+  const chunked = ticket !== undefined && Number.isNaN(declared);
   const onData = (chunk: Buffer) => {
     received += chunk.length;
+    if (chunked && !over && !ticket.grow(received)) {
+      raw.off('data', onData);
+      first = undefined;
+      chunks = undefined;
+      return finish(new BodyError(503, 'the server holds as many request bytes as its budget allows'));
+    }
     if (over && head === undefined) head = chunk.subarray(0, UID_WINDOW).toString('latin1');
     if (!over && received > limits.limitBytes) {
       over = true;
@@ -119,6 +128,8 @@ export function readJsonBody(raw: IncomingMessage, limits: BodyLimits, lane: Ser
   // Once 'end' came nothing else is read from this request: the listeners go with it.
   raw.on('data', onData);
   raw.on('end', () => {
+    // Arrived whole: no longer a slow body the budget may cut.
+    if (ticket) ticket.onCut = undefined;
     if (over) return finish(new BodyError(413, 'too large', UID_RE.exec(head ?? '')?.[1]));
     if (!Number.isNaN(declared) && declared !== received) return finish(new BodyError(400, `the body has ${received} bytes, content-length says ${declared}`));
     const buf = first ?? (chunks ? Buffer.concat(chunks, received) : Buffer.alloc(0));

@@ -41,6 +41,30 @@ export const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
 export const BIG_BODY_BYTES = 256 * 1024;
 
 /**
+ * Request-body bytes held or promised (by content-length) at once, across all
+ * clients (body-budget.ts). Nine maximal UPDATE reviews; the API server sends
+ * a few big reviews at a time at most, and the chart's 512 Mi limit keeps
+ * room for the cluster state. Beyond it requests get a 503 at once.
+ */
+export const BODY_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Of the budget, what bodies from BIG_BODY_BYTES on may take: the last
+ * 16 MiB stay for ordinary reviews (thousands of them), so big uploads, slow
+ * or not, never starve the reviews of small objects.
+ */
+export const BIG_BODY_BUDGET_BYTES = 48 * 1024 * 1024;
+
+/**
+ * A body still arriving this long after its request started is slow: the API
+ * server writes a review in one go over the cluster network, well within it.
+ */
+export const SLOW_BODY_MS = 5_000;
+
+/** Slow bodies at once; beyond it the newest are cut (503, connection closed). */
+export const MAX_SLOW_BODIES = 32;
+
+/**
  * An oversized body is read to its end and thrown away, so the client can
  * read its 413 (closing while it sends resets the connection); beyond this
  * much the connection is cut instead.
@@ -63,6 +87,16 @@ export const ALPN_PROTOCOLS = ['http/1.1'];
  * new connections to a terminating pod.
  */
 export const DEFAULT_SHUTDOWN_DELAY_MS = 5_000;
+
+/**
+ * After the delay, the listener closes once no connection arrived for this
+ * long (connections.ts closeListener): closing it resets the connections
+ * still queued in the kernel.
+ */
+export const LISTENER_QUIET_MS = 200;
+
+/** The longest wait for that quiet moment; then the queue is accepted and the listener closed regardless. */
+export const LISTENER_QUIET_MAX_MS = 2_000;
 
 /** After the delay, in-flight reviews get this long to finish (the API server waits at most 30 s). */
 export const SHUTDOWN_GRACE_MS = 30_000;

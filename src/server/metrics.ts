@@ -16,6 +16,8 @@ export interface ServerMetrics {
   denials: Counter<'endpoint' | 'rule'>;
   configReloads: Counter<'result'>;
   tlsReloads: Counter<'result'>;
+  /** reason: client_unauthorized | body_budget | slow_bodies. */
+  refusals: Counter<'reason'>;
 }
 
 // Webhook calls are cut at timeoutSeconds (10 s by default); the buckets
@@ -55,6 +57,12 @@ export function createServerMetrics(registry: Registry): ServerMetrics {
       name: 'tenant_guard_tls_reloads_total',
       help: 'TLS certificate reloads; result="error" means the new pair was refused and the previous one kept.',
       labelNames: ['result'],
+      registers,
+    }),
+    refusals: new Counter({
+      name: 'tenant_guard_requests_refused_total',
+      help: 'Requests refused before their body was read: client_unauthorized (not the API server), body_budget or slow_bodies (memory budget).',
+      labelNames: ['reason'],
       registers,
     }),
   };

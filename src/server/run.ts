@@ -13,7 +13,7 @@ import { buildApp } from './app.js';
 import { liveState, manifestState, type ClusterConnection, type StateSource } from './cluster-state.js';
 import { FileConfigProvider } from './config-provider.js';
 import { ConnectionDrain } from './connections.js';
-import { DEFAULT_SHUTDOWN_DELAY_MS, SHUTDOWN_GRACE_MS } from './limits.js';
+import { DEFAULT_SHUTDOWN_DELAY_MS, LISTENER_QUIET_MAX_MS, LISTENER_QUIET_MS, SHUTDOWN_GRACE_MS } from './limits.js';
 import { LOG, MSG } from './log-keys.js';
 import { createServerMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
@@ -22,6 +22,8 @@ import { loadTlsPair, TlsReloader, type TlsFiles } from './tls.js';
 import type { ControllersOptions, ControllersRuntime } from '../controllers/runtime.js';
 import { GK } from '../cluster/state.js';
 import { missingReservedNamespaces } from '../engine/reserved-names.js';
+import type { LeaderElector } from '../controllers/leader-election.js';
+import { DEFAULT_CLIENT_CN, type ClientAuthOptions } from './client-auth.js';
 
 export interface ServeOptions {
   host: string;
@@ -45,6 +47,8 @@ export interface ServeOptions {
   certsAndReports?: ControllersOptions;
   /** Poll interval of the certificate and config watchers (tests shorten it). */
   filePollMs?: number;
+  /** Only a client with a certificate from this CA and one of these CNs may post reviews (serve --client-ca/--client-cn). */
+  clientAuth?: ClientAuthOptions;
 }
 
 export interface ServeEnv {
@@ -80,12 +84,33 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   const metrics = createServerMetrics(registry);
 
   const cluster = opts.cluster && (opts.cluster.kubeconfig ? { ...opts.cluster, kubeconfig: resolve(cwd, opts.cluster.kubeconfig) } : opts.cluster);
-  let certsAndReports: ControllersRuntime | undefined;
-  if (opts.certsAndReports && cluster) {
+  // One elector for all leader-only work (baseline, certificates, PolicyReports): one Lease, one writer; losing it stops all.
+  let elector: LeaderElector | undefined;
+  if (cluster && (opts.controllers || opts.certsAndReports)) {
     // Loaded lazily like the cluster state: the offline serve needs none of it.
-    const { startControllers } = await import('../controllers/runtime.js');
-    const c = opts.certsAndReports;
-    certsAndReports = await startControllers(c.selfCerts ? { ...c, selfCerts: { ...c.selfCerts, dir: resolve(cwd, c.selfCerts.dir) } } : c, cluster, logger, registry);
+    const [{ LeaderElector: Elector }, { kubeConfigFor }] = await Promise.all([import('../controllers/leader-election.js'), import('../controllers/self-certs-runtime.js')]);
+    const lease = opts.controllers ? { namespace: opts.controllers.leaseNamespace, name: opts.controllers.leaseName } : opts.certsAndReports!.leaderLease;
+    const identity = opts.certsAndReports?.replica ?? opts.controllers?.identity;
+    elector = new Elector({
+      kubeConfig: kubeConfigFor(cluster),
+      ...lease,
+      ...(identity ? { identity } : {}),
+      ...(opts.controllers?.timings ? { timings: opts.controllers.timings } : {}),
+      logger,
+      registry,
+    });
+    elector.start();
+  }
+  let certsAndReports: ControllersRuntime | undefined;
+  try {
+    if (opts.certsAndReports && cluster && elector) {
+      const { startControllers } = await import('../controllers/runtime.js');
+      const c = opts.certsAndReports;
+      certsAndReports = await startControllers(c.selfCerts ? { ...c, selfCerts: { ...c.selfCerts, dir: resolve(cwd, c.selfCerts.dir) } } : c, cluster, logger, registry, elector);
+    }
+  } catch (e) {
+    await elector?.stop();
+    throw e;
   }
   // A start that fails after the controllers began must stop them, or their watches keep the process alive.
   const guard = async <T>(step: () => T | Promise<T>): Promise<T> => {
@@ -93,10 +118,12 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
       return await step();
     } catch (e) {
       await certsAndReports?.stop();
+      await elector?.stop();
       throw e;
     }
   };
-  const tlsFiles = certsAndReports?.tlsFiles ?? resolveTls(opts.tls, cwd, logger);
+  const servingFiles = certsAndReports?.tlsFiles ?? resolveTls(opts.tls, cwd, logger);
+  const tlsFiles: TlsFiles = opts.clientAuth ? { ...servingFiles, clientCaFile: resolve(cwd, opts.clientAuth.caFile) } : servingFiles;
   const pair = await guard(() => loadTlsPair(tlsFiles));
   const configFile = opts.configFile ? resolve(cwd, opts.configFile) : DEFAULT_CONFIG_PATH;
   const config = await guard(() => new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics));
@@ -118,6 +145,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     stateReady: () => state.isSynced(),
     draining: () => stopping,
     tls: pair,
+    ...(opts.clientAuth ? { clientCommonNames: opts.clientAuth.commonNames } : {}),
     ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     ...(opts.decisionLog ? { decisionLog: opts.decisionLog } : {}),
   });
@@ -135,14 +163,18 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   let controllersStopped: Promise<void> | undefined;
   if (opts.controllers && state.kubeConfig) {
     const { startControllers } = await import('../controllers/run.js');
-    controllers = startControllers(opts.controllers, {
-      kubeConfig: state.kubeConfig,
-      store: state.store,
-      isSynced: () => state.isSynced(),
-      config: () => config.current(),
-      logger,
-      registry,
-    });
+    controllers = startControllers(
+      opts.controllers,
+      {
+        kubeConfig: state.kubeConfig,
+        store: state.store,
+        isSynced: () => state.isSynced(),
+        config: () => config.current(),
+        logger,
+        registry,
+      },
+      elector,
+    );
   }
 
   // The report probes this replica's own listener: over loopback when it listens on every address.
@@ -154,6 +186,15 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     { [LOG.address]: url, config: configFile, tlsCert: tlsFiles.certFile, certSubject: pair.subject, certValidTo: pair.validTo, state: state.describe },
     MSG.listening,
   );
+  if (opts.clientAuth) {
+    const names = opts.clientAuth.commonNames.length > 0 ? opts.clientAuth.commonNames : [DEFAULT_CLIENT_CN];
+    logger.info({ [LOG.file]: tlsFiles.clientCaFile, clientCN: names }, 'admission reviews are answered only to a client certificate from the client CA with an accepted CN');
+  } else {
+    logger.warn(
+      { hint: 'serve --client-ca FILE (chart: clientAuth.enabled), docs/serve.md "Caller authentication"' },
+      'any client that reaches the port may ask for admission reviews: the API server is not authenticated',
+    );
+  }
   state.start().then(
     () => {
       logger.info({ state: state.describe, [LOG.objects]: state.store.size() }, 'cluster state ready');
@@ -172,11 +213,12 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     {
       stopReadiness: () => {
         stopping = true;
-        // Hand the Lease over at once, while this replica drains: another one writes meanwhile.
-        controllersStopped = controllers?.stop();
+        // Hand the Lease over at once, while this replica drains: another one writes meanwhile. Stepping down stops every
+        // leader-only controller (and awaits the baseline reconciler) before the Lease is released.
+        controllersStopped = Promise.all([controllers?.stop(), elector?.stop()]).then(() => undefined);
         connections.start();
       },
-      closeListener: () => app.close(),
+      closeListener: () => connections.closeListener(() => app.close(), LISTENER_QUIET_MS, LISTENER_QUIET_MAX_MS),
       forceClose: () => server.closeAllConnections(),
       release: async () => {
         connections.stop();

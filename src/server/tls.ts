@@ -11,20 +11,27 @@ import type { ServerMetrics } from './metrics.js';
 export interface TlsFiles {
   certFile: string;
   keyFile: string;
+  /** CA bundle that signs the API server's client certificate (serve --client-ca); clients are not asked for one when absent. */
+  clientCaFile?: string;
 }
 
 /** A serving pair that Node accepted: the key matches the certificate. */
 export interface TlsPair {
   cert: string;
   key: string;
+  /** The client CA bundle (PEM), when callers must present a certificate. */
+  clientCa?: string;
   /** Subject and expiry, for logs. */
   subject: string;
   validTo: string;
 }
 
 /** The secure-context options of the server, for the initial pair and for every reload. */
-export function serverTlsOptions(pair: Pick<TlsPair, 'cert' | 'key'>): SecureContextOptions & { ALPNProtocols: string[] } {
-  return { cert: pair.cert, key: pair.key, minVersion: TLS_MIN_VERSION, ALPNProtocols: ALPN_PROTOCOLS };
+export function serverTlsOptions(pair: Pick<TlsPair, 'cert' | 'key' | 'clientCa'>): SecureContextOptions & { ALPNProtocols: string[] } {
+  const options: SecureContextOptions & { ALPNProtocols: string[] } = { cert: pair.cert, key: pair.key, minVersion: TLS_MIN_VERSION, ALPNProtocols: ALPN_PROTOCOLS };
+  // The CA is part of the secure context, so a reload swaps it with the serving pair; requestCert is a server option (client-auth.ts).
+  if (pair.clientCa !== undefined) options.ca = pair.clientCa;
+  return options;
 }
 
 function read(file: string, what: string): string {
@@ -56,7 +63,29 @@ export function loadTlsPair(files: TlsFiles, now = new Date()): TlsPair {
   } catch (e) {
     throw new TenantGuardError('TG_ERR_TLS', `${files.keyFile} and ${files.certFile} are not a usable pair: ${(e as Error).message}`);
   }
-  return { cert, key, subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo };
+  const clientCa = files.clientCaFile === undefined ? undefined : loadClientCa(files.clientCaFile, now);
+  return { cert, key, subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo, ...(clientCa !== undefined ? { clientCa } : {}) };
+}
+
+/**
+ * Read a client CA bundle: one or more PEM certificates, at least one of them
+ * still valid. A bundle that trusts nothing would refuse the API server on
+ * every review, so it is refused like a bad serving pair.
+ */
+export function loadClientCa(file: string, now = new Date()): string {
+  const pem = read(file, 'client CA');
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new TenantGuardError('TG_ERR_TLS', `${file} holds no PEM certificate (the client CA bundle)`);
+  let valid = 0;
+  for (const block of blocks) {
+    try {
+      if (new Date(new X509Certificate(block).validTo) > now) valid++;
+    } catch (e) {
+      throw new TenantGuardError('TG_ERR_TLS', `${file} has a certificate that does not parse: ${describeError(e)}`);
+    }
+  }
+  if (valid === 0) throw new TenantGuardError('TG_ERR_TLS', `every certificate in the client CA bundle ${file} has expired`);
+  return pem;
 }
 
 /** What the reloader needs of the server: Node's https/tls Server has it. */
@@ -64,8 +93,8 @@ export interface SecureContextTarget {
   setSecureContext(options: SecureContextOptions): void;
 }
 
-function fingerprint(pair: Pick<TlsPair, 'cert' | 'key'>): string {
-  return createHash('sha256').update(pair.cert).update('\0').update(pair.key).digest('hex');
+function fingerprint(pair: Pick<TlsPair, 'cert' | 'key' | 'clientCa'>): string {
+  return createHash('sha256').update(pair.cert).update('\0').update(pair.key).update('\0').update(pair.clientCa ?? '').digest('hex');
 }
 
 /**
@@ -95,7 +124,8 @@ export class TlsReloader {
     let seen: string | undefined;
     try {
       // Fingerprint the raw files first so an unchanged or already-refused pair is skipped quietly.
-      seen = fingerprint({ cert: read(this.files.certFile, 'certificate'), key: read(this.files.keyFile, 'key') });
+      const clientCa = this.files.clientCaFile === undefined ? undefined : read(this.files.clientCaFile, 'client CA');
+      seen = fingerprint({ cert: read(this.files.certFile, 'certificate'), key: read(this.files.keyFile, 'key'), ...(clientCa !== undefined ? { clientCa } : {}) });
       if (seen === this.current || seen === this.refused) return false;
       const pair = loadTlsPair(this.files);
       this.target.setSecureContext(serverTlsOptions(pair));
@@ -113,7 +143,8 @@ export class TlsReloader {
   }
 
   watch(opts: FileWatchOptions = {}): this {
-    this.watcher ??= watchFiles([this.files.certFile, this.files.keyFile], () => this.reload(), {
+    const files = [this.files.certFile, this.files.keyFile, ...(this.files.clientCaFile !== undefined ? [this.files.clientCaFile] : [])];
+    this.watcher ??= watchFiles(files, () => this.reload(), {
       ...opts,
       onWatchError: (e) => this.logger.warn({ [LOG.file]: this.files.certFile, [LOG.error]: e.message }, 'certificate watch failed; polling'),
     });

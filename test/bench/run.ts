@@ -36,6 +36,10 @@ const WARMUP_S = env('BENCH_WARMUP', 3);
 const BIG_RATE = env('BENCH_BIG_RATE', 200);
 const BIG_CONNECTIONS = env('BENCH_BIG_CONNECTIONS', 2);
 const BIG_MIB = env('BENCH_BIG_MIB', 6);
+// hostileUploads: slow uploads from other clients (issue 20's memory scenario).
+const HOSTILE_CLIENTS = env('BENCH_HOSTILE_CLIENTS', 200);
+const HOSTILE_S = env('BENCH_HOSTILE_DURATION', 10);
+const HOSTILE_RATE = env('BENCH_HOSTILE_RATE', 200);
 const TSX_LOADER = join(REPO, 'node_modules/tsx/dist/loader.mjs');
 
 /** What every section gets: the running server, its CA, a scratch directory, the settings, and a printer. */
@@ -284,8 +288,58 @@ const bigBodies: BenchSection = async (ctx) => {
   ctx.summary.push(`p99 of small reviews at ${BIG_RATE} req/s under ${BIG_CONNECTIONS} connections of ${BIG_MIB} MiB bodies: ${fmt(percentile(r.latencies, 99))}`);
 };
 
+/** The serve process's resident memory now, from /proc (Linux), in MiB. */
+function procRssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/**
+ * Issue 20's memory scenario: HOSTILE_CLIENTS connections each announce a
+ * 6 MiB review and send it at 64 KiB per 100 ms (a refused or cut one comes
+ * back a second later), while ordinary reviews arrive at HOSTILE_RATE on
+ * connections of their own. Peak RSS (sampled every 50 ms from /proc), p99
+ * and failures of the ordinary reviews, and what became of the uploads.
+ * Targets: RSS under 300 MiB, p99 ≤ 50 ms, no failed ordinary review.
+ */
+const hostileUploads: BenchSection = async (ctx) => {
+  const small = (await commonReviews(ctx)).find((s) => s.path === '/validate')!;
+  const u = new URL(ctx.url);
+  const before = procRssMiB(ctx.pid);
+  const entry = new URL('./slow-uploaders.ts', import.meta.url).href;
+  const uploaders = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, {
+    eval: true,
+    workerData: { host: u.hostname, port: Number(u.port), ca: ctx.ca, clients: HOSTILE_CLIENTS, mib: BIG_MIB, chunkKiB: 64, intervalMs: 100 },
+  });
+  const messages = (async function* () {
+    for (;;) yield (await once(uploaders, 'message'))[0] as Record<string, number>;
+  })();
+  await messages.next();
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, procRssMiB(ctx.pid))), 50);
+  await sleep(1000);
+  const r = await openLoop({ url: `${ctx.url}${small.path}`, ca: ctx.ca, body: small.body, rate: HOSTILE_RATE, durationS: HOSTILE_S, connections: 10 });
+  uploaders.postMessage('stop');
+  const counts = (await messages.next()).value ?? {};
+  clearInterval(sampler);
+  await uploaders.terminate();
+  const refusedMetric = (await httpsCall(`${ctx.url}/metrics`, { ca: ctx.ca })).body
+    .split('\n')
+    .filter((l) => l.startsWith('tenant_guard_requests_refused_total'))
+    .join('; ');
+  const p99 = percentile(r.latencies, 99);
+  ctx.print(
+    `Hostile uploads: ${HOSTILE_CLIENTS} clients each announcing a ${BIG_MIB} MiB review and sending it at 64 KiB/100 ms, while ordinary reviews arrive at ${HOSTILE_RATE} req/s for ${HOSTILE_S} s:\n` +
+      `${table(LATENCY_HEAD, [latencyRow(`${small.path} ${small.name}`, r)])}\n` +
+      `RSS: ${before.toFixed(1)} MiB before, ${peak.toFixed(1)} MiB peak (target < 300 MiB); ordinary reviews: ${r.sent} sent, ${r.failed} failed, p99 ${fmt(p99)} (target ≤ 50 ms)\n` +
+      `uploads: ${counts.connections ?? 0} connections, ${counts.refused ?? 0} refused at once (503), ${counts.cut ?? 0} cut as slow (503), ${counts.answered ?? 0} answered, ${counts.closed ?? 0} closed without an answer\n` +
+      `server: ${refusedMetric || 'no refusals counted'}`,
+  );
+  ctx.summary.push(`hostile uploads (${HOSTILE_CLIENTS} × ${BIG_MIB} MiB slow): peak RSS ${peak.toFixed(1)} MiB, ordinary reviews p99 ${fmt(p99)}, ${r.failed} failed of ${r.sent}`);
+};
+
 /** The sections, in order. Another section (e.g. a scale run) is one more entry here. */
-const SECTIONS: BenchSection[] = [scenarioTable, floorRatio, costBreakdown, fixedRate, bigBodies];
+const SECTIONS: BenchSection[] = [scenarioTable, floorRatio, costBreakdown, fixedRate, bigBodies, hostileUploads];
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tenant-guard-bench-'));

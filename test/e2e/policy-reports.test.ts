@@ -101,3 +101,38 @@ t.test('serve --policy-reports keeps the reports current on the leader', async (
   const leases = await admin.client.get<{ spec: { holderIdentity?: string } }>('/apis/coordination.k8s.io/v1/namespaces/tenant-guard/leases/tenant-guard-leader');
   t.equal(leases.spec.holderIdentity, 'reports-0', 'written by the leader');
 });
+
+t.test('a namespace held in Terminating by a finalizer: its 403 stops no other report', async (t) => {
+  // No namespace controller runs here, so a deleted namespace stays Terminating, as one whose finalizer never completes does.
+  await admin.create({ ...ns('held', { [TENANT_LABEL]: 'tenant-2' }), metadata: { name: 'held', labels: { [TENANT_LABEL]: 'tenant-2' }, finalizers: ['example.com/held'] } } as KubeObject);
+  await admin.create(optedOut('held', 'in-held'));
+  await admin.delete(ns('held'));
+  await waitFor('the namespace to be Terminating', async () => (await admin.client.get<{ status: { phase: string } }>('/api/v1/namespaces/held')).status.phase === 'Terminating', {
+    timeoutMs: 10_000,
+    intervalMs: 200,
+  });
+
+  // Written as if the namespace were still active (no skip list): the real API server's 403 for it.
+  const { buildPolicyReports } = await import('../../src/reports/policy-reports.js');
+  const { writePolicyReports } = await import('../../src/reports/write-policy-reports.js');
+  const judged = (namespace: string) => ({
+    object: optedOut(namespace, 'x'),
+    as: { username: 'e2e', groups: [] },
+    decision: { allowed: true, intercepted: true, violations: [], warnings: [], patch: [] },
+  });
+  const reports = buildPolicyReports(['a-before', 'held', 'z-after'].map(judged), [], new Date());
+  await admin.create(ns('a-before'));
+  await admin.create(ns('z-after'));
+  const w = await writePolicyReports(admin.client, reports, { retry: { attempts: 3, baseMs: 50, maxMs: 200 } });
+  t.same(w.skipped, ['held'], "the terminating namespace's 403 is recognised and skipped");
+  t.same(w.failures, []);
+  t.ok(w.clusterWritten);
+  t.ok(await find(reportPath('a-before')), 'the report before it is written');
+  t.ok(await find(reportPath('z-after')), 'and the one after it');
+
+  // audit --report skips it from the snapshot and writes everything else.
+  const r = await runCli(['audit', '--kubeconfig', cluster.kubeConfigFile(), '--config', tenancyConfigFile, '--report']);
+  t.match(r.stderr, /and the ClusterPolicyReport tenant-guard.*skipped 1 terminating namespace \(held\)/);
+  t.notMatch(r.stderr, /TG_ERR_CLUSTER/);
+  t.ok(await find(clusterReportPath));
+});

@@ -181,7 +181,7 @@ t.test('default, tls.mode self: no certificate in the chart; tenant-guard keeps 
       ...DNS_NAMES.map((d) => `--cert-dns=${d}`),
       `--mutating-webhook=${FULLNAME}`,
       `--validating-webhook=${FULLNAME}`,
-      `--leader-lease=${NAMESPACE}/${FULLNAME}-leader`,
+      `--leader-lease=${NAMESPACE}/${FULLNAME}-controllers`,
     ],
   );
   t.same(c.env, [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
@@ -227,7 +227,7 @@ t.test('policyReports.enabled: the leader writes reports; RBAC to read workloads
   const docs = render(['--set', 'tls.mode=helm', '--set', 'policyReports.enabled=true', '--set', 'policyReports.interval=5m']);
   const c = find(docs, 'Deployment').spec.template.spec.containers[0];
   t.ok(c.args.includes('--policy-reports=5m'));
-  t.ok(c.args.includes(`--leader-lease=${NAMESPACE}/${FULLNAME}-leader`));
+  t.ok(c.args.includes(`--leader-lease=${NAMESPACE}/${FULLNAME}-controllers`));
   const role = find(docs, 'ClusterRole', `${FULLNAME}-policy-reports`);
   const writes = role.rules.find((r: { apiGroups: string[] }) => r.apiGroups.includes('wgpolicyk8s.io'));
   t.same(writes.resources, ['policyreports', 'clusterpolicyreports']);

@@ -23,6 +23,7 @@ t.test('renders exactly the expected objects, each in the release namespace when
     `ConfigMap/${FULLNAME}-config`,
     `Deployment/${FULLNAME}`,
     `MutatingWebhookConfiguration/${FULLNAME}`,
+    `NetworkPolicy/${FULLNAME}`,
     `PodDisruptionBudget/${FULLNAME}`,
     `Role/${FULLNAME}-leader-election`,
     `Role/${FULLNAME}-leases`,
@@ -60,7 +61,7 @@ t.test('Deployment: highly available, probed over HTTPS, locked down', async (t)
     `--mutating-webhook=${FULLNAME}`, `--validating-webhook=${FULLNAME}`,
     '--self-certs-dir=/tmp/self-certs',
     '--ca-validity=365d', '--cert-validity=90d', '--renew-at=0.67', '--ca-settle=30s', '--ca-overlap=2m',
-    `--leader-lease=${NAMESPACE}/${FULLNAME}-leader`,
+    `--leader-lease=${NAMESPACE}/${FULLNAME}-controllers`,
     '--config=/config/tenancy.yaml', '--in-cluster', '--log-level=info', '--shutdown-delay=5s',
     '--controllers', `--lease-namespace=${NAMESPACE}`, `--lease-name=${FULLNAME}-controllers`, '--lease-duration=15s',
   ]);
@@ -89,7 +90,7 @@ t.test('the Deployment\'s args are what `tenant-guard serve` accepts, meaning wh
   const parsed = serveOptions(c.args.slice(1));
   if (parsed === 'help') throw new Error('the args ask for help');
   const controllers = parsed.options.certsAndReports;
-  t.same(controllers?.leaderLease, { namespace: NAMESPACE, name: `${FULLNAME}-leader` });
+  t.same(controllers?.leaderLease, { namespace: NAMESPACE, name: `${FULLNAME}-controllers` }, 'one Lease: the baseline controller\'s');
   t.match(controllers?.selfCerts, {
     namespace: NAMESPACE,
     secretName: `${FULLNAME}-tls`,

@@ -131,6 +131,17 @@ template that depends on them, so `helm template` fails early and clearly.
 {{- if and (dig "baseline" "enabled" false .Values.tenancy) (not .Values.controllers.enabled) -}}
 {{- fail "tenancy.baseline.enabled needs controllers.enabled: without the controllers nothing creates the baseline, and tenant workloads would be refused in every tenant namespace no ALLOW policy closes. Enable both, or set tenancy.baseline.enabled=false" -}}
 {{- end -}}
+{{- if .Values.clientAuth.enabled -}}
+{{- if and .Values.clientAuth.caBundle .Values.clientAuth.existingConfigMap -}}
+{{- fail "clientAuth.caBundle and clientAuth.existingConfigMap both give the client CA; set only one" -}}
+{{- end -}}
+{{- if not (or .Values.clientAuth.caBundle .Values.clientAuth.existingConfigMap) -}}
+{{- fail "clientAuth.enabled needs the CA that signs the API server's client certificate: clientAuth.caBundle (PEM) or clientAuth.existingConfigMap (key ca.crt)" -}}
+{{- end -}}
+{{- if and .Values.clientAuth.caBundle (not (contains "-----BEGIN CERTIFICATE-----" .Values.clientAuth.caBundle)) -}}
+{{- fail "clientAuth.caBundle must be PEM (-----BEGIN CERTIFICATE-----), not base64 of it" -}}
+{{- end -}}
+{{- end -}}
 {{- if le (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) (int .Values.webhook.timeoutSeconds)) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must be greater than shutdownDelaySeconds (%d) + webhook.timeoutSeconds (%d): the pod must outlive the shutdown delay and the reviews still in flight" (int .Values.terminationGracePeriodSeconds) (int .Values.shutdownDelaySeconds) (int .Values.webhook.timeoutSeconds)) -}}
 {{- end -}}

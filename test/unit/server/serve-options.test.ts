@@ -42,6 +42,8 @@ t.test('invalid combinations are usage errors', async (t) => {
     [['--shutdown-delay', 'soon'], /--shutdown-delay must be a duration/],
     [['--log-decisions', 'some'], /--log-decisions must be one of denials, all/],
     [['positional'], /Unexpected argument 'positional'/],
+    [['--client-cn', 'kube-apiserver'], /--client-cn names the accepted API server certificate: it needs --client-ca/],
+    [['--client-ca', 'ca.crt', '--client-cn', ' '], /--client-cn must not be empty/],
   ];
   for (const [argv, re] of cases) {
     t.throws(() => serveOptions(argv), { code: 'TG_ERR_USAGE', message: re }, argv.join(' '));
@@ -65,4 +67,21 @@ t.test('--controllers: leader election options', async (t) => {
   t.throws(() => serveOptions(['--controllers']), /--controllers writes to a cluster: it needs --kubeconfig or --in-cluster/);
   t.throws(() => serveOptions(['--kubeconfig', 'k', '--lease-name', 'x']), /--lease-name configures --controllers; add --controllers/);
   t.throws(() => serveOptions(['--kubeconfig', 'k', '--controllers', '--lease-duration', '500ms']), /at least 1s/);
+});
+
+t.test('--client-ca and --client-cn', async (t) => {
+  const r = serveOptions(['--client-ca', 'ca.crt']) as { options: { clientAuth: unknown } };
+  t.same(r.options.clientAuth, { caFile: 'ca.crt', commonNames: [] }, 'no CN: the default (kube-apiserver) applies');
+  const r2 = serveOptions(['--client-ca', 'ca.crt', '--client-cn', 'a', '--client-cn', 'b']) as { options: { clientAuth: unknown } };
+  t.same(r2.options.clientAuth, { caFile: 'ca.crt', commonNames: ['a', 'b'] });
+  t.notOk((serveOptions([]) as { options: { clientAuth?: unknown } }).options.clientAuth);
+});
+
+t.test('one Lease for all leader-only work: --leader-lease follows --lease-name, or must equal it', async (t) => {
+  const base = ['--kubeconfig', 'k', '--controllers', '--lease-namespace', 'tg', '--lease-name', 'tg-controllers', '--policy-reports', '10m'];
+  const r = serveOptions(base) as { options: { certsAndReports: { leaderLease: unknown } } };
+  t.same(r.options.certsAndReports.leaderLease, { namespace: 'tg', name: 'tg-controllers' });
+  const same = serveOptions([...base, '--leader-lease', 'tg/tg-controllers']) as { options: { certsAndReports: { leaderLease: unknown } } };
+  t.same(same.options.certsAndReports.leaderLease, { namespace: 'tg', name: 'tg-controllers' });
+  t.throws(() => serveOptions([...base, '--leader-lease', 'tg/tg-leader']), { code: 'TG_ERR_USAGE', message: /would be two Leases/ });
 });

@@ -1,0 +1,51 @@
+import t from 'tap';
+import { BodyBudget, BodyTicket } from '../../../src/server/body-budget.js';
+
+const limits = { totalBytes: 1000, bigTotalBytes: 700, bigBytes: 100, maxSlowBodies: 1, slowAfterMs: 50 };
+
+t.test('reservations by declared length; the big share leaves room for small bodies', async (t) => {
+  const b = new BodyBudget(limits);
+  t.teardown(() => b.close());
+  const big1 = b.admit(400) as BodyTicket;
+  t.type(big1, BodyTicket);
+  t.equal(b.admit(400), 'body_budget', 'a second big body exceeds the big share (800 > 700)');
+  const small = Array.from({ length: 6 }, () => b.admit(50));
+  t.ok(small.every((s) => s instanceof BodyTicket), 'small bodies still fit: 300 of the total stays theirs');
+  t.equal(b.admit(50), 'body_budget', 'the small share (total 1000 - big share 700 = 300) is spent');
+  t.equal(b.bytesInFlight, 700);
+  big1.release();
+  big1.release();
+  t.equal(b.bytesInFlight, 300, 'release is idempotent');
+  t.type(b.admit(600), BodyTicket);
+  t.equal(b.admit(150), 'body_budget', 'a big body cannot take the small share');
+});
+
+t.test('chunked bodies reserve as they grow', async (t) => {
+  const b = new BodyBudget(limits);
+  t.teardown(() => b.close());
+  const c = b.admit(NaN) as BodyTicket;
+  t.equal(c.bytes, 0);
+  t.ok(c.grow(900));
+  t.notOk(c.grow(1001), 'beyond the total');
+  t.equal(b.bytesInFlight, 900);
+  c.release();
+  t.equal(b.bytesInFlight, 0);
+});
+
+t.test('the newest slow bodies beyond maxSlowBodies are cut; finished ones are not slow', async (t) => {
+  let now = 0;
+  const b = new BodyBudget(limits, () => now);
+  t.teardown(() => b.close());
+  const cut: string[] = [];
+  const tickets = ['a', 'b', 'c'].map((name) => {
+    const tk = b.admit(10) as BodyTicket;
+    tk.onCut = (why) => cut.push(`${name}:${why}`);
+    return tk;
+  });
+  tickets[2]!.onCut = undefined; // c has arrived whole and is being judged
+  now = 100;
+  b.sweep();
+  t.same(cut, ['b:slow_bodies'], 'a is the oldest slow body and is kept; b is cut; c is not slow');
+  t.equal(b.bodiesInFlight, 2);
+  t.ok(tickets[1]!.released);
+});
