@@ -1,3 +1,4 @@
+import type { EnforcementResult } from '../engine/enforcement.js';
 import type { Decision, KubeObject, PatchOp, UserInfo, Violation } from '../engine/types.js';
 import type { MatrixCell, ReachabilityMatrix } from '../mesh/matrix.js';
 
@@ -5,7 +6,23 @@ import type { MatrixCell, ReachabilityMatrix } from '../mesh/matrix.js';
 export interface AuditResult {
   object: KubeObject;
   as: UserInfo;
+  /** The engine's decision: every rule enforced (deny). */
   decision: Decision;
+  /** Per violation of `decision`, in order: what the configured enforcement does (absent: deny). */
+  outcomes?: EnforcementResult['outcomes'];
+}
+
+/** One rule's line of the rollout report: live objects it would refuse under deny, by the action they get today. */
+export interface RolloutRow {
+  rule: string;
+  /** Objects with at least one violation of the rule. */
+  wouldDeny: number;
+  deny: number;
+  warn: number;
+  audit: number;
+  /** Objects whose violations of the rule exceptions lift. */
+  excepted: number;
+  exceptions: { exception: string; kind: string; namespace: string; name: string }[];
 }
 
 /** `audit -o json`; the field set is a public contract (docs/audit.md). */
@@ -17,7 +34,11 @@ export interface AuditReportJson {
     /** Objects the webhook would change on create (allowed, with a patch): they predate it. */
     wouldMutate: number;
     openCrossTenantPaths: number;
+    /** Objects the webhook as configured would refuse (violations whose action is deny and no exception lifts). */
+    refusedAsConfigured: number;
   };
+  /** Per rule: would-deny counts by configured action, and exceptions' coverage (the rollout report). */
+  rollout: RolloutRow[];
   /** Objects with a violation, a warning or a pending mutation (clean objects are only counted). */
   findings: {
     kind: string;
@@ -26,7 +47,7 @@ export interface AuditReportJson {
     name: string;
     as: UserInfo;
     allowed: boolean;
-    violations: Violation[];
+    violations: (Violation & { action?: string; exception?: string })[];
     warnings: string[];
     patch: PatchOp[];
   }[];
@@ -45,6 +66,37 @@ function hasFinding(r: AuditResult): boolean {
   return !r.decision.allowed || r.decision.warnings.length > 0 || r.decision.patch.length > 0;
 }
 
+/** How each violation of an object ends under the configured enforcement: deny unless said otherwise. */
+export function outcomeAt(r: AuditResult, i: number): { outcome: string; exception?: string } {
+  return r.outcomes?.[i] ?? { outcome: 'deny' };
+}
+
+/** Per rule, the objects it would refuse under deny, by the action the config gives them today. */
+export function rolloutRows(results: AuditResult[]): RolloutRow[] {
+  const rows = new Map<string, RolloutRow>();
+  for (const r of results) {
+    // An object counts once per rule, under its strictest outcome.
+    const best = new Map<string, { outcome: string; exception?: string }>();
+    const rank: Record<string, number> = { deny: 3, warn: 2, audit: 1, exception: 0 };
+    r.decision.violations.forEach((v, i) => {
+      const o = outcomeAt(r, i);
+      const prev = best.get(v.rule);
+      if (!prev || (rank[o.outcome] ?? 3) > (rank[prev.outcome] ?? 3)) best.set(v.rule, o);
+    });
+    for (const [rule, o] of best) {
+      let row = rows.get(rule);
+      if (!row) rows.set(rule, (row = { rule, wouldDeny: 0, deny: 0, warn: 0, audit: 0, excepted: 0, exceptions: [] }));
+      row.wouldDeny++;
+      if (o.outcome === 'exception') {
+        row.excepted++;
+        row.exceptions.push({ exception: o.exception ?? '', kind: r.object.kind, namespace: r.object.metadata.namespace ?? '', name: r.object.metadata.name ?? '' });
+      } else if (o.outcome === 'warn' || o.outcome === 'audit') row[o.outcome]++;
+      else row.deny++;
+    }
+  }
+  return [...rows.values()].sort((a, b) => b.wouldDeny - a.wouldDeny || a.rule.localeCompare(b.rule));
+}
+
 export function buildReport(results: AuditResult[], matrix: ReachabilityMatrix, notServed: string[]): AuditReportJson {
   const violating = results.filter((r) => !r.decision.allowed);
   const openPaths = openCrossTenantPaths(matrix);
@@ -55,7 +107,9 @@ export function buildReport(results: AuditResult[], matrix: ReachabilityMatrix, 
       violations: violating.reduce((n, r) => n + r.decision.violations.length, 0),
       wouldMutate: results.filter((r) => r.decision.allowed && r.decision.patch.length > 0).length,
       openCrossTenantPaths: openPaths.length,
+      refusedAsConfigured: violating.filter((r) => r.decision.violations.some((_, i) => outcomeAt(r, i).outcome === 'deny')).length,
     },
+    rollout: rolloutRows(results),
     findings: results.filter(hasFinding).map((r) => ({
       kind: r.object.kind,
       apiVersion: r.object.apiVersion,
@@ -63,7 +117,10 @@ export function buildReport(results: AuditResult[], matrix: ReachabilityMatrix, 
       name: r.object.metadata.name ?? '',
       as: r.as,
       allowed: r.decision.allowed,
-      violations: r.decision.violations,
+      violations: r.decision.violations.map((v, i) => {
+        const o = outcomeAt(r, i);
+        return r.outcomes ? { ...v, action: o.outcome, ...(o.exception ? { exception: o.exception } : {}) } : v;
+      }),
       warnings: r.decision.warnings,
       patch: r.decision.patch,
     })),
@@ -96,7 +153,10 @@ export function formatAuditText(r: AuditReportJson, matrixText: string): string 
     lines.push(`VIOLATIONS (${violating.length} object${violating.length === 1 ? '' : 's'}):`);
     for (const f of violating) {
       lines.push(`  ${ref(f)} (judged as ${f.as.username}${f.as.groups.length ? ` [${f.as.groups.join(', ')}]` : ''})`);
-      for (const v of f.violations) lines.push(`    ${v.rule} ${v.path || '(object)'}: ${v.message}`);
+      for (const v of f.violations) {
+        const how = v.action && v.action !== 'deny' ? ` (${v.action === 'exception' ? `exception ${v.exception}` : v.action})` : '';
+        lines.push(`    ${v.rule}${how} ${v.path || '(object)'}: ${v.message}`);
+      }
     }
     lines.push('');
   }
@@ -115,13 +175,24 @@ export function formatAuditText(r: AuditReportJson, matrixText: string): string 
     for (const f of warned) for (const w of f.warnings) lines.push(`  ${ref(f)}: ${w}`);
     lines.push('');
   }
+  if (r.rollout.length > 0) {
+    lines.push('ROLLOUT (per rule: live objects it would refuse under deny, by the action configured for them today):');
+    const w = Math.max(4, ...r.rollout.map((x) => x.rule.length));
+    lines.push(`  ${'RULE'.padEnd(w)}  WOULD-DENY  DENY  WARN  AUDIT  EXCEPTED`);
+    for (const x of r.rollout) {
+      lines.push(`  ${x.rule.padEnd(w)}  ${String(x.wouldDeny).padStart(10)}  ${String(x.deny).padStart(4)}  ${String(x.warn).padStart(4)}  ${String(x.audit).padStart(5)}  ${String(x.excepted).padStart(8)}`);
+      for (const e of x.exceptions) lines.push(`    covered by exception ${e.exception}: ${e.kind} ${e.namespace ? `${e.namespace}/` : ''}${e.name}`);
+    }
+    lines.push('');
+  }
   if (r.notServed.length > 0) lines.push(`not served by this API server (nothing to judge): ${r.notServed.join(', ')}`, '');
   lines.push('REACHABILITY (tenant to tenant, over the four Knative data paths):');
   lines.push(matrixText.trimEnd(), '');
   const s = r.summary;
   lines.push(
     `${s.objects} object${s.objects === 1 ? '' : 's'} judged: ${s.violating} violating (${s.violations} violation${s.violations === 1 ? '' : 's'}), ` +
-      `${s.wouldMutate} would be mutated, ${s.openCrossTenantPaths} open cross-tenant path${s.openCrossTenantPaths === 1 ? '' : 's'}`,
+      `${s.wouldMutate} would be mutated, ${s.openCrossTenantPaths} open cross-tenant path${s.openCrossTenantPaths === 1 ? '' : 's'}; ` +
+      `${s.refusedAsConfigured} object${s.refusedAsConfigured === 1 ? '' : 's'} refused as configured (the rest warned, audited or excepted)`,
   );
   lines.push(reportFails(r) ? 'RESULT: FAIL' : 'RESULT: OK');
   return lines.join('\n') + '\n';

@@ -41,7 +41,7 @@ export interface RelaxedViolation extends Violation {
 export interface EnforcementResult {
   decision: Decision;
   /** Every violation of the engine's decision with how it ended (deny included). */
-  outcomes: { rule: string; outcome: Outcome }[];
+  outcomes: { rule: string; outcome: Outcome; exception?: string }[];
   /** Exceptions that would have matched but have expired (serve logs them). */
   expired: string[];
 }
@@ -298,7 +298,7 @@ export function applyEnforcement(
     }
     if (by) {
       relaxed.push({ ...v, action: 'exception', exception: by.name });
-      outcomes.push({ rule: v.rule, outcome: 'exception' });
+      outcomes.push({ rule: v.rule, outcome: 'exception', exception: by.name });
       continue;
     }
     const action = c.actionOf(v.rule, f.namespace, f.tenant);
