@@ -80,3 +80,20 @@ t.test('an exception admits the named object, names itself, and refuses its twin
   t.equal(logged.length, 1, 'logged once');
   t.match(logged[0]!.msg, /exception expired/);
 });
+
+t.test('serve logs expired exceptions, and those expiring within a week, when a config is loaded', async (t) => {
+  const { logExceptionExpiry } = await import('../../../src/server/config-provider.js');
+  const log = capturingLogger();
+  const config = withEnforcement({
+    exceptions: [
+      { name: 'old', rules: [RULE], reason: 'r', expires: '2026-11-30' },
+      { name: 'soon', rules: [RULE], reason: 'r', expires: '2026-12-10' },
+      { name: 'later', rules: [RULE], reason: 'r', expires: '2027-06-30' },
+    ],
+  });
+  logExceptionExpiry(config, log.logger, Date.parse('2026-12-07T12:00:00Z'));
+  t.same(log.lines().map((l) => [l.exception, l.level, l.msg]), [
+    ['old', 40, 'exception expired; it no longer matches (remove it from the tenancy config, or extend it)'],
+    ['soon', 30, 'exception expires within a week'],
+  ]);
+});
