@@ -119,6 +119,8 @@ function enforcementErrors(c: TenancyConfig, tenants: Set<string>): string[] {
       if (x.path.from === x.path.to) errors.push(`${at}.path: from and to are the same tenant; a tenant's own paths need no exception`);
     }
     if (x.names && x.names.length > 0 && x.selector) errors.push(`${at}: give names or selector, not both`);
+    // Object names and labels are the tenant's to choose: alone they would let any tenant match the exception.
+    if (!x.namespaces && !x.tenants) errors.push(`${at}: name the namespaces or tenants it applies to (names and labels alone are chosen by whoever writes the object)`);
   });
   return errors;
 }

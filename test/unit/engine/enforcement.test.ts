@@ -163,11 +163,11 @@ t.test('exceptions: each selector admits the named object and refuses its twin',
   const cases: [string, Record<string, unknown>, KubeObject, KubeObject][] = [
     ['namespaces', { namespaces: ['tenant-1'] }, deployment('a', 'tenant-1'), deployment('a', 'tenant-2')],
     ['tenants', { tenants: ['tenant-1'] }, deployment('a', 'tenant-1'), deployment('a', 'tenant-2')],
-    ['kinds (Kind)', { kinds: ['Deployment'] }, deployment('a'), { ...deployment('a'), apiVersion: 'apps/v1', kind: 'StatefulSet' }],
-    ['kinds (group/Kind)', { kinds: ['apps/Deployment'] }, deployment('a'), { ...deployment('a'), kind: 'DaemonSet' }],
+    ['kinds (Kind)', { tenants: ['tenant-1'], kinds: ['Deployment'] }, deployment('a'), { ...deployment('a'), apiVersion: 'apps/v1', kind: 'StatefulSet' }],
+    ['kinds (group/Kind)', { tenants: ['tenant-1'], kinds: ['apps/Deployment'] }, deployment('a'), { ...deployment('a'), kind: 'DaemonSet' }],
     ['names', { namespaces: ['tenant-1'], names: ['legacy-agent'] }, deployment('legacy-agent'), deployment('legacy-agent-2')],
-    ['selector matchLabels', { selector: { matchLabels: { vendor: 'acme' } } }, deployment('a', 'tenant-1', { vendor: 'acme' }), deployment('a', 'tenant-1', { vendor: 'other' })],
-    ['selector matchExpressions', { selector: { matchExpressions: [{ key: 'vendor', operator: 'In', values: ['acme', 'initech'] }, { key: 'beta', operator: 'DoesNotExist' }] } }, deployment('a', 'tenant-1', { vendor: 'initech' }), deployment('a', 'tenant-1', { vendor: 'initech', beta: '1' })],
+    ['selector matchLabels', { namespaces: ['tenant-1'], selector: { matchLabels: { vendor: 'acme' } } }, deployment('a', 'tenant-1', { vendor: 'acme' }), deployment('a', 'tenant-1', { vendor: 'other' })],
+    ['selector matchExpressions', { namespaces: ['tenant-1'], selector: { matchExpressions: [{ key: 'vendor', operator: 'In', values: ['acme', 'initech'] }, { key: 'beta', operator: 'DoesNotExist' }] } }, deployment('a', 'tenant-1', { vendor: 'initech' }), deployment('a', 'tenant-1', { vendor: 'initech', beta: '1' })],
   ];
   for (const [what, where, yes, twin] of cases) {
     const c = cfg({ exceptions: [{ name: 'legacy', ...legacy, ...where }] });
@@ -181,7 +181,7 @@ t.test('exceptions: each selector admits the named object and refuses its twin',
     t.notOk(b.decision.allowed, `${what}: the twin is refused`);
   }
   // The exception lifts only the rules it names.
-  const c = cfg({ exceptions: [{ ...legacy, rules: ['TG-WORKLOAD-HOST-PATH'] }] });
+  const c = cfg({ exceptions: [{ ...legacy, tenants: ['tenant-1'], rules: ['TG-WORKLOAD-HOST-PATH'] }] });
   t.notOk(run(deployment('legacy-agent'), alice, c).decision.allowed);
 });
 
@@ -238,14 +238,14 @@ t.test('isolation exceptions: a namespace name trusted by another tenant', async
   const ns = namespace('tenant-2-jobs', { [TENANT_LABEL]: 'tenant-2' });
   const base = run(ns, bob, threeTenants(), s);
   t.same(base.raw.violations.map((v) => v.rule), ['TG-NS-TRUSTED-NAME']);
-  const ok = threeTenants({ exceptions: [{ rules: ['TG-NS-TRUSTED-NAME'], kinds: ['Namespace'], names: ['tenant-2-jobs'], path: { from: 'tenant-2', to: 'tenant-1' }, reason: 'r', expires: EXPIRES }] });
+  const ok = threeTenants({ exceptions: [{ rules: ['TG-NS-TRUSTED-NAME'], tenants: ['tenant-2'], kinds: ['Namespace'], names: ['tenant-2-jobs'], path: { from: 'tenant-2', to: 'tenant-1' }, reason: 'r', expires: EXPIRES }] });
   t.ok(run(ns, bob, ok, s).decision.allowed);
-  const wrong = threeTenants({ exceptions: [{ rules: ['TG-NS-TRUSTED-NAME'], path: { from: 'tenant-3', to: 'tenant-1' }, reason: 'r', expires: EXPIRES }] });
+  const wrong = threeTenants({ exceptions: [{ rules: ['TG-NS-TRUSTED-NAME'], tenants: ['tenant-2'], path: { from: 'tenant-3', to: 'tenant-1' }, reason: 'r', expires: EXPIRES }] });
   t.notOk(run(ns, bob, wrong, s).decision.allowed);
 });
 
 t.test('the config refuses what cannot be relaxed', async (t) => {
-  const x = (over: Record<string, unknown>) => ({ exceptions: [{ ...legacy, ...over }] });
+  const x = (over: Record<string, unknown>) => ({ exceptions: [{ ...legacy, namespaces: ['tenant-1'], ...over }] });
   t.match(refused(x({ rules: ['TG-AUTHZ-OPENS-PATH'] })), /exceptions\.0\.rules\.0: TG-AUTHZ-OPENS-PATH is an isolation rule: an exception must name the one cross-tenant path/);
   t.match(refused(x({ rules: ['TG-NS-TRUSTED-NAME'] })), /isolation rule: an exception must name the one cross-tenant path/);
   t.equal(refused(x({ rules: ['TG-AUTHZ-OPENS-PATH'], path: { from: 'tenant-2', to: 'tenant-1' } })), '(accepted)');
@@ -260,6 +260,7 @@ t.test('the config refuses what cannot be relaxed', async (t) => {
   t.match(refused(x({ expires: 'soon' })), /expires/);
   t.match(refused(x({ reason: undefined })), /missing required field "reason"/);
   t.match(refused(x({ names: ['a'], selector: { matchLabels: { a: 'b' } } })), /names or selector, not both/);
+  t.match(refused({ exceptions: [{ ...legacy, selector: { matchLabels: { vendor: 'acme' } } }] }), /exceptions\.0: name the namespaces or tenants it applies to/);
   t.match(refused({ enforcement: { action: 'deny', overrides: [{ rules: ['TG-WORKLOAD-NOPE'], action: 'warn' }] } }), /enforcement\.overrides\.0\.rules\.0: "TG-WORKLOAD-NOPE" names no known rule/);
   t.match(refused({ enforcement: { action: 'deny', overrides: [{ rules: ['TG-NOPE-*'], action: 'warn' }] } }), /names no known rule/);
   t.match(refused({ enforcement: { action: 'deny', overrides: [{ rules: ['TG-ENGINE-ERROR'], action: 'warn' }] } }), /always denies/);

@@ -86,9 +86,9 @@ t.test('serve logs expired exceptions, and those expiring within a week, when a 
   const log = capturingLogger();
   const config = withEnforcement({
     exceptions: [
-      { name: 'old', rules: [RULE], reason: 'r', expires: '2026-11-30' },
-      { name: 'soon', rules: [RULE], reason: 'r', expires: '2026-12-10' },
-      { name: 'later', rules: [RULE], reason: 'r', expires: '2027-06-30' },
+      { name: 'old', rules: [RULE], tenants: ['tenant-1'], reason: 'r', expires: '2026-11-30' },
+      { name: 'soon', rules: [RULE], tenants: ['tenant-1'], reason: 'r', expires: '2026-12-10' },
+      { name: 'later', rules: [RULE], tenants: ['tenant-1'], reason: 'r', expires: '2027-06-30' },
     ],
   });
   logExceptionExpiry(config, log.logger, Date.parse('2026-12-07T12:00:00Z'));
