@@ -83,8 +83,10 @@ export class CompiledEnforcement {
   readonly allDeny: boolean;
   private readonly overridesByRule = new Map<string, CompiledOverride[]>();
   readonly exceptions: CompiledException[];
+  private readonly overrides: CompiledOverride[];
+  private readonly defaultAction: EnforcementAction;
 
-  constructor(private readonly config: TenancyConfig) {
+  constructor(config: TenancyConfig) {
     const e = config.enforcement ?? { action: 'deny', overrides: [] };
     this.overrides = e.overrides.map((o) => ({
       rules: o.rules,
@@ -97,9 +99,6 @@ export class CompiledEnforcement {
     this.exceptions = (config.exceptions ?? []).map((x, i) => compileException(x, i, config));
     this.allDeny = e.action === 'deny' && e.overrides.length === 0 && this.exceptions.length === 0;
   }
-
-  private readonly overrides: CompiledOverride[];
-  private readonly defaultAction: EnforcementAction;
 
   private overridesOf(rule: string): CompiledOverride[] {
     let list = this.overridesByRule.get(rule);
