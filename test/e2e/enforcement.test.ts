@@ -79,9 +79,14 @@ async function create(obj: KubeObject): Promise<{ status: number; body: any; war
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => {
-        const raw = res.headers.warning;
-        const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, warnings: list });
+        // One Warning header per warning, `299 - "<text>"` with the text a quoted-string (RFC 7234), as kubectl reads them.
+        const warnings: string[] = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          if (res.rawHeaders[i]!.toLowerCase() !== 'warning') continue;
+          const m = /^\d{3} \S+ "((?:[^"\\]|\\.)*)"/.exec(res.rawHeaders[i + 1]!);
+          warnings.push(m ? m[1]!.replace(/\\(.)/g, '$1') : res.rawHeaders[i + 1]!);
+        }
+        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, warnings });
       });
     });
     req.on('error', reject);
