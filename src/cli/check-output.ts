@@ -15,6 +15,8 @@ export interface CheckResultJson {
   violations: Violation[];
   warnings: string[];
   patch: PatchOp[];
+  /** Violations admitted by the config's enforcement (warn, audit) or an exception; absent when none. */
+  relaxed?: NonNullable<CheckResult['decision']['relaxed']>;
 }
 
 export interface CheckReportJson {
@@ -34,6 +36,7 @@ export function toResultJson(r: CheckResult): CheckResultJson {
     violations: r.decision.violations,
     warnings: r.decision.warnings,
     patch: r.decision.patch,
+    ...(r.decision.relaxed ? { relaxed: r.decision.relaxed } : {}),
   };
 }
 
@@ -69,7 +72,9 @@ export function formatText(results: CheckResult[]): string {
     const ref = ns ? `${ns}/${r.object.metadata.name}` : r.object.metadata.name;
     lines.push(`${verdict(r)} ${r.object.kind} ${ref} (${r.input.operation})`);
     for (const v of r.decision.violations) lines.push(`  ${v.rule} ${v.path || '(object)'}: ${v.message}`);
-    for (const w of r.decision.warnings) lines.push(`  warning: ${w}`);
+    for (const v of r.decision.relaxed ?? [])
+      lines.push(`  ${v.rule} (${v.action === 'exception' ? `exception ${v.exception}` : v.action}) ${v.path || '(object)'}: ${v.message}`);
+    for (const w of r.decision.warnings) if (!(r.decision.relaxed ?? []).some((v) => w.startsWith(`[${v.rule}] `))) lines.push(`  warning: ${w}`);
     for (const op of r.decision.patch) lines.push(`  ${patchLine(op)}`);
     if (!r.decision.allowed) denied++;
     else if (r.decision.intercepted) allowed++;

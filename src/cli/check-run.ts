@@ -3,6 +3,7 @@ import { describeSource, type Manifest } from '../cluster/manifests.js';
 import type { MemoryStore } from '../cluster/memory-store.js';
 import { groupKindOf } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
+import { enforce } from '../engine/enforcement.js';
 import { evaluate } from '../engine/index.js';
 import type { AdmissionInput, Decision, KubeObject, UserInfo } from '../engine/types.js';
 import { applyPatch } from './check-patch.js';
@@ -19,6 +20,10 @@ export interface RunOptions {
   userInfo: UserInfo;
   operation?: ManifestOperation;
   defaultNamespace: string;
+  /** `config` (default): the config's enforcement and exceptions apply, as in the webhook; `deny`: every violation refuses. */
+  enforcement?: 'config' | 'deny';
+  /** The clock exceptions expire by (default: now). */
+  now?: number;
 }
 
 /**
@@ -41,7 +46,7 @@ export function checkManifests(manifests: Manifest[], store: MemoryStore, config
       userInfo: opts.userInfo,
       where: describeSource(manifest.source),
     });
-    const decision = evaluate(input, store, config);
+    const decision = opts.enforcement === 'deny' ? evaluate(input, store, config) : enforce(evaluate, input, store, config, opts.now ?? Date.now()).decision;
     if (decision.allowed) {
       if (input.operation === 'DELETE') store.remove(object);
       else store.upsert(applyPatch(object, decision.patch));

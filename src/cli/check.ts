@@ -15,6 +15,7 @@ import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
 const HELP = `usage: tenant-guard check -f PATH... [--state PATH...] [--config FILE] [--as USER] [--as-group GROUP...]
                           [--operation CREATE|UPDATE|DELETE] [-o text|json] [--matrix] [-n NAMESPACE]
+                          [--enforcement config|deny]
 
 Dry-run manifests through the admission rules, offline. Objects are submitted in
 order; each admitted object joins the state the next ones are judged against.
@@ -29,6 +30,10 @@ flags:
   -o, --output FORMAT    text (default) or json
       --matrix           print the tenant-to-tenant reachability over Knative's four paths after the run
   -n, --namespace NS     namespace of namespaced objects that name none (default: default)
+      --enforcement MODE config (default): the config's enforcement actions and
+                         exceptions apply, as in the webhook (warn/audit findings
+                         are listed, the object admitted); deny: every violation
+                         refuses, as if every rule were enforced
   -h, --help             this help
 
 exit status: 0 all allowed, 1 something denied (or, with --matrix, a cross-tenant path open), 2 usage, config or input error
@@ -44,11 +49,13 @@ const FLAGS = {
   output: { type: 'string', short: 'o' },
   matrix: { type: 'boolean' },
   namespace: { type: 'string', short: 'n' },
+  enforcement: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const OPERATIONS: readonly ManifestOperation[] = ['CREATE', 'UPDATE', 'DELETE'];
 const OUTPUTS = ['text', 'json'] as const;
+const ENFORCEMENTS = ['config', 'deny'] as const;
 
 function loadConfig(file: string | undefined, cwd: string): TenancyConfig {
   return file === undefined ? loadDefaultTenancyConfig() : loadTenancyConfig(resolve(cwd, file));
@@ -75,6 +82,7 @@ export async function runCheck(argv: string[], io: CliIO): Promise<number> {
     const output = oneOf('-o', flags.output ?? 'text', OUTPUTS);
     const operation = flags.operation === undefined ? undefined : oneOf('--operation', flags.operation, OPERATIONS);
     const defaultNamespace = namespaceFlag('-n', flags.namespace ?? 'default');
+    const enforcement = oneOf('--enforcement', flags.enforcement ?? 'config', ENFORCEMENTS);
     const userInfo = impersonate(flags.as, flags['as-group']);
     const config = loadConfig(flags.config, io.cwd);
 
@@ -88,7 +96,7 @@ export async function runCheck(argv: string[], io: CliIO): Promise<number> {
 
     const store = new MemoryStore();
     seedState(store, stateManifests, defaultNamespace);
-    const results = checkManifests(manifests, store, config, { userInfo, operation, defaultNamespace });
+    const results = checkManifests(manifests, store, config, { userInfo, operation, defaultNamespace, enforcement });
     // Computed before printing anything, so a failure leaves no half report on stdout.
     const matrix: ReachabilityMatrix | undefined = flags.matrix ? matrixStep(() => computeMatrix(store, config)) : undefined;
     const matrixText = matrix && output === 'text' ? matrixStep(() => formatMatrixText(matrix)) : undefined;

@@ -1,5 +1,26 @@
 import type { RuleDoc } from '../engine/context.js';
 import { renderKindTable } from '../engine/mesh-kinds.js';
+import { ruleClass } from '../config/rule-classes.js';
+
+/** A rule's action on a fresh install, and how the platform may relax it (docs/enforcement.md). */
+export function defaultAction(r: RuleDoc): string {
+  if (r.warningOnly) return 'warn (warning only)';
+  switch (ruleClass(r.id)) {
+    case 'fail-closed':
+      return 'deny, always (no action or exception relaxes it)';
+    case 'hardening':
+      return 'deny (warn/audit by `enforcement`; exceptions by scope)';
+    case 'isolation (path)':
+      return 'deny (warn/audit by `enforcement`; exceptions only for one exact path)';
+    case 'isolation':
+      return 'deny (warn/audit by `enforcement`; no exceptions)';
+  }
+}
+
+function shortAction(r: RuleDoc): string {
+  if (r.warningOnly) return 'warn';
+  return ruleClass(r.id) === 'fail-closed' ? 'deny (always)' : 'deny';
+}
 
 /** Who submits a rule's example when the rule does not say: tenant-1's admin in the bundled config. */
 export const DEFAULT_EXAMPLE_USER = { username: 'alice', groups: ['tenant-1-admins'] };
@@ -60,15 +81,19 @@ export function renderRulesMarkdown(rules: RuleDoc[]): string {
     'Every rule tenant-guard enforces. Rule ids are stable: they appear in denial messages, in `tenant-guard check` output and in metrics, ' +
       'so CI jobs and alerts can match on them. Each example below is run through the engine by the test suite and must be rejected by its rule.',
     '',
-    '| Rule | Kinds | Stops |',
-    '|---|---|---|',
-    ...rules.map((r) => `| [\`${r.id}\`](#${anchor(r.id)}) | ${cell(r.kinds.join(', '))} | ${cell(r.stops)}${r.warningOnly ? ' (warning only)' : ''} |`),
+    'The default action of every rule is the config\'s `enforcement.action`, `deny` unless set; `enforcement.overrides` and `exceptions` relax rules ' +
+      'per rule, tenant and namespace while a running cluster is brought into line (docs/enforcement.md). The column below is a fresh install\'s action.',
+    '',
+    '| Rule | Kinds | Stops | Default action |',
+    '|---|---|---|---|',
+    ...rules.map((r) => `| [\`${r.id}\`](#${anchor(r.id)}) | ${cell(r.kinds.join(', '))} | ${cell(r.stops)}${r.warningOnly ? ' (warning only)' : ''} | ${shortAction(r)} |`),
     '',
   ];
   for (const r of rules) {
     lines.push(`## ${r.id}`, '');
     lines.push(`**Kinds:** ${r.kinds.map((k) => `\`${k}\``).join(', ')}${r.warningOnly ? ' — **warning only**, never a denial' : ''}`, '');
     lines.push(`**Stops:** ${r.stops}`, '');
+    lines.push(`**Default action:** ${defaultAction(r)}`, '');
     lines.push(`**Why:** ${r.why}`, '');
     if (r.cite) lines.push(`**Reference:** ${reference(r.cite)}`, '');
     lines.push(...exampleSection(r));

@@ -3,6 +3,10 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { TenantGuardError, describeFsError } from '../errors.js';
 import { parseCidr } from '../net/ip-ranges.js';
+import { expiryOf } from './expiry.js';
+import { FAIL_CLOSED_RULES, HARDENING_RULES, PATH_RULES, refMatches } from './rule-classes.js';
+import { RULE_IDS } from './rule-ids.js';
+
 import { tenancyConfigSchema } from './schema.js';
 import type { TenancyConfig } from './types.js';
 
@@ -72,11 +76,66 @@ function semanticErrors(c: TenancyConfig): string[] {
       if (b.enabled && fixed.startsWith(p)) errors.push(`${fixedKey}: "${fixed}" starts with ${n} "${p}", so a tenant could get the same name`);
     }
   }
+  errors.push(...enforcementErrors(c, names));
   for (const key of ['serviceCIDRs', 'podCIDRs', 'nodeCIDRs'] as const) {
     c.clusterNetwork[key].forEach((v, i) => {
       if (!parseCidr(v)) errors.push(`clusterNetwork.${key}.${i}: "${v}" is not an IPv4 or IPv6 CIDR`);
     });
   }
+  return errors;
+}
+
+/**
+ * `enforcement` and `exceptions` against the engine's rules
+ * (src/config/rule-classes.ts says which rule may be relaxed how).
+ */
+function enforcementErrors(c: TenancyConfig, tenants: Set<string>): string[] {
+  const errors: string[] = [];
+  const ids = RULE_IDS;
+  const covered = (ref: string) => ids.filter((id) => refMatches(ref, id));
+  c.enforcement.overrides.forEach((o, i) => {
+    o.rules.forEach((ref, j) => {
+      const at = `enforcement.overrides.${i}.rules.${j}`;
+      if (covered(ref).length === 0) errors.push(`${at}: "${ref}" names no known rule (docs/rules.md lists them)`);
+      else if (FAIL_CLOSED_RULES.has(ref)) errors.push(`${at}: ${ref} always denies (the engine cannot read the object), so it takes no action`);
+    });
+  });
+  const names = new Set<string>();
+  c.exceptions.forEach((x, i) => {
+    const at = `exceptions.${i}`;
+    if (x.name !== undefined) {
+      if (names.has(x.name)) errors.push(`${at}.name: duplicate exception name "${x.name}"`);
+      names.add(x.name);
+    }
+    if (expiryOf(x.expires) === undefined) errors.push(`${at}.expires: "${x.expires}" is not a date (YYYY-MM-DD) or an RFC 3339 time`);
+    let pathRules = 0;
+    x.rules.forEach((ref, j) => {
+      const where = `${at}.rules.${j}`;
+      const matched = covered(ref);
+      if (matched.length === 0) errors.push(`${where}: "${ref}" names no known rule (docs/rules.md lists them)`);
+      else if (ref.endsWith('*')) {
+        if (!matched.some((id) => HARDENING_RULES.has(id)))
+          errors.push(`${where}: "${ref}" covers no rule an exception can lift by pattern (only hardening rules; name isolation rules one by one with a path, see docs/enforcement.md)`);
+      } else if (FAIL_CLOSED_RULES.has(ref)) errors.push(`${where}: ${ref} can never be lifted: the engine cannot read the object`);
+      else if (PATH_RULES.has(ref)) {
+        pathRules++;
+        if (!x.path)
+          errors.push(
+            `${where}: ${ref} is an isolation rule: an exception must name the one cross-tenant path it allows, path: {from: <tenant>, to: <tenant>} (a path wanted for good is a peering)`,
+          );
+      } else if (!HARDENING_RULES.has(ref))
+        errors.push(`${where}: ${ref} is an isolation rule that no exception can lift (it does not judge a path between two tenants); fix the object, or declare a peering`);
+    });
+    if (x.path) {
+      if (pathRules === 0) errors.push(`${at}.path: a path only applies to isolation rules that judge a cross-tenant path (${[...PATH_RULES].join(', ')})`);
+      if (!tenants.has(x.path.from)) errors.push(`${at}.path.from: unknown tenant "${x.path.from}"`);
+      if (!tenants.has(x.path.to)) errors.push(`${at}.path.to: unknown tenant "${x.path.to}"`);
+      if (x.path.from === x.path.to) errors.push(`${at}.path: from and to are the same tenant; a tenant's own paths need no exception`);
+    }
+    if (x.names && x.names.length > 0 && x.selector) errors.push(`${at}: give names or selector, not both`);
+    // Object names and labels are the tenant's to choose: alone they would let any tenant match the exception.
+    if (!x.namespaces && !x.tenants) errors.push(`${at}: name the namespaces or tenants it applies to (names and labels alone are chosen by whoever writes the object)`);
+  });
   return errors;
 }
 

@@ -91,6 +91,85 @@ const baseline = {
 // IPv4 or IPv6 CIDR; the exact form is checked when loaded (src/config/load.ts).
 const cidr = { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' } as const;
 
+// Rule ids are checked against the engine's catalog when loaded (load.ts).
+const ruleRef = { type: 'string', pattern: '^(\\*|TG-[A-Z0-9-]*\\*?)$' } as const;
+const action = { enum: ['deny', 'warn', 'audit'] } as const;
+const nonEmptyList = (items: object) => ({ type: 'array', items, minItems: 1 }) as const;
+const labelKey = { type: 'string', minLength: 1, maxLength: 317 } as const;
+
+const enforcement = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    // deny: a fresh install refuses every violation, as before enforcement existed.
+    action: { ...action, default: 'deny' },
+    overrides: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['rules', 'action'],
+        properties: {
+          rules: nonEmptyList(ruleRef),
+          tenants: nonEmptyList(dnsLabel),
+          namespaces: nonEmptyList(dnsLabel),
+          action,
+        },
+      },
+    },
+  },
+} as const;
+
+const exceptions = {
+  type: 'array',
+  default: [],
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['rules', 'reason', 'expires'],
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 253 },
+      rules: nonEmptyList(ruleRef),
+      tenants: nonEmptyList(dnsLabel),
+      namespaces: nonEmptyList(dnsLabel),
+      kinds: nonEmptyList({ type: 'string', pattern: '^([a-z0-9.-]+/)?[A-Z][A-Za-z0-9]*$' }),
+      names: nonEmptyList({ type: 'string', minLength: 1, maxLength: 253 }),
+      selector: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        properties: {
+          matchLabels: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: labelKey },
+          matchExpressions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['key', 'operator'],
+              properties: {
+                key: labelKey,
+                operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
+                values: { type: 'array', items: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+      path: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['from', 'to'],
+        properties: { from: dnsLabel, to: dnsLabel },
+      },
+      reason: { type: 'string', minLength: 1 },
+      // A date (valid through that day, UTC) or an RFC 3339 time; parsed when loaded.
+      expires: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9:.]+([Zz]|[+-][0-9]{2}:[0-9]{2}))?$' },
+    },
+  },
+} as const;
+
 export const tenancyConfigSchema = {
   $id: 'https://tenant-guard.dev/schemas/tenancy-config.json',
   type: 'object',
@@ -171,5 +250,7 @@ export const tenancyConfigSchema = {
       },
     },
     baseline,
+    enforcement,
+    exceptions,
   },
 } as const;

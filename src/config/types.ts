@@ -78,6 +78,55 @@ export interface ClusterNetwork {
   nodeCIDRs: string[];
 }
 
+/** What a rule's violation does (VAP's validationActions, Gatekeeper's enforcementAction). */
+export type EnforcementAction = 'deny' | 'warn' | 'audit';
+
+/**
+ * One override of the default action. Each list narrows where it applies
+ * (absent: everywhere); the most specific matching override wins:
+ * namespaces > tenants > rules only (src/engine/enforcement.ts).
+ */
+export interface EnforcementOverride {
+  /** Rule ids, or prefixes ending in `*` (`TG-WORKLOAD-*`, `*`). */
+  rules: string[];
+  tenants?: string[];
+  namespaces?: string[];
+  action: EnforcementAction;
+}
+
+export interface EnforcementConfig {
+  /** Default for every rule (deny: refuse, as before enforcement existed). */
+  action: EnforcementAction;
+  overrides: EnforcementOverride[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+
+/**
+ * A platform-owned waiver of some rules for some objects, until `expires`.
+ * Isolation rules (docs/enforcement.md) are waived only along one exact
+ * cross-tenant `path`.
+ */
+export interface ExceptionSpec {
+  /** Shown in warnings, logs and reports (default: `exceptions[i]`). */
+  name?: string;
+  rules: string[];
+  tenants?: string[];
+  namespaces?: string[];
+  /** `Kind` (any group) or `group/Kind`; `Namespace` for namespaces. */
+  kinds?: string[];
+  names?: string[];
+  selector?: LabelSelector;
+  /** The one cross-tenant path an isolation-rule exception waives: tenant `from` reaching tenant `to`. */
+  path?: Peering;
+  reason: string;
+  /** `YYYY-MM-DD` (valid through that day, UTC) or an RFC 3339 time. */
+  expires: string;
+}
+
 export interface TenancyConfig {
   apiVersion: 'tenant-guard.dev/v1alpha1';
   kind: 'TenancyConfig';
@@ -115,6 +164,10 @@ export interface TenancyConfig {
    * namespaces, the activator's): src/engine/reserved-names.ts.
    */
   reservedNamespaces: string[];
+  /** Per-rule actions for rolling tenant-guard out on a running cluster (default: deny everything). */
+  enforcement: EnforcementConfig;
+  /** Waivers owned by the platform, with an expiry. */
+  exceptions: ExceptionSpec[];
 }
 
 export interface IstioFacts {

@@ -33,7 +33,7 @@ export class DecisionBuilder {
   build(): Decision {
     const violations = (this.violations ??= []);
     const allowed = violations.length === 0;
-    return {
+    const d: Decision = {
       allowed,
       intercepted: true,
       violations,
@@ -41,6 +41,9 @@ export class DecisionBuilder {
       // A denied request is not mutated: the API server ignores the patch anyway.
       patch: allowed ? (this.patch ??= []) : [],
     };
+    // Kept aside for the enforcement step, which may admit the request after all (enforcement.ts).
+    if (!allowed && this.patch && this.patch.length > 0) d.heldPatch = this.patch;
+    return d;
   }
 }
 

@@ -130,7 +130,11 @@ export function evaluate(input: AdmissionInput, state: ClusterState, config: Ten
     const d = handler(ctx);
     if (!pre.hasViolations()) return d;
     const common = pre.build();
-    return { ...d, allowed: false, violations: [...common.violations, ...d.violations], patch: [] };
+    const held = d.allowed ? d.patch : d.heldPatch;
+    const out: Decision = { ...d, allowed: false, violations: [...common.violations, ...d.violations], patch: [] };
+    if (held && held.length > 0) out.heldPatch = held;
+    else delete out.heldPatch;
+    return out;
   } catch (e) {
     return engineError(`could not judge ${input.kind.kind} ${input.namespace ? input.namespace + '/' : ''}${input.name ?? ''}: ${describeError(e)}; denied (fail closed)`);
   }

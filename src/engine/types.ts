@@ -22,4 +22,12 @@ export interface Decision {
   violations: Violation[];
   warnings: string[];
   patch: PatchOp[];
+  /**
+   * Set only on a refused decision whose handler had mutations to make: the
+   * patch it would apply were the request admitted (the enforcement step
+   * applies it when it admits the request in warn/audit mode or by exception).
+   */
+  heldPatch?: PatchOp[];
+  /** Set only by the enforcement step: violations admitted by their action (warn, audit) or by an exception. */
+  relaxed?: (Violation & { action: 'warn' | 'audit' | 'exception'; exception?: string })[];
 }

@@ -9,6 +9,7 @@ import { MemoryStore } from '../cluster/memory-store.js';
 import { OverlayState } from '../cluster/overlay.js';
 import { GK, groupKind, groupOf, type GroupKind } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
+import { enforce } from '../engine/enforcement.js';
 import { evaluate, interceptedKinds } from '../engine/index.js';
 import { Tenancy } from '../tenancy/tenancy.js';
 import type { KubeObject } from '../engine/types.js';
@@ -58,7 +59,7 @@ export async function snapshotCluster(client: KubeClient, config: TenancyConfig)
  * PeerAuthentication weakening a namespace) then see what the object itself
  * changes, as the webhook would have when it was created.
  */
-export function judgeSnapshot(snap: ClusterSnapshot, config: TenancyConfig): AuditResult[] {
+export function judgeSnapshot(snap: ClusterSnapshot, config: TenancyConfig, now: number = Date.now()): AuditResult[] {
   const { judged: objects, store } = snap;
   const tenancy = new Tenancy(config, store);
   return objects.map((object) => {
@@ -68,7 +69,9 @@ export function judgeSnapshot(snap: ClusterSnapshot, config: TenancyConfig): Aud
     const as =
       (writtenByController(object, (ns, name) => store.get(groupKind('', 'Service'), ns, name)) ? controllerIdentity(config) : undefined) ??
       auditIdentity(config, tenancy, object.metadata.namespace);
-    const decision = evaluate(
+    // `decision` is the engine's (every rule enforced); `outcomes` say what the configured enforcement does with each violation.
+    const r = enforce(
+      evaluate,
       {
         operation: 'CREATE',
         kind: { group, version, kind: object.kind },
@@ -80,8 +83,9 @@ export function judgeSnapshot(snap: ClusterSnapshot, config: TenancyConfig): Aud
       },
       new OverlayState(store, undefined, object),
       config,
+      now,
     );
-    return { object, as, decision };
+    return { object, as, decision: r.raw, outcomes: r.outcomes };
   });
 }
 

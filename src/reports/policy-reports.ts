@@ -4,7 +4,7 @@
 // objects (Namespaces) and for open cross-tenant paths of the reachability
 // matrix. Schema: test/fixtures/crds/wgpolicyk8s.io_policyreports.yaml
 // (kubernetes-sigs/wg-policy-prototypes, policy-report/crd/v1alpha2).
-import type { AuditResult } from './audit-report.js';
+import { outcomeAt, rolloutRows, type AuditResult } from './audit-report.js';
 import type { KubeObject } from '../engine/types.js';
 import type { MatrixCell } from '../mesh/matrix.js';
 
@@ -20,6 +20,9 @@ export const REACHABILITY_POLICY = 'tenant-guard-reachability';
 export const OPEN_PATH_RULE = 'open-cross-tenant-path';
 /** An object the mutating webhook would change on create (it predates the webhook). */
 export const PENDING_MUTATION_RULE = 'pending-mutation';
+
+/** The `policy` of the rollout results: per rule, live objects it would refuse under deny, by configured action. */
+export const ROLLOUT_POLICY = 'tenant-guard-rollout';
 
 /** Results per report at most: a report is one etcd object (1.5 MiB by default). */
 export const MAX_RESULTS = 1000;
@@ -63,15 +66,19 @@ function resourceOf(o: KubeObject): NonNullable<ReportResult['resources']>[numbe
 export function resultsOf(r: AuditResult, timestamp: ReportResult['timestamp']): ReportResult[] {
   const base = { source: POLICY, scored: true, timestamp, resources: [resourceOf(r.object)] };
   const judgedAs = { judgedAs: r.as.username };
-  const out: ReportResult[] = r.decision.violations.map((v) => ({
-    ...base,
-    policy: POLICY,
-    rule: v.rule,
-    result: 'fail' as const,
-    severity: 'high' as const,
-    message: v.message,
-    properties: { ...judgedAs, ...(v.path ? { path: v.path } : {}) },
-  }));
+  // A violation is a fail whatever its configured action (as Kyverno reports Audit-mode rules); one an exception lifts is a skip.
+  const out: ReportResult[] = r.decision.violations.map((v, i) => {
+    const o = outcomeAt(r, i);
+    return {
+      ...base,
+      policy: POLICY,
+      rule: v.rule,
+      result: o.outcome === 'exception' ? ('skip' as const) : ('fail' as const),
+      severity: 'high' as const,
+      message: v.message,
+      properties: { ...judgedAs, ...(v.path ? { path: v.path } : {}), action: o.outcome, ...(o.exception ? { exception: o.exception } : {}) },
+    };
+  });
   for (const w of r.decision.warnings) out.push({ ...base, policy: POLICY, rule: 'warning', result: 'warn', severity: 'medium', message: w, properties: judgedAs });
   if (r.decision.allowed && r.decision.patch.length > 0) {
     out.push({
@@ -128,6 +135,21 @@ export function buildPolicyReports(results: AuditResult[], openPaths: MatrixCell
     list.push(...resultsOf(r, timestamp));
   }
   clusterResults.push(...openPaths.map((c) => openPathResult(c, timestamp)));
+  for (const row of rolloutRows(results)) {
+    clusterResults.push({
+      policy: ROLLOUT_POLICY,
+      rule: row.rule,
+      result: row.deny > 0 ? 'fail' : row.warn + row.audit > 0 ? 'warn' : 'skip',
+      severity: 'info',
+      message:
+        `${row.wouldDeny} live object${row.wouldDeny === 1 ? '' : 's'} would be refused under deny: ${row.deny} in deny, ${row.warn} in warn, ${row.audit} in audit, ${row.excepted} covered by exceptions` +
+        (row.exceptions.length > 0 ? ` (${[...new Set(row.exceptions.map((e) => e.exception))].join(', ')})` : ''),
+      source: POLICY,
+      scored: false,
+      timestamp,
+      properties: { wouldDeny: String(row.wouldDeny), deny: String(row.deny), warn: String(row.warn), audit: String(row.audit), excepted: String(row.excepted) },
+    });
+  }
   return {
     namespaced: [...byNamespace.keys()].sort().map((ns) => report('PolicyReport', ns, byNamespace.get(ns)!)),
     cluster: report('ClusterPolicyReport', undefined, clusterResults),

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
+import { applyEnforcement, requestFacts, type EnforcementResult } from '../engine/enforcement.js';
 import { isIntercepted } from '../engine/index.js';
 import type { AdmissionInput, Decision } from '../engine/types.js';
 import { describeError, isTenantGuardError } from '../errors.js';
 import type { ConfigProvider } from './config-provider.js';
 import { LOG, MSG } from './log-keys.js';
 import type { AdmissionSeries, Endpoint, ServerMetrics } from './metrics.js';
-import { allowed, AUDIT_KEYS, denied, errored, outcomeOf, patched, review, type AdmissionResponse, type AdmissionReviewResponse } from './responses.js';
+import { allowed, AUDIT_KEYS, denied, errored, outcomeOf, patched, relaxedLabels, review, withRelaxed, type AdmissionResponse, type AdmissionReviewResponse } from './responses.js';
 import { isReadable, readEnvelope, readRequest } from './review.js';
 
 export type Evaluate = (input: AdmissionInput, state: ClusterState, config: TenancyConfig) => Decision;
@@ -31,6 +32,10 @@ export interface AdmissionDeps {
   decisionLog: DecisionLogMode;
   /** False while the cluster state is still loading: requests are then refused, not judged on a partial state. */
   stateReady: () => boolean;
+  /** Expired exceptions already logged, per config object (each is logged once when it would have matched). */
+  expiredLogged?: WeakMap<TenancyConfig, Set<string>>;
+  /** The clock of exception expiry (tests pin it). */
+  now?: () => number;
 }
 
 /** An HTTP answer: a review (200) or a coded error for a body that is no review (4xx). */
@@ -45,19 +50,38 @@ function kindLabel(input: AdmissionInput | undefined): string {
   return isIntercepted(group, kind) ? `${group || 'core'}/${kind}` : 'other';
 }
 
-function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: AdmissionDeps): AdmissionResponse {
+function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: AdmissionDeps, notes: { enforcement?: EnforcementResult }): AdmissionResponse {
   if (!deps.stateReady())
     return errored(uid, 500, 'TG_ERR_CLUSTER: tenant-guard has not finished loading the cluster state; the request is refused until it has (fail closed)');
   let d: Decision;
   try {
     // evaluate() never throws by contract; this guard keeps a broken engine from crashing a request or allowing it.
-    d = deps.evaluate(input, deps.state, deps.config.current());
+    const config = deps.config.current();
+    d = deps.evaluate(input, deps.state, config);
+    // The platform's enforcement (warn/audit/exceptions); a clean decision skips it entirely.
+    if (d.violations.length > 0) {
+      const state = deps.state;
+      const r = applyEnforcement(d, () => requestFacts(input, state, config), config, (deps.now ?? Date.now)(), (c) => deps.evaluate(input, state, c));
+      notes.enforcement = r;
+      d = r.decision;
+      if (r.expired.length > 0) logExpired(deps, config, r.expired);
+    }
   } catch (e) {
     return errored(uid, 500, `TG_ERR_ENGINE: ${describeError(e)}; the request is denied (fail closed)`);
   }
-  if (!d.allowed) return denied(uid, d.violations, d.warnings);
+  if (!d.allowed) return withRelaxed(denied(uid, d.violations, d.warnings), d.relaxed);
   // /validate runs after every mutating webhook and judges the final object: patches there would be ignored by the API server.
-  return endpoint === 'mutate' ? patched(uid, d.patch, d.warnings) : allowed(uid, d.warnings);
+  return withRelaxed(endpoint === 'mutate' ? patched(uid, d.patch, d.warnings) : allowed(uid, d.warnings), d.relaxed);
+}
+
+function logExpired(deps: AdmissionDeps, config: TenancyConfig, names: string[]): void {
+  const seen = (deps.expiredLogged ??= new WeakMap()).get(config) ?? new Set<string>();
+  deps.expiredLogged.set(config, seen);
+  for (const n of names) {
+    if (seen.has(n)) continue;
+    seen.add(n);
+    deps.log.warn({ [LOG.exception]: n }, MSG.exceptionExpired);
+  }
 }
 
 /**
@@ -80,10 +104,11 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, re
   const read = readRequest(uid, envelope.request);
   let input: AdmissionInput | undefined;
   let response: AdmissionResponse;
+  const notes: { enforcement?: EnforcementResult } = {};
   try {
     if (isReadable(read)) {
       input = read.input;
-      response = judge(endpoint, uid, input, deps);
+      response = judge(endpoint, uid, input, deps, notes);
     } else {
       response = errored(uid, 400, `TG_ERR_REVIEW_INVALID: ${read.problem}; the request is denied (fail closed)`);
     }
@@ -97,11 +122,14 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, re
   deps.series.record(endpoint, kindLabel(input), input?.operation ?? 'unknown', decision, seconds);
   const rules = deniedRules(response);
   for (const rule of rules) deps.series.denial(endpoint, rule);
+  const enforced = notes.enforcement;
+  if (enforced) for (const o of enforced.outcomes) deps.series.violation(endpoint, o.rule, o.outcome);
+  const relaxed = enforced?.decision.relaxed;
 
   // A plain allowed decision is the common case and says nothing an operator
   // acts on: it goes to debug unless the full decision log is on, and the
   // line is not even built when it would be dropped.
-  const level = decision === 'error' ? 'error' : decision === 'denied' || response.warnings || deps.decisionLog === 'all' ? 'info' : 'debug';
+  const level = decision === 'error' ? 'error' : decision === 'denied' || response.warnings || relaxed || deps.decisionLog === 'all' ? 'info' : 'debug';
   if (!deps.log.isLevelEnabled(level)) return { statusCode: 200, body: review(response) };
   const line: Record<string, unknown> = {
     reqId,
@@ -119,6 +147,7 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, re
     [LOG.latencyMs]: Math.round(seconds * 1e6) / 1e3,
   };
   if (response.warnings) line[LOG.warnings] = response.warnings.length;
+  if (relaxed) line[LOG.relaxed] = relaxedLabels(relaxed);
   if (decision === 'error') {
     line[LOG.errorCode] = errorCodeOf(response);
     line[LOG.error] = response.status?.message;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { parseTenancyConfigText } from '../config/load.js';
 import type { TenancyConfig } from '../config/types.js';
+import { expiryOf } from '../config/expiry.js';
 import { describeError, isTenantGuardError, TenantGuardError, describeFsError } from '../errors.js';
 import { watchFiles, type FileWatch, type FileWatchOptions } from './file-watch.js';
 import { LOG, MSG } from './log-keys.js';
@@ -51,6 +52,7 @@ export class FileConfigProvider implements ConfigProvider {
     const text = readText(file);
     this.config = parseTenancyConfigText(text, file);
     this.digest = digest(text);
+    logExceptionExpiry(this.config, logger, Date.now());
   }
 
   current(): TenancyConfig {
@@ -81,6 +83,7 @@ export class FileConfigProvider implements ConfigProvider {
     }
     this.metrics?.configReloads.inc({ result: 'success' });
     this.logger.info({ [LOG.file]: this.file, tenants: this.config.tenants.length }, MSG.configReloaded);
+    logExceptionExpiry(this.config, this.logger, Date.now());
     return true;
   }
 
@@ -96,4 +99,16 @@ export class FileConfigProvider implements ConfigProvider {
     this.watcher?.close();
     this.watcher = undefined;
   }
+}
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+/** One line per exception that has expired (it no longer matches) or expires within a week. */
+export function logExceptionExpiry(config: TenancyConfig, logger: Logger, now: number): void {
+  config.exceptions.forEach((x, i) => {
+    const at = expiryOf(x.expires) ?? 0;
+    const line = { [LOG.exception]: x.name ?? `exceptions[${i}]`, rules: x.rules, expires: x.expires };
+    if (at <= now) logger.warn(line, MSG.exceptionExpired);
+    else if (at - now < WEEK_MS) logger.info(line, MSG.exceptionExpiring);
+  });
 }

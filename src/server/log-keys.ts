@@ -20,11 +20,16 @@ export const LOG = {
   file: 'file',
   address: 'address',
   objects: 'objects',
+  /** Violations admitted by their action or an exception: `RULE:warn`, `RULE:audit`, `RULE:exception/<name>`. */
+  relaxed: 'relaxed',
+  exception: 'exception',
 } as const;
 
 /** Event names in the `msg` field. */
 export const MSG = {
   decision: 'admission decision',
+  exceptionExpired: 'exception expired; it no longer matches (remove it from the tenancy config, or extend it)',
+  exceptionExpiring: 'exception expires within a week',
   reviewInvalid: 'invalid admission review',
   configReloaded: 'tenancy config reloaded',
   configReloadFailed: 'tenancy config reload failed; keeping the previous config',

@@ -14,6 +14,8 @@ export interface ServerMetrics {
   requests: Counter<'endpoint' | 'kind' | 'operation' | 'decision'>;
   latency: Histogram<'endpoint' | 'kind' | 'operation' | 'decision'>;
   denials: Counter<'endpoint' | 'rule'>;
+  /** action: deny | warn | audit | exception (how each violation ended under the configured enforcement). */
+  violations: Counter<'endpoint' | 'rule' | 'action'>;
   configReloads: Counter<'result'>;
   tlsReloads: Counter<'result'>;
   /** reason: client_unauthorized | body_budget | slow_bodies. */
@@ -45,6 +47,12 @@ export function createServerMetrics(registry: Registry): ServerMetrics {
       name: 'tenant_guard_admission_denials_total',
       help: 'Violations in denied reviews, by endpoint and rule id.',
       labelNames: ['endpoint', 'rule'],
+      registers,
+    }),
+    violations: new Counter({
+      name: 'tenant_guard_admission_violations_total',
+      help: 'Violations found, by endpoint, rule id and the action taken: deny, warn, audit, or exception (lifted by a config exception).',
+      labelNames: ['endpoint', 'rule', 'action'],
       registers,
     }),
     configReloads: new Counter({
@@ -82,6 +90,7 @@ interface Series {
 export class AdmissionSeries {
   private readonly series = new Map<string, Series>();
   private readonly denialSeries = new Map<string, Counter.Internal>();
+  private readonly violationSeries = new Map<string, Counter.Internal>();
 
   constructor(private readonly metrics: ServerMetrics) {}
 
@@ -103,6 +112,16 @@ export class AdmissionSeries {
     if (!c) {
       c = this.metrics.denials.labels({ endpoint, rule });
       this.denialSeries.set(key, c);
+    }
+    c.inc();
+  }
+
+  violation(endpoint: Endpoint, rule: string, action: string): void {
+    const key = `${endpoint}\0${rule}\0${action}`;
+    let c = this.violationSeries.get(key);
+    if (!c) {
+      c = this.metrics.violations.labels({ endpoint, rule, action });
+      this.violationSeries.set(key, c);
     }
     c.inc();
   }

@@ -36,7 +36,33 @@ export interface AdmissionReviewResponse {
 /** The outcome as metrics and logs name it. */
 export type Outcome = 'allowed' | 'patched' | 'denied' | 'error';
 
-export const AUDIT_KEYS = { decision: 'decision', rules: 'rules' } as const;
+export const AUDIT_KEYS = { decision: 'decision', rules: 'rules', relaxed: 'relaxed-rules', relaxedViolations: 'relaxed-violations' } as const;
+
+/** An audit annotation value is kept in the audit event as is: a long list is cut (the log line keeps the rule ids). */
+const MAX_ANNOTATION_CHARS = 4096;
+
+type Relaxed = NonNullable<import('../engine/types.js').Decision['relaxed']>;
+
+/**
+ * Violations admitted by their action (warn, audit) or an exception, as audit
+ * annotations: `relaxed-rules` lists `RULE:warn|audit|exception/<name>`,
+ * `relaxed-violations` holds them as JSON (rule, action, path, message,
+ * exception), like the API server's own validation_failure annotation of
+ * ValidatingAdmissionPolicies in Audit mode.
+ */
+export function withRelaxed(r: AdmissionResponse, relaxed: Relaxed | undefined): AdmissionResponse {
+  if (!relaxed || relaxed.length === 0) return r;
+  const a = (r.auditAnnotations ??= { [AUDIT_KEYS.decision]: r.allowed ? 'allowed' : 'denied' });
+  a[AUDIT_KEYS.relaxed] = relaxedLabels(relaxed).join(',');
+  let json = JSON.stringify(relaxed.map((v) => ({ rule: v.rule, action: v.action, path: v.path, message: v.message, ...(v.exception ? { exception: v.exception } : {}) })));
+  if (json.length > MAX_ANNOTATION_CHARS) json = json.slice(0, MAX_ANNOTATION_CHARS - 3) + '...';
+  a[AUDIT_KEYS.relaxedViolations] = json;
+  return r;
+}
+
+export function relaxedLabels(relaxed: Relaxed): string[] {
+  return [...new Set(relaxed.map((v) => `${v.rule}:${v.action === 'exception' ? `exception/${v.exception}` : v.action}`))];
+}
 
 function withWarnings(r: AdmissionResponse, warnings: string[]): AdmissionResponse {
   if (warnings.length > 0) r.warnings = [...warnings];

@@ -216,3 +216,22 @@ t.test('values.schema.json validates tenancy exactly as src/config/schema.ts doe
   delete expected.properties.kind;
   t.same(strip(values.properties.tenancy), expected);
 });
+
+t.test('enforcement and exceptions: a fresh install denies; values reach the config', async (t) => {
+  const fresh = parseTenancyConfigText(find(docs, 'ConfigMap').data['tenancy.yaml'], 'rendered ConfigMap');
+  t.same(fresh.enforcement, { action: 'deny', overrides: [] });
+  t.same(fresh.exceptions, []);
+  const tenants = [{ name: 'tenant-1', admins: { users: ['alice'], groups: [] }, namespaces: ['tenant-1'] }];
+  const overrides = [{ rules: ['TG-WORKLOAD-*'], namespaces: ['tenant-1'], action: 'warn' }];
+  const exceptions = [{ name: 'legacy', rules: ['TG-WORKLOAD-CAPTURE-BYPASS'], namespaces: ['tenant-1'], names: ['legacy-agent'], reason: 'OPS-123', expires: '2027-03-31' }];
+  const out = render([
+    '--set-json', `tenancy.tenants=${JSON.stringify(tenants)}`,
+    '--set', 'tenancy.enforcement.action=audit',
+    '--set-json', `tenancy.enforcement.overrides=${JSON.stringify(overrides)}`,
+    '--set-json', `tenancy.exceptions=${JSON.stringify(exceptions)}`,
+  ]);
+  const parsed = parseTenancyConfigText(find(out, 'ConfigMap').data['tenancy.yaml'], 'rendered ConfigMap');
+  t.same(parsed.enforcement, { action: 'audit', overrides });
+  t.same(parsed.exceptions, exceptions);
+  t.throws(() => render(['--set', 'tenancy.enforcement.action=block']), /enforcement/);
+});

@@ -80,7 +80,8 @@ const matrix = (crossAllowed: boolean, peered = false): ReachabilityMatrix => ({
 t.test('report: clean cluster', async (t) => {
   const results: AuditResult[] = [{ object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, as, decision: decision({}) }];
   const r = buildReport(results, matrix(false), []);
-  t.same(r.summary, { objects: 1, violating: 0, violations: 0, wouldMutate: 0, openCrossTenantPaths: 0 });
+  t.same(r.summary, { objects: 1, violating: 0, violations: 0, wouldMutate: 0, openCrossTenantPaths: 0, refusedAsConfigured: 0 });
+  t.same(r.rollout, []);
   t.same(r.findings, [], 'clean objects are only counted');
   t.equal(reportFails(r), false);
   t.match(formatAuditText(r, 'MATRIX\n'), /1 object judged: 0 violating[\s\S]*RESULT: OK/);
@@ -96,7 +97,7 @@ t.test('report: violations, pending mutations, open paths', async (t) => {
     { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-1' } }, as, decision: decision({ patch: [{ op: 'add', path: '/metadata/labels/x', value: 'y' }] }) },
   ];
   const r = buildReport(results, matrix(true), ['networking.istio.io/Sidecar']);
-  t.same(r.summary, { objects: 2, violating: 1, violations: 2, wouldMutate: 1, openCrossTenantPaths: 1 });
+  t.same(r.summary, { objects: 2, violating: 1, violations: 2, wouldMutate: 1, openCrossTenantPaths: 1, refusedAsConfigured: 1 });
   t.equal(reportFails(r), true);
   const text = formatAuditText(r, 'MATRIX\n');
   t.match(text, /VIOLATIONS \(1 object\):\n  Service tenant-1\/s/);
@@ -118,6 +119,28 @@ t.test('report: trusted names nobody holds are listed, without failing the audit
   t.same(r.missingReservedNamespaces.map((m) => m.namespace), ['knative-serving'], 'in the JSON report');
   t.equal(reportFails(r), false);
   t.match(formatAuditText(r, 'MATRIX\n'), /TRUSTED NAMES NOT HELD \(1\)[^\n]*TG-NS-RESERVED-NAME\)\n  knative-serving: a system namespace/);
+});
+
+t.test('report: the rollout per rule and action, exceptions named', async (t) => {
+  const svc = (name: string) => ({ apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name, namespace: 'tenant-1' } });
+  const v = (rule: string) => ({ rule, path: 'spec', message: 'bad' });
+  const results: AuditResult[] = [
+    { object: svc('a'), as, decision: decision({ allowed: false, violations: [v('TG-X')] }), outcomes: [{ rule: 'TG-X', outcome: 'deny' }] },
+    { object: svc('b'), as, decision: decision({ allowed: false, violations: [v('TG-X'), v('TG-Y')] }), outcomes: [{ rule: 'TG-X', outcome: 'warn' }, { rule: 'TG-Y', outcome: 'audit' }] },
+    { object: svc('c'), as, decision: decision({ allowed: false, violations: [v('TG-X')] }), outcomes: [{ rule: 'TG-X', outcome: 'exception', exception: 'legacy' }] },
+  ];
+  const r = buildReport(results, matrix(false), []);
+  t.same(r.rollout, [
+    { rule: 'TG-X', wouldDeny: 3, deny: 1, warn: 1, audit: 0, excepted: 1, exceptions: [{ exception: 'legacy', kind: 'Service', namespace: 'tenant-1', name: 'c' }] },
+    { rule: 'TG-Y', wouldDeny: 1, deny: 0, warn: 0, audit: 1, excepted: 0, exceptions: [] },
+  ]);
+  t.equal(r.summary.violating, 3, 'violating counts what deny would refuse');
+  t.equal(r.summary.refusedAsConfigured, 1);
+  t.match(r.findings[1]!.violations, [{ rule: 'TG-X', action: 'warn' }, { rule: 'TG-Y', action: 'audit' }]);
+  const text = formatAuditText(r, 'MATRIX\n');
+  t.match(text, /ROLLOUT[^\n]*\n\s+RULE\s+WOULD-DENY\s+DENY\s+WARN\s+AUDIT\s+EXCEPTED\n\s+TG-X\s+3\s+1\s+1\s+0\s+1\n\s+covered by exception legacy: Service tenant-1\/c/);
+  t.match(text, /TG-X \(warn\) spec: bad/);
+  t.match(text, /1 object refused as configured/);
 });
 
 t.test('runAudit: usage and kubeconfig errors exit 2 with a coded message', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { AuditResult } from '../../../src/reports/audit-report.js';
 import type { KubeObject } from '../../../src/engine/types.js';
-import { buildPolicyReports, MAX_RESULTS, OPEN_PATH_RULE, PENDING_MUTATION_RULE } from '../../../src/reports/policy-reports.js';
+import { buildPolicyReports, MAX_RESULTS, OPEN_PATH_RULE, PENDING_MUTATION_RULE, ROLLOUT_POLICY } from '../../../src/reports/policy-reports.js';
 
 const as = { username: 'alice', groups: ['tenant-1-admins'] };
 const obj = (kind: string, name: string, namespace?: string): KubeObject => ({ apiVersion: kind === 'Namespace' ? 'v1' : 'apps/v1', kind, metadata: { name, ...(namespace ? { namespace } : {}) } }) as KubeObject;
@@ -26,7 +26,7 @@ t.test('one PolicyReport per namespace, cluster-scoped objects and open paths in
   t.match(t1.results[0], { policy: 'tenant-guard', rule: 'TG-X', result: 'fail', message: 'no', resources: [{ kind: 'Deployment', name: 'bad', namespace: 'tenant-1' }], properties: { path: 'spec.x', judgedAs: 'alice' }, timestamp: { seconds: 1796097600, nanos: 0 } });
   t.same(r.namespaced[1]!.results.map((x) => [x.result, x.rule]), [['warn', 'warning'], ['warn', PENDING_MUTATION_RULE]]);
   t.equal(r.cluster.kind, 'ClusterPolicyReport');
-  t.same(r.cluster.results.map((x) => [x.result, x.rule ?? null]), [['fail', OPEN_PATH_RULE], ['pass', null]]);
+  t.same(r.cluster.results.map((x) => [x.result, x.rule ?? null]), [['fail', OPEN_PATH_RULE], ['fail', 'TG-X'], ['pass', null]]);
   t.match(r.cluster.results[0]!.message, /tenant tenant-1 can reach tenant tenant-2 over direct without a peering/);
 });
 
@@ -37,4 +37,17 @@ t.test('a capped report keeps its failures and counts everything', async (t) => 
   t.equal(p.results.length, MAX_RESULTS);
   t.equal(p.results[0]!.result, 'fail');
   t.same(p.summary, { pass: MAX_RESULTS + 5, fail: 1, warn: 0, error: 0, skip: 0 });
+});
+
+t.test('the rollout: each violation carries its configured action, exceptions are skips, and the ClusterPolicyReport counts per rule', async (t) => {
+  const v = { rule: 'TG-X', message: 'no', path: 'spec.x' };
+  const results: AuditResult[] = [
+    { object: obj('Deployment', 'a', 'tenant-1'), as, decision: decision({ allowed: false, violations: [v] }), outcomes: [{ rule: 'TG-X', outcome: 'warn' }] },
+    { object: obj('Deployment', 'b', 'tenant-1'), as, decision: decision({ allowed: false, violations: [v] }), outcomes: [{ rule: 'TG-X', outcome: 'exception', exception: 'legacy' }] },
+  ];
+  const r = buildPolicyReports(results, [], now);
+  t.same(r.namespaced[0]!.results.map((x) => [x.result, x.properties?.action, x.properties?.exception ?? null]), [['fail', 'warn', null], ['skip', 'exception', 'legacy']]);
+  const rollout = r.cluster.results.find((x) => x.policy === ROLLOUT_POLICY)!;
+  t.match(rollout, { rule: 'TG-X', result: 'warn', properties: { wouldDeny: '2', deny: '0', warn: '1', audit: '0', excepted: '1' } });
+  t.match(rollout.message, /2 live objects would be refused under deny: 0 in deny, 1 in warn, 0 in audit, 1 covered by exceptions \(legacy\)/);
 });
