@@ -1,4 +1,5 @@
 import type { RuleDoc } from '../engine/context.js';
+import { CEL_RULES } from '../vap/rules.js';
 
 /** Who submits a rule's example when the rule does not say: tenant-1's admin in the bundled config. */
 export const DEFAULT_EXAMPLE_USER = { username: 'alice', groups: ['tenant-1-admins'] };
@@ -46,6 +47,15 @@ function exampleSection(r: RuleDoc): string[] {
   ];
 }
 
+/** Whether the rule holds without the webhook: compiled into a ValidatingAdmissionPolicy (src/vap/rules.ts). */
+function withoutWebhook(id: string): { cell: string; line: string } {
+  const cel = CEL_RULES.find((r) => r.id === id);
+  if (!cel) return { cell: 'webhook only', line: 'webhook only (needs the webhook: cluster state, a patch, or parsing CEL cannot do)' };
+  const policy = `ValidatingAdmissionPolicy \`tenant-guard-${cel.family}\``;
+  if (!cel.webhookOnly) return { cell: 'yes (VAP)', line: `yes: ${policy} (\`tenant-guard vap\`, chart \`vap.enabled\`)` };
+  return { cell: 'yes (VAP), partly', line: `yes: ${policy}, except ${cel.webhookOnly}, which only the webhook checks` };
+}
+
 /**
  * docs/rules.md, generated from the engine's RuleDocs so the documentation
  * cannot drift from the code (test/unit/docs/rules-doc.test.ts compares them;
@@ -59,9 +69,15 @@ export function renderRulesMarkdown(rules: RuleDoc[]): string {
     'Every rule tenant-guard enforces. Rule ids are stable: they appear in denial messages, in `tenant-guard check` output and in metrics, ' +
       'so CI jobs and alerts can match on them. Each example below is run through the engine by the test suite and must be rejected by its rule.',
     '',
-    '| Rule | Kinds | Stops |',
-    '|---|---|---|',
-    ...rules.map((r) => `| [\`${r.id}\`](#${anchor(r.id)}) | ${cell(r.kinds.join(', '))} | ${cell(r.stops)}${r.warningOnly ? ' (warning only)' : ''} |`),
+    'The column *Without the webhook* says which rules the API server enforces by itself, through the ValidatingAdmissionPolicies `tenant-guard vap` prints ' +
+      'and the Helm chart installs (`vap.enabled`), with the same rule ids, while the webhook is down or failing open; the e2e tests refuse every such example ' +
+      'with the webhook stopped and compare the policies with the engine on generated objects. The others need cluster state, a patch or parsing that CEL cannot do.',
+    '',
+    '| Rule | Kinds | Stops | Without the webhook |',
+    '|---|---|---|---|',
+    ...rules.map(
+      (r) => `| [\`${r.id}\`](#${anchor(r.id)}) | ${cell(r.kinds.join(', '))} | ${cell(r.stops)}${r.warningOnly ? ' (warning only)' : ''} | ${withoutWebhook(r.id).cell} |`,
+    ),
     '',
   ];
   for (const r of rules) {
@@ -70,6 +86,7 @@ export function renderRulesMarkdown(rules: RuleDoc[]): string {
     lines.push(`**Stops:** ${r.stops}`, '');
     lines.push(`**Why:** ${r.why}`, '');
     if (r.cite) lines.push(`**Reference:** ${reference(r.cite)}`, '');
+    lines.push(`**Without the webhook:** ${withoutWebhook(r.id).line}.`, '');
     lines.push(...exampleSection(r));
   }
   return lines.join('\n').trimEnd() + '\n';
