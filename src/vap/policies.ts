@@ -79,6 +79,8 @@ export function paramsData(config: TenancyConfig): Record<string, string> {
   return {
     tenantLabel: config.tenantLabel,
     tenantNamespaces: list(config.tenants.flatMap((t) => t.namespaces)),
+    // "namespace=tenant", for the mutating policies' tenant label.
+    namespaceTenants: list(config.tenants.flatMap((t) => t.namespaces.map((n) => `${n}=${t.name}`))),
     systemNamespaces: list([...config.systemNamespaces, config.meshRootNamespace]),
     meshRootNamespace: config.meshRootNamespace,
     drainPorts: list(config.drainPorts),

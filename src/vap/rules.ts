@@ -98,7 +98,7 @@ export const WORKLOAD_VARIABLES: CelVariable[] = [
     name: 'containers',
     expression:
       "(variables.spec.?initContainers.orValue([]) + variables.spec.?containers.orValue([]) + variables.spec.?ephemeralContainers.orValue([]))" +
-      '.filter(c, !(c.name in variables.injected))',
+      ".filter(c, !(c.?name.orValue('') in variables.injected))",
   },
   { name: 'subject', expression: "object.kind + ' ' + object.metadata.?name.orValue(object.metadata.?generateName.orValue(''))" },
 ];
@@ -150,7 +150,7 @@ const WORKLOAD_RULES: CelRule[] = [
   {
     id: 'TG-WORKLOAD-RESERVED-CONTAINER',
     family: 'workloads',
-    expression: enforced(`variables.containers.all(c, !(c.name in ${celList([...ISTIO_CONTAINERS])}))`),
+    expression: enforced(`variables.containers.all(c, !(c.?name.orValue('') in ${celList([...ISTIO_CONTAINERS])}))`),
     problem: 'a user container has the name of one of Istio\'s injected containers, which Istio merges into its own',
     fix: 'rename the container',
   },

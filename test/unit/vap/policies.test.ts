@@ -115,6 +115,7 @@ t.test('params: the tenancy config as lists one item a line', async (t) => {
   t.same(paramsData(config), {
     tenantLabel: 'tenant-guard.dev/tenant',
     tenantNamespaces: 'shared-1\ntenant-1',
+    namespaceTenants: 'shared-1=tenant-1\ntenant-1=tenant-1',
     systemNamespaces: 'istio-system\nknative-serving',
     meshRootNamespace: 'istio-system',
     drainPorts: '8022\n9000',
