@@ -25,6 +25,7 @@
 // policies skip through matchConditions (the engine only warns them).
 
 import { CAPTURE_KNOBS, GATEWAY_NAME_LABELS, INJECT_KEY, INJECT_VALUES, PROXY_OVERRIDES, SIDECAR_TEMPLATE, STATUS_KEY, TEMPLATES_KEY, TRAFFIC_PREFIX } from '../engine/sidecar-metadata-checks.js';
+import { INGRESS_CLASS_KEY, ISTIO_INGRESS_CLASS } from '../engine/knative.js';
 import { ISTIO_INJECTED_NAMES } from '../engine/sidecar-injection-status.js';
 import { ALLOWED_ADDED_CAPS, ISTIO_CONTAINERS, NET_ADMIN_CAPS, PROXY_ID } from '../engine/sidecar-podspec-checks.js';
 import { celList, celString } from './cel.js';
@@ -51,7 +52,7 @@ export interface CelRule {
   webhookOnly?: string;
 }
 
-const WORKLOAD_KINDS_NOTE = 'Pod, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Knative Service/Configuration/Revision';
+const WORKLOAD_KINDS_NOTE = 'Pod, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Knative Service/Configuration/Revision/Route/DomainMapping';
 
 /** `params.data.<key>` as a list (the ConfigMap holds lists one item a line). */
 function paramList(key: string): string {
@@ -212,6 +213,16 @@ const WORKLOAD_RULES: CelRule[] = [
     problem: 'a user container adds a capability beyond NET_BIND_SERVICE',
     fix: 'remove the capability',
   },
+  {
+    id: 'TG-KNATIVE-INGRESS-CLASS',
+    family: 'workloads',
+    // knative.ts checkIngressClass: Service, Route and DomainMapping (not Configuration or Revision).
+    expression: enforced(
+      `!(object.kind in ['Service', 'Route', 'DomainMapping']) || object.metadata.?annotations[?${celString(INGRESS_CLASS_KEY)}].orValue(${celString(ISTIO_INGRESS_CLASS)}) == ${celString(ISTIO_INGRESS_CLASS)}`,
+    ),
+    problem: `${INGRESS_CLASS_KEY} routes the service through an ingress other than Istio's, outside the mesh policies the tenants rely on`,
+    fix: `remove the annotation or set it to "${ISTIO_INGRESS_CLASS}"`,
+  },
 ];
 
 export const PEER_AUTHENTICATION_VARIABLES: CelVariable[] = [
@@ -286,7 +297,6 @@ export const CEL_RULES: CelRule[] = [...WORKLOAD_RULES, ...PEER_AUTHENTICATION_R
 export const UNCOMPILED: Record<string, string> = {
   'TG-WORKLOAD-SETUID': 'with rootContainers: drop (the default) the webhook patches the container instead of refusing it; a policy cannot do the same',
   'TG-WORKLOAD-FOREIGN-REVISION': "needs every tenant's revision",
-  'TG-KNATIVE-INGRESS-CLASS': 'not compiled yet',
   'TG-POD-INJECTION-STATUS': 'needs the status annotation parsed as JSON',
 };
 
@@ -310,7 +320,7 @@ export const FAMILIES: FamilySpec[] = [
       { apiGroups: [''], apiVersions: ['v1'], resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers'], operations: WRITE },
       { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], operations: WRITE },
       { apiGroups: ['batch'], apiVersions: ['v1'], resources: ['jobs', 'cronjobs'], operations: WRITE },
-      { apiGroups: ['serving.knative.dev'], apiVersions: ['*'], resources: ['services', 'configurations', 'revisions'], operations: WRITE },
+      { apiGroups: ['serving.knative.dev'], apiVersions: ['*'], resources: ['services', 'configurations', 'revisions', 'routes', 'domainmappings'], operations: WRITE },
     ],
     variables: WORKLOAD_VARIABLES,
     exemptControllers: true,

@@ -29,7 +29,7 @@ const CONCURRENCY = 8;
 
 const NAMESPACES = ['tenant-1', LABELLED_NS, UNOWNED_NS, 'knative-serving', 'istio-system'];
 
-const annotationValue = fc.constantFrom('', '*', ' * ', '15020', '15020,15021', '15090, 15021', '8080', '15020,8080', ' , ', '10.0.0.0/8', 'REDIRECT', 'TPROXY', 'NONE', 'true', 'false', 'Yes', 'ON', 'n', 'sidecar', 'sidecar,gateway', 'gateway', 'eth1');
+const annotationValue = fc.constantFrom('', '*', ' * ', '15020', '15020,15021', '15090, 15021', '8080', '15020,8080', ' , ', '10.0.0.0/8', 'REDIRECT', 'TPROXY', 'NONE', 'true', 'false', 'Yes', 'ON', 'n', 'sidecar', 'sidecar,gateway', 'gateway', 'eth1', 'istio.ingress.networking.knative.dev', 'kourier.ingress.networking.knative.dev');
 const annotationKey = fc.constantFrom(
   ...CAPTURE_KNOBS.map((k) => k.key),
   'traffic.sidecar.istio.io/someFutureKnob',
@@ -39,6 +39,7 @@ const annotationKey = fc.constantFrom(
   'sidecar.istio.io/status',
   'sidecar.istio.io/proxyCPU',
   'example.com/note',
+  'networking.knative.dev/ingress.class',
 );
 const labelValue = fc.constantFrom('', 'true', 'false', 'Yes', 'y', 'on', 'disabled', 'gw');
 const labelKey = fc.constantFrom('sidecar.istio.io/inject', 'gateway.networking.k8s.io/gateway-name', 'istio.io/gateway-name', 'tier');
@@ -108,7 +109,7 @@ const podSpec = fc
 
 type Gen = { obj: KubeObject; as: UserIdentity };
 
-const WORKLOAD_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'ReplicationController', 'Service', 'Configuration', 'Revision'] as const;
+const WORKLOAD_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'ReplicationController', 'Service', 'Configuration', 'Revision', 'Route', 'DomainMapping'] as const;
 
 function workload(kind: (typeof WORKLOAD_KINDS)[number], ns: string, name: string, meta: { annotations: Record<string, string>; labels: Record<string, string> }, spec: Record<string, unknown>, own: { annotations: Record<string, string>; labels: Record<string, string> }): KubeObject {
   const labels = { ...meta.labels, app: name };
@@ -138,6 +139,13 @@ function workload(kind: (typeof WORKLOAD_KINDS)[number], ns: string, name: strin
       return o('serving.knative.dev/v1', { metadata: { ...metadata, ...own }, spec: { template } });
     case 'Revision':
       return o('serving.knative.dev/v1', { metadata: { ...metadata, labels, annotations: meta.annotations }, spec });
+    case 'Route':
+      return o('serving.knative.dev/v1', { metadata: { ...metadata, ...own }, spec: { traffic: [{ configurationName: name, percent: 100 }] } });
+    case 'DomainMapping':
+      return o('serving.knative.dev/v1beta1', {
+        metadata: { ...metadata, name: `${name}.example.com`, ...own },
+        spec: { ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name, namespace: ns } },
+      });
   }
 }
 
@@ -153,8 +161,11 @@ function generator(): fc.Arbitrary<Gen> {
   const who = fc.constantFrom<UserIdentity>(ADMIN, ADMIN, ADMIN, CONTROLLER);
   const ns = fc.constantFrom(...NAMESPACES);
   const wl = fc
-    .record({ kind: fc.constantFrom(...WORKLOAD_KINDS), ns, meta: podMeta, own: podMeta, spec: podSpec, as: who })
-    .map((g) => ({ obj: workload(g.kind, g.ns, 'gen', g.meta, g.spec, g.own), as: g.as }));
+    .record({ kind: fc.constantFrom(...WORKLOAD_KINDS), ns, meta: podMeta, own: podMeta, spec: podSpec, as: who, ingress: fc.constantFrom(undefined, undefined, 'istio.ingress.networking.knative.dev', 'kourier.ingress.networking.knative.dev') })
+    .map((g) => {
+      const own = g.ingress ? { ...g.own, annotations: { ...g.own.annotations, 'networking.knative.dev/ingress.class': g.ingress } } : g.own;
+      return { obj: workload(g.kind, g.ns, 'gen', g.meta, g.spec, own), as: g.as };
+    });
   const pa = fc
     .record({
       ns,

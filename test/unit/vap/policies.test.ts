@@ -68,6 +68,8 @@ t.test("a compiled rule's kinds are all matched by its family's policy", async (
     'serving.knative.dev/Service': 'services',
     'serving.knative.dev/Configuration': 'configurations',
     'serving.knative.dev/Revision': 'revisions',
+    'serving.knative.dev/Route': 'routes',
+    'serving.knative.dev/DomainMapping': 'domainmappings',
     'security.istio.io/PeerAuthentication': 'peerauthentications',
     'networking.istio.io/DestinationRule': 'destinationrules',
   };
