@@ -3,14 +3,17 @@
 // webhook down), every compiled rule's docs example refused with its rule id
 // and its fixed twin admitted, and the policies evaluated within the CEL cost
 // budget on the largest objects the bench uses (100 containers, 100 volumes).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parseAllDocuments } from 'yaml';
 import { evaluate, ruleCatalog } from '../../src/engine/index.js';
 import type { KubeObject } from '../../src/engine/types.js';
 import { CEL_RULES } from '../../src/vap/rules.js';
 import { ADMIN } from './fixtures/cluster.js';
 import { E2E_TIMEOUT_MS } from './fixtures/env.js';
-import { apiVerdict, engineVerdict, setupVapEnv, type VapEnv } from './fixtures/vap.js';
+import { waitFor } from './fixtures/processes.js';
+import { TENANT_LABEL } from './fixtures/reference.js';
+import { apiVerdict, CONTROLLER, engineVerdict, kubeAs, LABELLED_NS, RELEASE_NS, setupVapEnv, UNOWNED_NS, type VapEnv } from './fixtures/vap.js';
+import { runCli, tenancyConfigFile } from './fixtures/webhook.js';
 
 t.setTimeout(E2E_TIMEOUT_MS);
 
@@ -124,4 +127,55 @@ t.test('ValidatingAdmissionPolicies on a real kube-apiserver, webhook not regist
     const pv = await apiVerdict(v, pod);
     t.same(pv.rules, ['TG-WORKLOAD-HOST-PATH'], `a Pod's 101st volume is found: ${pv.message}`);
   });
+
+  // Last: the mutating policies change what later requests would see.
+  t.test('MutatingAdmissionPolicies (where served): the tenant label and the sidecar-injection label, without the webhook', (t) => mutatingPolicies(t, v));
 });
+
+async function mutatingPolicies(t: Test, v: VapEnv): Promise<void> {
+  const discovery = await v.env.admin.client.get<{ resources?: { name: string }[] }>('/apis/admissionregistration.k8s.io/v1');
+  if (!discovery.resources?.some((r) => r.name === 'mutatingadmissionpolicies')) {
+    t.comment(`kube-apiserver ${v.env.bins.kubeVersion} does not serve admissionregistration.k8s.io/v1 MutatingAdmissionPolicy (GA in 1.36): nothing to test`);
+    return;
+  }
+  const out = await runCli(['vap', '--config', tenancyConfigFile, '--namespace', RELEASE_NS, '--mutating']);
+  t.equal(out.code, 0, out.stderr);
+  const docs = parseAllDocuments(out.stdout).map((d) => d.toJS() as KubeObject);
+  for (const d of docs.filter((d) => d.kind.startsWith('MutatingAdmissionPolicy'))) await v.env.admin.create(d);
+
+  const deployment = (ns: string): KubeObject =>
+    ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: ns },
+      spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'x' }] } } },
+    }) as unknown as KubeObject;
+  const labelsOf = (o: any) => ({ own: o.metadata.labels?.[TENANT_LABEL], template: o.spec?.template?.metadata?.labels?.[TENANT_LABEL] });
+  await waitFor('the MutatingAdmissionPolicies to label a dry-run Deployment', async () => labelsOf(await v.env.admin.create(deployment('tenant-1'), { dryRun: true })).own === 'tenant-1', {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
+  t.same(labelsOf(await v.env.admin.create(deployment('tenant-1'), { dryRun: true })), { own: 'tenant-1', template: 'tenant-1' }, 'config-listed namespace: its tenant');
+  t.same(labelsOf(await v.env.admin.create(deployment(LABELLED_NS), { dryRun: true })), { own: 'tenant-x', template: 'tenant-x' }, 'labelled namespace: the label');
+  t.same(labelsOf(await v.env.admin.create(deployment(UNOWNED_NS), { dryRun: true })), { own: undefined, template: undefined }, 'namespace of no tenant: nothing');
+  t.same(labelsOf(await kubeAs(v, CONTROLLER).create(deployment('tenant-1'), { dryRun: true })), { own: undefined, template: undefined }, 'platform controller: never mutated');
+  const wrong = deployment('tenant-1');
+  wrong.metadata.labels = { [TENANT_LABEL]: 'tenant-2' };
+  t.same(labelsOf(await v.env.admin.create(wrong, { dryRun: true })), { own: 'tenant-1', template: 'tenant-1' }, 'a wrong tenant label is overwritten, as the webhook does');
+
+  const ksvc = (labels?: Record<string, string>): KubeObject =>
+    ({
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: { name: 'hello', namespace: 'tenant-1' },
+      spec: { template: { ...(labels ? { metadata: { labels } } : {}), spec: { containers: [{ image: 'x' }] } } },
+    }) as unknown as KubeObject;
+  const svc = (await v.env.admin.create(ksvc(), { dryRun: true })) as any;
+  t.same(svc.spec.template.metadata.labels, { 'sidecar.istio.io/inject': 'true', [TENANT_LABEL]: 'tenant-1' }, 'a Knative template without metadata gets both labels');
+  const kept = (await v.env.admin.create(ksvc({ 'sidecar.istio.io/inject': 'yes' }), { dryRun: true })) as any;
+  t.equal(kept.spec.template.metadata.labels['sidecar.istio.io/inject'], 'yes', "the user's true value is kept");
+  const refused = await apiVerdict(v, ksvc({ 'sidecar.istio.io/inject': 'false' }));
+  t.same(refused.rules, ['TG-WORKLOAD-INJECT-OPTOUT'], 'an opt-out is not overwritten: the validating policy refuses it');
+  const pod = (await v.env.admin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: LABELLED_NS }, spec: { containers: [{ name: 'a', image: 'x' }] } } as KubeObject, { dryRun: true })) as any;
+  t.equal(pod.metadata.labels?.[TENANT_LABEL], 'tenant-x', 'a Pod: its own labels');
+}

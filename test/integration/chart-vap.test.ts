@@ -6,6 +6,7 @@
 import t from 'tap';
 import { parse } from 'yaml';
 import { parseTenancyConfigText } from '../../src/config/load.js';
+import { mutatingPolicies } from '../../src/vap/mutating.js';
 import { paramsData, validatingPolicies } from '../../src/vap/policies.js';
 import { FULLNAME, NAMESPACE, find, render, template, type KubeDoc } from './chart-helm.js';
 
@@ -64,4 +65,24 @@ t.test('the rendered YAML is plain (no anchors) and parses as the API objects', 
   t.equal(r.status, 0, r.stderr);
   t.notMatch(r.stdout, /&[a-z]\w* |\*[a-z]\w*\n/, 'no YAML aliases');
   for (const doc of r.stdout.split(/^---$/m)) parse(doc);
+});
+
+t.test('MutatingAdmissionPolicies only where served (Kubernetes 1.36+) and vap.mutating', async (t) => {
+  t.equal(kinds(render(SERVED), 'MutatingAdmissionPolicy').length, 0, 'not served: none');
+  const MAP = [...SERVED, '--api-versions', 'admissionregistration.k8s.io/v1/MutatingAdmissionPolicy'];
+  const docs = render(MAP);
+  const maps = kinds(docs, 'MutatingAdmissionPolicy');
+  t.same(
+    maps.map((m) => m.spec),
+    mutatingPolicies().map((m) => m.spec),
+    'exactly as generated',
+  );
+  const bindings = kinds(docs, 'MutatingAdmissionPolicyBinding');
+  t.same(
+    bindings.map((b) => b.spec.policyName),
+    maps.map((m) => m.metadata.name),
+  );
+  for (const b of bindings) t.same(b.spec.paramRef, { name: `${FULLNAME}-vap-params`, namespace: NAMESPACE, parameterNotFoundAction: 'Deny' });
+  t.equal(kinds(render([...MAP, '--set', 'vap.mutating=false']), 'MutatingAdmissionPolicy').length, 0, 'vap.mutating=false');
+  t.equal(kinds(render([...MAP, '--set', 'vap.enabled=false']), 'MutatingAdmissionPolicy').length, 0, 'vap.enabled=false');
 });

@@ -3,8 +3,13 @@
 // test/integration/chart-vap.test.ts fails when the file is out of date.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { renderChartPolicies } from '../../src/vap/chart-file.js';
+import { renderChartMutatingPolicies, renderChartPolicies } from '../../src/vap/chart-file.js';
 
-const path = fileURLToPath(new URL('../../charts/tenant-guard/files/vap-policies.yaml', import.meta.url));
-writeFileSync(path, renderChartPolicies());
-process.stdout.write(`wrote ${path}\n`);
+for (const [file, text] of [
+  ['vap-policies.yaml', renderChartPolicies()],
+  ['map-policies.yaml', renderChartMutatingPolicies()],
+] as const) {
+  const path = fileURLToPath(new URL(`../../charts/tenant-guard/files/${file}`, import.meta.url));
+  writeFileSync(path, text);
+  process.stdout.write(`wrote ${path}\n`);
+}

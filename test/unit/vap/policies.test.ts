@@ -10,7 +10,7 @@ import { main } from '../../../src/cli/main.js';
 import { parseTenancyConfig } from '../../../src/config/load.js';
 import { ruleCatalog } from '../../../src/engine/index.js';
 import { CAPTURE_KNOBS } from '../../../src/engine/sidecar-metadata-checks.js';
-import { renderChartPolicies } from '../../../src/vap/chart-file.js';
+import { renderChartMutatingPolicies, renderChartPolicies } from '../../../src/vap/chart-file.js';
 import { paramsData, policyBindings, validatingPolicies, vapManifests } from '../../../src/vap/policies.js';
 import { CEL_RULES, FAMILIES, UNCOMPILED } from '../../../src/vap/rules.js';
 
@@ -160,4 +160,26 @@ t.test('tenant-guard vap prints the manifests', async (t) => {
 t.test("the chart's copy of the policies is current (npx tsx test/tools/write-vap-chart.ts)", async (t) => {
   const file = readFileSync(new URL('../../../charts/tenant-guard/files/vap-policies.yaml', import.meta.url), 'utf8');
   t.equal(file, renderChartPolicies());
+  const maps = readFileSync(new URL('../../../charts/tenant-guard/files/map-policies.yaml', import.meta.url), 'utf8');
+  t.equal(maps, renderChartMutatingPolicies());
+});
+
+t.test('--mutating adds the MutatingAdmissionPolicies and their bindings', async (t) => {
+  const r = await run(['vap', '--mutating']);
+  t.equal(r.code, 0, r.stderr);
+  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec: any });
+  const maps = docs.filter((d) => d.kind === 'MutatingAdmissionPolicy');
+  t.same(
+    maps.map((m) => m.metadata.name),
+    ['tenant-guard-tenant-label', 'tenant-guard-sidecar-injection'],
+  );
+  for (const m of maps) {
+    t.equal(m.spec.failurePolicy, 'Fail');
+    t.equal(m.spec.reinvocationPolicy, 'IfNeeded');
+    t.match(m.spec.matchConditions[0].expression, /platformControllerUsers/, 'platform controllers are never mutated');
+    for (const mu of m.spec.mutations) t.equal(mu.patchType, 'JSONPatch');
+  }
+  t.equal(docs.filter((d) => d.kind === 'MutatingAdmissionPolicyBinding').length, 2);
+  const plain = await run(['vap']);
+  t.notMatch(plain.stdout, /MutatingAdmissionPolicy/, 'not without --mutating (older API servers do not serve them)');
 });
