@@ -11,6 +11,7 @@ const commands: Record<string, { load: () => Promise<Command>; summary: string }
   check: { load: async () => (await import('./check.js')).runCheck, summary: 'dry-run manifests through the engine, offline' },
   audit: { load: async () => (await import('./audit.js')).runAudit, summary: 'judge every relevant object of a live cluster' },
   certs: { load: async () => (await import('./certs.js')).runCerts, summary: 'generate a CA and a serving certificate' },
+  vap: { load: async () => (await import('./vap.js')).runVap, summary: 'print the stateless rules as ValidatingAdmissionPolicies' },
 };
 
 function usage(): string {

@@ -21,6 +21,7 @@ function shortAction(r: RuleDoc): string {
   if (r.warningOnly) return 'warn';
   return ruleClass(r.id) === 'fail-closed' ? 'deny (always)' : 'deny';
 }
+import { CEL_RULES } from '../vap/rules.js';
 
 /** Who submits a rule's example when the rule does not say: tenant-1's admin in the bundled config. */
 export const DEFAULT_EXAMPLE_USER = { username: 'alice', groups: ['tenant-1-admins'] };
@@ -68,6 +69,15 @@ function exampleSection(r: RuleDoc): string[] {
   ];
 }
 
+/** Whether the rule holds without the webhook: compiled into a ValidatingAdmissionPolicy (src/vap/rules.ts). */
+function withoutWebhook(id: string): { cell: string; line: string } {
+  const cel = CEL_RULES.find((r) => r.id === id);
+  if (!cel) return { cell: 'webhook only', line: 'webhook only (needs the webhook: cluster state, a patch, or parsing CEL cannot do)' };
+  const policy = `ValidatingAdmissionPolicy \`tenant-guard-${cel.family}\``;
+  if (!cel.webhookOnly) return { cell: 'yes (VAP)', line: `yes: ${policy} (\`tenant-guard vap\`, chart \`vap.enabled\`)` };
+  return { cell: 'yes (VAP), partly', line: `yes: ${policy}, except ${cel.webhookOnly}, which only the webhook checks` };
+}
+
 /**
  * docs/rules.md, generated from the engine's RuleDocs so the documentation
  * cannot drift from the code (test/unit/docs/rules-doc.test.ts compares them;
@@ -82,11 +92,18 @@ export function renderRulesMarkdown(rules: RuleDoc[]): string {
       'so CI jobs and alerts can match on them. Each example below is run through the engine by the test suite and must be rejected by its rule.',
     '',
     'The default action of every rule is the config\'s `enforcement.action`, `deny` unless set; `enforcement.overrides` and `exceptions` relax rules ' +
-      'per rule, tenant and namespace while a running cluster is brought into line (docs/enforcement.md). The column below is a fresh install\'s action.',
+      'per rule, tenant and namespace while a running cluster is brought into line (docs/enforcement.md). The column *Default action* is a fresh install\'s action.',
     '',
-    '| Rule | Kinds | Stops | Default action |',
-    '|---|---|---|---|',
-    ...rules.map((r) => `| [\`${r.id}\`](#${anchor(r.id)}) | ${cell(r.kinds.join(', '))} | ${cell(r.stops)}${r.warningOnly ? ' (warning only)' : ''} | ${shortAction(r)} |`),
+    'The column *Without the webhook* says which rules the API server enforces by itself, through the ValidatingAdmissionPolicies `tenant-guard vap` prints ' +
+      'and the Helm chart installs (`vap.enabled`), with the same rule ids, while the webhook is down or failing open; the e2e tests refuse every such example ' +
+      'with the webhook stopped and compare the policies with the engine on generated objects. The others need cluster state, a patch or parsing that CEL cannot do.',
+    '',
+    '| Rule | Kinds | Stops | Default action | Without the webhook |',
+    '|---|---|---|---|---|',
+    ...rules.map(
+      (r) =>
+        `| [\`${r.id}\`](#${anchor(r.id)}) | ${cell(r.kinds.join(', '))} | ${cell(r.stops)}${r.warningOnly ? ' (warning only)' : ''} | ${shortAction(r)} | ${withoutWebhook(r.id).cell} |`,
+    ),
     '',
   ];
   for (const r of rules) {
@@ -96,6 +113,7 @@ export function renderRulesMarkdown(rules: RuleDoc[]): string {
     lines.push(`**Default action:** ${defaultAction(r)}`, '');
     lines.push(`**Why:** ${r.why}`, '');
     if (r.cite) lines.push(`**Reference:** ${reference(r.cite)}`, '');
+    lines.push(`**Without the webhook:** ${withoutWebhook(r.id).line}.`, '');
     lines.push(...exampleSection(r));
   }
   lines.push(...renderKindTable());

@@ -31,9 +31,9 @@ import { mapEntryPath, reportFindings, workloadScope, type Finding } from './wor
 import { mapValue } from './workload-labels.js';
 import { addLabels, OWN_METADATA, podFindings, POD_AT_ROOT, templateAt, type PodLocation } from './workload-template-checks.js';
 
-const INGRESS_CLASS_KEY = 'networking.knative.dev/ingress.class';
+export const INGRESS_CLASS_KEY = 'networking.knative.dev/ingress.class';
 /** net-istio's class; Knative routes a Service through the KIngress implementation its class names. */
-const ISTIO_INGRESS_CLASS = 'istio.ingress.networking.knative.dev';
+export const ISTIO_INGRESS_CLASS = 'istio.ingress.networking.knative.dev';
 const INGRESS_CLASS_RULE = 'TG-KNATIVE-INGRESS-CLASS';
 
 /**

@@ -30,7 +30,7 @@ export const POD_RULE = {
 } as const;
 
 /** Istio's optional core-dump init container, also named in the status when enabled. */
-const ISTIO_INJECTED_NAMES = new Set([...ISTIO_CONTAINERS, 'enable-core-dump']);
+export const ISTIO_INJECTED_NAMES = new Set([...ISTIO_CONTAINERS, 'enable-core-dump']);
 
 function containerNames(spec: Record<string, unknown> | undefined, list: 'containers' | 'initContainers'): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();

@@ -23,14 +23,14 @@ export const REVISION_LABEL = 'istio.io/rev';
  * "no opinion, the namespace decides", for the empty value). Istio lowercases
  * the value and injects for y/yes/true/on; anything else is an opt-out.
  */
-const INJECT_VALUES = new Set(['', 'y', 'yes', 'true', 'on']);
+export const INJECT_VALUES = new Set(['', 'y', 'yes', 'true', 'on']);
 
 export function isInjectOptOut(value: string): boolean {
   return !INJECT_VALUES.has(value.toLowerCase());
 }
 
 /** Ports Istio itself excludes from inbound capture: its status, health and Prometheus ports. */
-const ISTIO_OWN_INBOUND_PORTS = new Set(['15020', '15021', '15090']);
+export const ISTIO_OWN_INBOUND_PORTS = new Set(['15020', '15021', '15090']);
 
 function items(v: string): string[] {
   return v
@@ -39,10 +39,16 @@ function items(v: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-interface CaptureKnob {
+export interface CaptureKnob {
   key: string;
   /** True when the value captures at least as much as Istio's default. */
   safe: (value: string) => boolean;
+  /**
+   * The same test in CEL over the annotation value `v` (src/vap compiles it
+   * into the ValidatingAdmissionPolicy; test/unit/vap checks both agree).
+   * items(v) is `v.split(',')` with blank items ignored, as `items()` does.
+   */
+  cel: string;
   /** What the safe values are, for the message. */
   allowed: string;
   /** What an unsafe value does. */
@@ -60,43 +66,49 @@ const OUTBOUND_BYPASS =
  * judged rather than the mere presence: the defaults (capture everything) are
  * accepted, anything that captures less is refused.
  */
-const CAPTURE_KNOBS: CaptureKnob[] = [
+export const CAPTURE_KNOBS: CaptureKnob[] = [
   {
     key: 'traffic.sidecar.istio.io/includeInboundPorts',
     safe: (v) => v.trim() === '*',
+    cel: "v.trim() == '*'",
     allowed: '"*" (the default)',
     effect: `ports left out of the list are not redirected to the sidecar; ${INBOUND_BYPASS}`,
   },
   {
     key: 'traffic.sidecar.istio.io/excludeInboundPorts',
     safe: (v) => items(v).every((p) => ISTIO_OWN_INBOUND_PORTS.has(p)),
+    cel: "v.split(',').all(p, p.trim() == '' || p.trim() in ['15020', '15021', '15090'])",
     allowed: "only Istio's own ports 15020, 15021, 15090",
     effect: INBOUND_BYPASS,
   },
   {
     key: 'traffic.sidecar.istio.io/includeOutboundIPRanges',
     safe: (v) => v.trim() === '*',
+    cel: "v.trim() == '*'",
     allowed: '"*" (the default)',
     effect: `ranges left out of the list are not captured; ${OUTBOUND_BYPASS}`,
   },
   {
     key: 'traffic.sidecar.istio.io/excludeOutboundIPRanges',
     safe: (v) => items(v).length === 0,
+    cel: "v.split(',').all(p, p.trim() == '')",
     allowed: 'an empty value',
     effect: OUTBOUND_BYPASS,
   },
   {
     key: 'traffic.sidecar.istio.io/excludeOutboundPorts',
     safe: (v) => items(v).length === 0,
+    cel: "v.split(',').all(p, p.trim() == '')",
     allowed: 'an empty value',
     effect: OUTBOUND_BYPASS,
   },
   // Only widens capture (istio-iptables -q): ports listed are redirected even
   // when their IP range is not.
-  { key: 'traffic.sidecar.istio.io/includeOutboundPorts', safe: () => true, allowed: 'any value', effect: '' },
+  { key: 'traffic.sidecar.istio.io/includeOutboundPorts', safe: () => true, cel: 'true', allowed: 'any value', effect: '' },
   {
     key: 'traffic.sidecar.istio.io/excludeInterfaces',
     safe: (v) => items(v).length === 0,
+    cel: "v.split(',').all(p, p.trim() == '')",
     allowed: 'an empty value',
     effect: `traffic on those interfaces is not captured; ${OUTBOUND_BYPASS}`,
   },
@@ -106,18 +118,21 @@ const CAPTURE_KNOBS: CaptureKnob[] = [
   {
     key: 'traffic.sidecar.istio.io/kubevirtInterfaces',
     safe: (v) => items(v).length === 0,
+    cel: "v.split(',').all(p, p.trim() == '')",
     allowed: 'an empty value',
     effect: 'extra interfaces are wired into the capture rules outside the tenant policy model',
   },
   {
     key: 'istio.io/reroute-virtual-interfaces',
     safe: (v) => items(v).length === 0,
+    cel: "v.split(',').all(p, p.trim() == '')",
     allowed: 'an empty value',
     effect: 'extra interfaces are wired into the capture rules outside the tenant policy model',
   },
   {
     key: 'sidecar.istio.io/interceptionMode',
     safe: (v) => v === 'REDIRECT' || v === 'TPROXY',
+    cel: "v == 'REDIRECT' || v == 'TPROXY'",
     allowed: 'REDIRECT or TPROXY',
     effect: 'NONE installs no capture rules at all: every connection in and out bypasses the sidecar',
   },
@@ -127,26 +142,28 @@ const CAPTURE_KNOBS: CaptureKnob[] = [
   {
     key: 'status.sidecar.istio.io/port',
     safe: (v) => v.trim() === '15020',
+    cel: "v.trim() == '15020'",
     allowed: '15020 (the default)',
     effect: `the status port is excluded from inbound capture; ${INBOUND_BYPASS}`,
   },
   {
     key: 'ambient.istio.io/bypass-inbound-capture',
     safe: () => false,
+    cel: 'false',
     allowed: 'no value (remove it)',
     effect: INBOUND_BYPASS,
   },
 ];
 
 const CAPTURE_BY_KEY = new Map(CAPTURE_KNOBS.map((k) => [k.key, k]));
-const TRAFFIC_PREFIX = 'traffic.sidecar.istio.io/';
+export const TRAFFIC_PREFIX = 'traffic.sidecar.istio.io/';
 
 /**
  * Annotations that replace parts of the injected proxy. Any of them lets the
  * workload run a proxy (or proxy configuration) of its choosing in place of
  * the one the mesh trusts to enforce mTLS and authorization.
  */
-const PROXY_OVERRIDES: Record<string, string> = {
+export const PROXY_OVERRIDES: Record<string, string> = {
   'sidecar.istio.io/proxyImage': 'runs an image of your choosing as the sidecar',
   'sidecar.istio.io/bootstrapOverride': 'replaces the Envoy bootstrap of the sidecar with a ConfigMap of your choosing',
   'sidecar.istio.io/userVolume': 'mounts volumes of your choosing into the sidecar',
@@ -163,10 +180,10 @@ const PROXY_OVERRIDES: Record<string, string> = {
  */
 const SAFE_PROXY_CONFIG_FIELDS = new Set(['holdApplicationUntilProxyStarts', 'terminationDrainDuration', 'drainDuration', 'concurrency', 'proxyStatsMatcher']);
 
-const PROXY_CONFIG_KEY = 'proxy.istio.io/config';
-const TEMPLATES_KEY = 'inject.istio.io/templates';
+export const PROXY_CONFIG_KEY = 'proxy.istio.io/config';
+export const TEMPLATES_KEY = 'inject.istio.io/templates';
 /** Istio's default injection template; the others (gateway, grpc-agent, custom ones) do not install a capturing sidecar. */
-const SIDECAR_TEMPLATE = 'sidecar';
+export const SIDECAR_TEMPLATE = 'sidecar';
 export const STATUS_KEY = 'sidecar.istio.io/status';
 
 // Metadata without labels or annotations: shared, never written to.
@@ -399,7 +416,7 @@ export function checkRevisionLabel(out: Finding[], meta: MetadataView, metaPath:
 // (pilot/pkg/model/policyattachment.go): a policy with targetRefs to that
 // Gateway applies to the pod, and with ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY
 // off the pod ignores every namespace-wide and selector-based policy.
-const GATEWAY_NAME_LABELS = ['gateway.networking.k8s.io/gateway-name', 'istio.io/gateway-name'];
+export const GATEWAY_NAME_LABELS = ['gateway.networking.k8s.io/gateway-name', 'istio.io/gateway-name'];
 
 /**
  * A workload claiming to be a gateway's proxy: a Gateway API gateway-name

@@ -46,7 +46,7 @@ function proxyIdFindings(out: Finding[], sc: Record<string, unknown> | undefined
 }
 
 /** Capabilities that let a container rewrite the pod's iptables, i.e. remove the capture rules. */
-const NET_ADMIN_CAPS = new Set(['NET_ADMIN', 'ALL']);
+export const NET_ADMIN_CAPS = new Set(['NET_ADMIN', 'ALL']);
 
 /** Container runtimes accept "NET_ADMIN", "CAP_NET_ADMIN" and any case (containerd upper-cases and prefixes CAP_). */
 function capabilityName(c: unknown): string {
@@ -87,7 +87,7 @@ function netAdminFindings(out: Finding[], sc: Record<string, unknown> | undefine
  * DAC_READ_SEARCH opens files by handle on the node's filesystems, and so on.
  * NET_ADMIN and ALL are TG-WORKLOAD-NET-ADMIN's.
  */
-const ALLOWED_ADDED_CAPS = new Set(['NET_BIND_SERVICE']);
+export const ALLOWED_ADDED_CAPS = new Set(['NET_BIND_SERVICE']);
 
 function capabilityFindings(out: Finding[], sc: Record<string, unknown> | undefined, path: string, who: string): void {
   const add = (sc?.capabilities as { add?: unknown } | undefined)?.add;

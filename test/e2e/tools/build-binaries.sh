@@ -7,7 +7,7 @@
 # Go is test infrastructure only: nothing here ships in the product.
 set -euo pipefail
 
-K8S_VERSION="${K8S_VERSION:-v1.34.4}"
+K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 HELM_VERSION="${HELM_VERSION:-v3.21.4}"
 CACHE_ROOT="${TG_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tenant-guard-e2e}"

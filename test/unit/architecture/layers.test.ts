@@ -14,7 +14,7 @@ const LAYERS: string[][] = [
   ['tenancy', 'certs'],
   ['mesh'],
   ['engine'],
-  ['reports'],
+  ['reports', 'vap'],
   ['controllers'],
   ['server'],
   ['cli'],
