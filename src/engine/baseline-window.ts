@@ -176,31 +176,17 @@ interface Fence {
  */
 function fencesOf(p: KubeObject | undefined, activatorLabels: Record<string, string>): Fence[] {
   const out: Fence[] = [];
-  const spec = p?.spec;
-  if (!p || !spec || typeof spec !== 'object' || spec.action !== 'DENY') return out;
-  if (isDryRunValue(p.metadata.annotations?.[DRY_RUN_ANNOTATION])) return out;
-  if (p.metadata.labels?.['istio.io/rev'] !== undefined || spec.targetRef !== undefined || spec.targetRefs !== undefined) return out;
-  if (spec.selector !== undefined) {
-    const ml = spec.selector?.matchLabels;
-    const keys = spec.selector && typeof spec.selector === 'object' ? Object.keys(spec.selector) : ['?'];
-    if (keys.some((k) => k !== 'matchLabels') || (ml !== undefined && (typeof ml !== 'object' || ml === null))) return out;
-    if (Object.entries(ml ?? {}).some(([k, v]) => activatorLabels[k] !== v)) return out;
-  }
-  if (!Array.isArray(spec.rules)) return out;
+  const spec = enforcedDenyOn(p, activatorLabels);
+  if (!spec) return out;
   for (const r of spec.rules) {
     const when = Array.isArray(r?.when) ? r.when : [];
     // Only a rule with the header condition, callers narrowed by notNamespaces at most, and nothing else.
     if (when.length !== 1 || r?.to !== undefined) continue;
     const c = when[0];
     if (typeof c?.key !== 'string' || c.key.toLowerCase() !== ACTIVATOR_NAMESPACE_HEADER || !Array.isArray(c.values) || c.notValues !== undefined) continue;
-    let exempt: unknown[] = [];
-    if (r.from !== undefined) {
-      const src = Array.isArray(r.from) && r.from.length === 1 ? r.from[0]?.source : undefined;
-      if (!src || typeof src !== 'object' || Object.keys(src).some((k) => k !== 'notNamespaces') || !Array.isArray(src.notNamespaces)) continue;
-      exempt = src.notNamespaces;
-    }
-    if (!exempt.every((n) => typeof n === 'string')) continue;
-    out.push({ values: new Set(c.values.filter((v: unknown) => typeof v === 'string')), exempt: exempt as string[] });
+    const exempt = exemptOf(r);
+    if (!exempt) continue;
+    out.push({ values: new Set(c.values.filter((v: unknown) => typeof v === 'string')), exempt });
   }
   return out;
 }

@@ -81,6 +81,11 @@ function meta(name: string, namespace: string, role: BaselineRole, tenant: strin
 
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
+/** An AuthorizationPolicy of a shared workload (the activator, the gateway), selected by its labels. */
+function selectedPolicy(metadata: KubeObject['metadata'], selector: Record<string, string>, action: 'ALLOW' | 'DENY', rules: unknown[]): KubeObject {
+  return { apiVersion: SECURITY_API, kind: 'AuthorizationPolicy', metadata, spec: { selector: { matchLabels: { ...selector } }, action, rules } };
+}
+
 /**
  * The baseline of one tenant namespace: a STRICT PeerAuthentication and a
  * namespace-wide ALLOW AuthorizationPolicy admitting exactly the tenant's
@@ -127,22 +132,13 @@ export function activatorPolicyName(config: TenancyConfig, tenant: string): stri
 export function activatorPolicyFor(config: TenancyConfig, tenant: string, tenantNamespaces: string[], owners: NamespaceOwner[] = []): KubeObject {
   const a = config.baseline.activatorPolicy;
   const ns = sorted(tenantNamespaces);
-  return {
-    apiVersion: SECURITY_API,
-    kind: 'AuthorizationPolicy',
-    metadata: meta(activatorPolicyName(config, tenant), a.namespace, 'activator', tenant, owners),
-    spec: {
-      selector: { matchLabels: { ...a.selector } },
-      action: 'ALLOW',
-      rules: [
+  return selectedPolicy(meta(activatorPolicyName(config, tenant), a.namespace, 'activator', tenant, owners), a.selector, 'ALLOW', [
         {
           from: [{ source: { namespaces: ns } }],
           to: [{ operation: { hosts: ns.map((n) => `*.${n}.svc.${config.baseline.clusterDomain}`) } }],
           when: [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ns }],
         },
-      ],
-    },
-  };
+      ]);
 }
 
 /** The namespaces of the tenants the config peers into `tenant` (config `peerings`, from -> to). */
@@ -188,16 +184,7 @@ export function activatorPinFor(
 ): KubeObject {
   const a = config.baseline.activatorPolicy;
   const ns = sorted(tenantNamespaces);
-  return {
-    apiVersion: SECURITY_API,
-    kind: 'AuthorizationPolicy',
-    metadata: meta(activatorPinName(config, tenant), a.namespace, 'activator-pin', tenant, owners),
-    spec: {
-      selector: { matchLabels: { ...a.selector } },
-      action: 'DENY',
-      rules: [{ from: [{ source: { notNamespaces: sorted([...ns, ...peerNamespaces, ...config.systemNamespaces]) } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ns }] }],
-    },
-  };
+  return selectedPolicy(meta(activatorPinName(config, tenant), a.namespace, 'activator-pin', tenant, owners), a.selector, 'DENY', [{ from: [{ source: { notNamespaces: sorted([...ns, ...peerNamespaces, ...config.systemNamespaces]) } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ns }] }]);
 }
 
 /**
@@ -208,16 +195,7 @@ export function activatorPinFor(
  */
 export function platformActivatorPolicy(config: TenancyConfig): KubeObject {
   const a = config.baseline.activatorPolicy;
-  return {
-    apiVersion: SECURITY_API,
-    kind: 'AuthorizationPolicy',
-    metadata: meta(config.baseline.platformActivatorPolicy.name, a.namespace, 'platform-activator', undefined, []),
-    spec: {
-      selector: { matchLabels: { ...a.selector } },
-      action: 'ALLOW',
-      rules: [{ from: [{ source: { namespaces: sorted(config.systemNamespaces) } }] }],
-    },
-  };
+  return selectedPolicy(meta(config.baseline.platformActivatorPolicy.name, a.namespace, 'platform-activator', undefined, []), a.selector, 'ALLOW', [{ from: [{ source: { namespaces: sorted(config.systemNamespaces) } }] }]);
 }
 
 // net-istio routes a cluster-local Knative Service on knative-local-gateway
@@ -264,16 +242,7 @@ export function gatewayFenceName(config: TenancyConfig, tenant: string): string 
 export function gatewayPolicyFor(config: TenancyConfig, tenant: string, tenantNamespaces: string[], owners: NamespaceOwner[] = []): KubeObject {
   const g = config.baseline.gatewayPolicy;
   const ns = sorted(tenantNamespaces);
-  return {
-    apiVersion: SECURITY_API,
-    kind: 'AuthorizationPolicy',
-    metadata: meta(gatewayPolicyName(config, tenant), g.namespace, 'gateway', tenant, owners),
-    spec: {
-      selector: { matchLabels: { ...g.selector } },
-      action: 'ALLOW',
-      rules: [{ from: [{ source: { namespaces: ns } }], to: [{ operation: { hosts: tenantHostPatterns(config, ns, 'all') } }] }],
-    },
-  };
+  return selectedPolicy(meta(gatewayPolicyName(config, tenant), g.namespace, 'gateway', tenant, owners), g.selector, 'ALLOW', [{ from: [{ source: { namespaces: ns } }], to: [{ operation: { hosts: tenantHostPatterns(config, ns, 'all') } }] }]);
 }
 
 /**
@@ -293,21 +262,12 @@ export function gatewayFenceFor(
 ): KubeObject {
   const g = config.baseline.gatewayPolicy;
   const ns = sorted(tenantNamespaces);
-  return {
-    apiVersion: SECURITY_API,
-    kind: 'AuthorizationPolicy',
-    metadata: meta(gatewayFenceName(config, tenant), g.namespace, 'gateway-fence', tenant, owners),
-    spec: {
-      selector: { matchLabels: { ...g.selector } },
-      action: 'DENY',
-      rules: [
+  return selectedPolicy(meta(gatewayFenceName(config, tenant), g.namespace, 'gateway-fence', tenant, owners), g.selector, 'DENY', [
         {
           from: [{ source: { notNamespaces: sorted([...ns, ...peerNamespaces, ...config.systemNamespaces]) } }],
           to: [{ operation: { hosts: tenantHostPatterns(config, ns, 'long') } }],
         },
-      ],
-    },
-  };
+      ]);
 }
 
 /**
@@ -320,16 +280,7 @@ export function gatewayFenceFor(
  */
 export function platformGatewayPolicy(config: TenancyConfig, localPorts: string[] = config.baseline.gatewayPolicy.localPorts): KubeObject {
   const g = config.baseline.gatewayPolicy;
-  return {
-    apiVersion: SECURITY_API,
-    kind: 'AuthorizationPolicy',
-    metadata: meta(config.baseline.platformGatewayPolicy.name, g.namespace, 'platform-gateway', undefined, []),
-    spec: {
-      selector: { matchLabels: { ...g.selector } },
-      action: 'ALLOW',
-      rules: [{ from: [{ source: { namespaces: sorted(config.systemNamespaces) } }] }, { to: [{ operation: { notPorts: [...localPorts] } }] }],
-    },
-  };
+  return selectedPolicy(meta(config.baseline.platformGatewayPolicy.name, g.namespace, 'platform-gateway', undefined, []), g.selector, 'ALLOW', [{ from: [{ source: { namespaces: sorted(config.systemNamespaces) } }] }, { to: [{ operation: { notPorts: [...localPorts] } }] }]);
 }
 
 /**
