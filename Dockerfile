@@ -45,4 +45,5 @@ EXPOSE 8443
 # Exec form: node is PID 1 and receives SIGTERM itself (the server handles it:
 # fails /readyz, waits --shutdown-delay, drains in-flight reviews).
 ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
-CMD ["serve"]
+# No default subcommand: serve needs --config (the chart passes it); without arguments the image prints its usage.
+CMD ["--help"]

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { isHttpStatus, KubeClient, KubeHttpError } from '../cluster/kube-client.js';
-import { loadDefaultTenancyConfig } from '../config/default.js';
 import { loadTenancyConfig } from '../config/load.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
 import { computeMatrix, formatMatrixText } from '../mesh/matrix.js';
@@ -10,6 +9,8 @@ import { judgeSnapshot, snapshotCluster, type ClusterSnapshot } from '../reports
 import { buildPolicyReports } from '../reports/policy-reports.js';
 import { writePolicyReports } from '../reports/write-policy-reports.js';
 import { buildReport, formatAuditText, reportFails } from './audit-report.js';
+import { seeHelp } from './config-flag.js';
+import { installedConfig } from './installed-config.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
 const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json] [--report]
@@ -25,7 +26,10 @@ Pods and workloads are read from tenant namespaces only (where the webhook judge
 flags:
       --kubeconfig FILE  kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
       --context NAME     kubeconfig context (default: the current context)
-      --config FILE      tenancy config (default: the bundled examples/tenancy.yaml)
+      --config FILE      tenancy config: a TenancyConfig, the chart's rendered
+                         ConfigMap, or a Helm values file (default: the
+                         ConfigMap of the tenant-guard installed in the
+                         cluster, labelled app.kubernetes.io/part-of=tenant-guard)
   -o, --output FORMAT    text (default) or json
       --report           also write the result as wgpolicyk8s.io/v1alpha2
                          PolicyReports (one per namespace) and a
@@ -85,8 +89,20 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
       return EXIT_OK;
     }
     const output = oneOf('-o', flags.output ?? 'text', ['text', 'json'] as const);
-    const config = flags.config === undefined ? loadDefaultTenancyConfig() : loadTenancyConfig(resolve(io.cwd, flags.config));
     const client = new KubeClient(loadKubeConfig(flags.kubeconfig, flags.context, io));
+    let config;
+    if (flags.config !== undefined) config = loadTenancyConfig(resolve(io.cwd, flags.config));
+    else {
+      // No silent demo default: the installed tenant-guard's own config, or an error asking for --config.
+      let found;
+      try {
+        found = await installedConfig(client, 'audit');
+      } catch (e) {
+        throw clusterError(client, e);
+      }
+      io.stderr.write(`using the tenancy config of ${found.source}\n`);
+      config = found.config;
+    }
 
     let snap: ClusterSnapshot;
     try {
@@ -116,7 +132,7 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
     }
     return reportFails(report) ? EXIT_DENIED : EXIT_OK;
   } catch (e) {
-    const hint = isTenantGuardError(e) && e.code === 'TG_ERR_USAGE' ? "\nRun 'tenant-guard audit --help' for usage." : '';
+    const hint = isTenantGuardError(e) && e.code === 'TG_ERR_USAGE' ? `\n${seeHelp('audit')}` : '';
     io.stderr.write(`${describeError(e)}${hint}\n`);
     return EXIT_USAGE;
   }

@@ -1,19 +1,16 @@
-import { resolve } from 'node:path';
 import { loadManifests, onceStdin } from '../cluster/manifests.js';
 import type { ManifestOperation } from '../cluster/manifest-admission.js';
 import { MemoryStore } from '../cluster/memory-store.js';
-import { loadDefaultTenancyConfig } from '../config/default.js';
-import { loadTenancyConfig } from '../config/load.js';
-import type { TenancyConfig } from '../config/types.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
 import { computeMatrix, formatMatrixText, openCrossTenantCells, type ReachabilityMatrix } from '../mesh/matrix.js';
 import { namespaceFlag, oneOf, parseFlags } from './args.js';
 import { impersonate } from './check-identity.js';
 import { formatJson, formatText } from './check-output.js';
 import { checkManifests, seedState } from './check-run.js';
+import { requiredConfig, seeHelp } from './config-flag.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
-const HELP = `usage: tenant-guard check -f PATH... [--state PATH...] [--config FILE] [--as USER] [--as-group GROUP...]
+const HELP = `usage: tenant-guard check --config FILE -f PATH... [--state PATH...] [--as USER] [--as-group GROUP...]
                           [--operation CREATE|UPDATE|DELETE] [-o text|json] [--matrix] [-n NAMESPACE]
 
 Dry-run manifests through the admission rules, offline. Objects are submitted in
@@ -22,7 +19,8 @@ order; each admitted object joins the state the next ones are judged against.
 flags:
   -f, --filename PATH    file or directory (recursive *.yaml, *.yml, *.json) or - for stdin; repeatable
       --state PATH       objects already in the cluster, same forms as -f; repeatable
-      --config FILE      tenancy config (default: the bundled examples/tenancy.yaml)
+      --config FILE      tenancy config (required): a TenancyConfig, the chart's
+                         rendered ConfigMap, or a Helm values file (its tenancy:)
       --as USER          submit as USER (default: kubernetes-admin in system:masters, a platform admin)
       --as-group GROUP   groups of --as USER (system:authenticated is added); repeatable
       --operation OP     CREATE, UPDATE or DELETE (default: UPDATE when the object is in the state, else CREATE)
@@ -50,10 +48,6 @@ const FLAGS = {
 const OPERATIONS: readonly ManifestOperation[] = ['CREATE', 'UPDATE', 'DELETE'];
 const OUTPUTS = ['text', 'json'] as const;
 
-function loadConfig(file: string | undefined, cwd: string): TenancyConfig {
-  return file === undefined ? loadDefaultTenancyConfig() : loadTenancyConfig(resolve(cwd, file));
-}
-
 /** The reachability model is a separate component; its failure is reported, never a stack trace. */
 function matrixStep<T>(step: () => T): T {
   try {
@@ -76,7 +70,7 @@ export async function runCheck(argv: string[], io: CliIO): Promise<number> {
     const operation = flags.operation === undefined ? undefined : oneOf('--operation', flags.operation, OPERATIONS);
     const defaultNamespace = namespaceFlag('-n', flags.namespace ?? 'default');
     const userInfo = impersonate(flags.as, flags['as-group']);
-    const config = loadConfig(flags.config, io.cwd);
+    const config = requiredConfig('check', flags.config, io.cwd);
 
     const stdin = onceStdin(io.stdin);
     const stateManifests = await loadManifests(flags.state, { cwd: io.cwd, stdin });
@@ -103,7 +97,7 @@ export async function runCheck(argv: string[], io: CliIO): Promise<number> {
     const open = matrix ? openCrossTenantCells(matrix).length > 0 : false;
     return results.some((r) => !r.decision.allowed) || open ? EXIT_DENIED : EXIT_OK;
   } catch (e) {
-    const hint = isTenantGuardError(e) && e.code === 'TG_ERR_USAGE' ? "\nRun 'tenant-guard check --help' for usage." : '';
+    const hint = isTenantGuardError(e) && e.code === 'TG_ERR_USAGE' ? `\n${seeHelp('check')}` : '';
     io.stderr.write(`${describeError(e)}${hint}\n`);
     return EXIT_USAGE;
   }

@@ -36,7 +36,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   const cmd = commands[name];
   if (!cmd) {
-    io.stderr.write(`TG_ERR_USAGE: unknown command "${name}"\n\n${usage()}`);
+    io.stderr.write(`TG_ERR_USAGE: unknown command "${name}"\nsee 'tenant-guard --help'\n`);
     return EXIT_USAGE;
   }
   try {

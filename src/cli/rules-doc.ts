@@ -37,7 +37,7 @@ function exampleSection(r: RuleDoc): string[] {
   if (r.exampleOperation) flags.push(`--operation ${r.exampleOperation}`);
   return [
     `**Example** (${outcome} when submitted by ${as} as ${op}).${stateNote} ` +
-      `Try it: \`tenant-guard check ${flags.join(' ')} -f example.yaml\`${stateNote ? ' with the state documents moved to a file passed as `--state`' : ''}.`,
+      `Try it: \`tenant-guard check --config examples/tenancy.yaml ${flags.join(' ')} -f example.yaml\`${stateNote ? ' with the state documents moved to a file passed as `--state`' : ''}.`,
     '',
     '```yaml',
     r.example.trimEnd(),

@@ -8,13 +8,15 @@ import { startWebhookServer, type ServeOptions } from '../server/run.js';
 import { oneOf, parseFlags } from './args.js';
 import { CONTROLLER_FLAGS, CONTROLLERS_USAGE, controllersOptions } from './serve-controllers.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
+import { missingConfig, seeHelp } from './config-flag.js';
 
 const USAGE = `usage: tenant-guard serve [flags]
 
 Run the admission webhook over HTTPS: POST /mutate and /validate take
 admission.k8s.io/v1 AdmissionReviews; GET /healthz, /readyz and /metrics.
-With no flags: development certificates in ./certs (created if missing), the
-bundled examples/tenancy.yaml, an empty cluster state, https://127.0.0.1:8443.
+--config is required (npm start passes the demo tenants, examples/tenancy.yaml).
+Without TLS flags: development certificates in ./certs (created if missing);
+without a cluster: an empty state; https://127.0.0.1:8443.
 
 flags:
   --host ADDR            address to listen on (default 127.0.0.1; 0.0.0.0 in a pod)
@@ -23,8 +25,10 @@ flags:
   --tls-key FILE         its private key (PEM)
   --certs-dir DIR        without --tls-cert: where development certificates
                          are used or generated (default certs)
-  --config FILE          tenancy config, reloaded when it changes (a bad new
-                         file is refused and the previous config kept)
+  --config FILE          tenancy config (required): a TenancyConfig, the chart's
+                         rendered ConfigMap or a Helm values file; reloaded
+                         when it changes (a bad new file is refused and the
+                         previous config kept)
   --state PATH           manifests (file, directory or - for stdin) seeding
                          the in-memory cluster state (repeatable)
   --kubeconfig FILE      watch a live cluster's state through this kubeconfig
@@ -115,9 +119,9 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     port: parsePort(f.port),
     tls: f['tls-cert'] && f['tls-key'] ? { certFile: f['tls-cert'], keyFile: f['tls-key'] } : { certsDir: f['certs-dir'] ?? 'certs' },
     statePaths: f.state,
+    configFile: f.config ?? '',
     shutdownDelayMs: f['shutdown-delay'] !== undefined ? parseDuration('--shutdown-delay', f['shutdown-delay']) : DEFAULT_SHUTDOWN_DELAY_MS,
   };
-  if (f.config) options.configFile = f.config;
   if (f['log-decisions']) options.decisionLog = oneOf('--log-decisions', f['log-decisions'], ['denials', 'all'] as const);
   const controllers = controllersOptions(f, live);
   if (controllers) {
@@ -135,6 +139,8 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     };
   }
   const logLevel = f['log-level'] ? oneOf('--log-level', f['log-level'], LOG_LEVELS) : 'info';
+  // Last, so a command line with several mistakes names the others first.
+  if (!f.config) throw missingConfig('serve');
   return { options, logLevel };
 }
 
@@ -143,7 +149,7 @@ export async function runServe(argv: string[], io: CliIO): Promise<number> {
   try {
     parsed = serveOptions(argv);
   } catch (e) {
-    io.stderr.write(`${describeError(e)}\n\n${USAGE}`);
+    io.stderr.write(`${describeError(e)}\n${seeHelp('serve')}\n`);
     return EXIT_USAGE;
   }
   if (parsed === 'help') {

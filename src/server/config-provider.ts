@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { parseTenancyConfigText } from '../config/load.js';
+import { parseConfigFileText } from '../config/load.js';
 import type { TenancyConfig } from '../config/types.js';
 import { describeError, isTenantGuardError, TenantGuardError, describeFsError } from '../errors.js';
 import { watchFiles, type FileWatch, type FileWatchOptions } from './file-watch.js';
@@ -49,7 +49,7 @@ export class FileConfigProvider implements ConfigProvider {
     private readonly metrics?: Pick<ServerMetrics, 'configReloads'>,
   ) {
     const text = readText(file);
-    this.config = parseTenancyConfigText(text, file);
+    this.config = parseConfigFileText(text, file);
     this.digest = digest(text);
   }
 
@@ -69,7 +69,7 @@ export class FileConfigProvider implements ConfigProvider {
         return false;
       }
       if (d === this.refused) return false;
-      this.config = parseTenancyConfigText(text, this.file);
+      this.config = parseConfigFileText(text, this.file);
       this.digest = d;
       this.refused = undefined;
     } catch (e) {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ensureDevCertificates } from '../certs/dev.js';
 import type { ControllerOptions, RunningControllers } from '../controllers/run.js';
-import { DEFAULT_CONFIG_PATH } from '../config/default.js';
+import { isDemoConfig } from '../config/default.js';
 import type { DecisionLogMode } from './admission.js';
 import { buildApp } from './app.js';
 import { liveState, manifestState, type ClusterConnection, type StateSource } from './cluster-state.js';
@@ -26,8 +26,8 @@ export interface ServeOptions {
   port: number;
   /** Explicit serving pair, or a directory where development certificates are used or created. */
   tls: TlsFiles | { certsDir: string };
-  /** A tenancy config file, reloaded on change; the bundled examples/tenancy.yaml when absent. */
-  configFile?: string;
+  /** The tenancy config file (any form loadTenancyConfig reads), reloaded on change. */
+  configFile: string;
   /** Manifests seeding the in-memory state (exclusive with `cluster`). */
   statePaths: string[];
   cluster?: ClusterConnection;
@@ -73,6 +73,9 @@ function resolveTls(tls: ServeOptions['tls'], cwd: string, logger: Logger): TlsF
  */
 export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Promise<RunningServer> {
   const { logger, cwd } = env;
+  const configFile = resolve(cwd, opts.configFile);
+  // The first line a user sees says when the tenants are the demo's (npm start), never silently.
+  if (isDemoConfig(configFile)) logger.warn({ config: configFile }, 'serving the DEMO tenancy config examples/tenancy.yaml (tenant-1, tenant-2): pass --config with your own for a real cluster');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createServerMetrics(registry);
@@ -96,7 +99,6 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   };
   const tlsFiles = certsAndReports?.tlsFiles ?? resolveTls(opts.tls, cwd, logger);
   const pair = await guard(() => loadTlsPair(tlsFiles));
-  const configFile = opts.configFile ? resolve(cwd, opts.configFile) : DEFAULT_CONFIG_PATH;
   const config = await guard(() => new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics));
   const state: StateSource = await guard(() =>
     cluster ? liveState(cluster, logger.child({ component: 'cluster' }), registry) : manifestState(opts.statePaths, cwd, env.stdin),
@@ -125,8 +127,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   const address = server.address() as AddressInfo;
   const watchOpts = opts.filePollMs !== undefined ? { pollMs: opts.filePollMs } : {};
   const tls = new TlsReloader(server, tlsFiles, pair, logger.child({ component: 'tls' }), metrics).watch(watchOpts);
-  // The bundled default is part of the install, not operator config: only a --config file is watched.
-  if (opts.configFile) config.watch(watchOpts);
+  config.watch(watchOpts);
 
   // Loaded on demand: the Lease client is only needed with --controllers.
   let controllers: RunningControllers | undefined;

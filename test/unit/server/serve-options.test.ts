@@ -2,11 +2,20 @@ import t from 'tap';
 import { parseDuration, runServe, serveOptions } from '../../../src/cli/serve.js';
 import { fakeIO } from './fake-io.js';
 
-t.test('defaults: loopback 8443, development certs in ./certs, bundled config, empty state', async (t) => {
-  t.same(serveOptions([]), {
-    options: { host: '127.0.0.1', port: 8443, tls: { certsDir: 'certs' }, statePaths: [], shutdownDelayMs: 5000 },
+const C = ['--config', 'c.yaml'];
+
+t.test('defaults: loopback 8443, development certs in ./certs, empty state', async (t) => {
+  t.same(serveOptions(C), {
+    options: { host: '127.0.0.1', port: 8443, tls: { certsDir: 'certs' }, statePaths: [], configFile: 'c.yaml', shutdownDelayMs: 5000 },
     logLevel: 'info',
   });
+});
+
+t.test('--config is required: no silent demo tenants; the error is one line and a pointer to --help', async (t) => {
+  t.throws(() => serveOptions([]), { code: 'TG_ERR_USAGE', message: /missing --config: serve needs the tenancy config/ });
+  const io = fakeIO(t.testdirName);
+  t.equal(await runServe(['--port', '1'], io), 2);
+  t.equal(io.err(), `TG_ERR_USAGE: ${(() => { try { serveOptions([]); } catch (e) { return (e as Error).message; } return ''; })()}\nsee 'tenant-guard serve --help'\n`);
 });
 
 t.test('flags', async (t) => {
@@ -15,12 +24,12 @@ t.test('flags', async (t) => {
     '--state', 'a', '--state', 'b', '--log-level', 'DEBUG', '--shutdown-delay', '500ms',
   ]);
   t.same(r, {
-    options: { host: '0.0.0.0', port: 9443, tls: { certFile: 'a.crt', keyFile: 'a.key' }, statePaths: ['a', 'b'], shutdownDelayMs: 500, configFile: 'c.yaml' },
+    options: { host: '0.0.0.0', port: 9443, tls: { certFile: 'a.crt', keyFile: 'a.key' }, statePaths: ['a', 'b'], configFile: 'c.yaml', shutdownDelayMs: 500 },
     logLevel: 'debug',
   });
-  t.same(serveOptions(['--in-cluster']) !== 'help' && (serveOptions(['--in-cluster']) as { options: { cluster: unknown } }).options.cluster, { inCluster: true });
+  t.same(serveOptions([...C, '--in-cluster']) !== 'help' && (serveOptions([...C, '--in-cluster']) as { options: { cluster: unknown } }).options.cluster, { inCluster: true });
   t.equal(serveOptions(['-h']), 'help');
-  t.match(serveOptions(['--log-decisions', 'all']), { options: { decisionLog: 'all' } }, 'the full decision log');
+  t.match(serveOptions([...C, '--log-decisions', 'all']), { options: { decisionLog: 'all' } }, 'the full decision log');
 });
 
 t.test('durations', async (t) => {
@@ -47,7 +56,7 @@ t.test('invalid combinations are usage errors', async (t) => {
     t.throws(() => serveOptions(argv), { code: 'TG_ERR_USAGE', message: re }, argv.join(' '));
     const io = fakeIO(t.testdirName);
     t.equal(await runServe(argv, io), 2);
-    t.match(io.err(), /usage: tenant-guard serve/);
+    t.match(io.err(), /^TG_ERR_USAGE: [^\n]+\nsee 'tenant-guard serve --help'\n$/, 'one line and a pointer to --help');
   }
 });
 
@@ -57,10 +66,10 @@ t.test('--controllers: leader election options', async (t) => {
   t.teardown(() => {
     if (saved !== undefined) process.env.POD_NAMESPACE = saved;
   });
-  const r = serveOptions(['--kubeconfig', 'k', '--controllers']) as { options: { controllers: unknown } };
+  const r = serveOptions([...C, '--kubeconfig', 'k', '--controllers']) as { options: { controllers: unknown } };
   t.same(r.options.controllers, { leaseNamespace: 'tenant-guard', leaseName: 'tenant-guard-controllers', timings: { leaseDurationMs: 15000, renewDeadlineMs: 10000, retryPeriodMs: 2000 } });
   process.env.POD_NAMESPACE = 'tg-system';
-  const r2 = serveOptions(['--kubeconfig', 'k', '--controllers', '--lease-name', 'x', '--lease-duration', '3s']) as { options: { controllers: unknown } };
+  const r2 = serveOptions([...C, '--kubeconfig', 'k', '--controllers', '--lease-name', 'x', '--lease-duration', '3s']) as { options: { controllers: unknown } };
   t.same(r2.options.controllers, { leaseNamespace: 'tg-system', leaseName: 'x', timings: { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 400 } });
   t.throws(() => serveOptions(['--controllers']), /--controllers writes to a cluster: it needs --kubeconfig or --in-cluster/);
   t.throws(() => serveOptions(['--kubeconfig', 'k', '--lease-name', 'x']), /--lease-name configures --controllers; add --controllers/);
