@@ -11,9 +11,10 @@ import { writePolicyReports } from '../reports/write-policy-reports.js';
 import { buildReport, formatAuditText, reportFails } from './audit-report.js';
 import { seeHelp } from './config-flag.js';
 import { installedConfig } from './installed-config.js';
+import { exportState } from './state-export.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
-const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json] [--report]
+const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json] [--report] [--export-state DIR]
 
 Judge every object of a live cluster that the webhook would judge, as if it
 were created now, and print the tenant-to-tenant reachability matrix. For
@@ -31,6 +32,9 @@ flags:
                          ConfigMap of the tenant-guard installed in the
                          cluster, labelled app.kubernetes.io/part-of=tenant-guard)
   -o, --output FORMAT    text (default) or json
+      --export-state DIR also write what was read, one YAML file per kind, to
+                         DIR (empty or absent): the state 'check --state DIR'
+                         judges manifests against, offline, in CI
       --report           also write the result as wgpolicyk8s.io/v1alpha2
                          PolicyReports (one per namespace) and a
                          ClusterPolicyReport named tenant-guard (docs/audit.md)
@@ -46,6 +50,7 @@ const FLAGS = {
   config: { type: 'string' },
   output: { type: 'string', short: 'o' },
   report: { type: 'boolean' },
+  'export-state': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -109,6 +114,11 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
       snap = await snapshotCluster(client, config);
     } catch (e) {
       throw clusterError(client, e);
+    }
+    if (flags['export-state'] !== undefined) {
+      const dir = resolve(io.cwd, flags['export-state']);
+      const n = exportState(snap.store, snap.kinds, dir);
+      io.stderr.write(`exported ${n.objects} objects (${n.files} kinds) to ${dir}: use it as 'tenant-guard check --state ${flags['export-state']}'\n`);
     }
     const results = judgeSnapshot(snap, config);
     let matrixText: string;

@@ -19,6 +19,8 @@ export interface RunOptions {
   userInfo: UserInfo;
   operation?: ManifestOperation;
   defaultNamespace: string;
+  /** Raise TG-BASELINE-OPEN-WINDOW as the webhook would (--strict-open-window); by default the kept baseline is assumed. */
+  strictOpenWindow?: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export function checkManifests(manifests: Manifest[], store: MemoryStore, config
       userInfo: opts.userInfo,
       where: describeSource(manifest.source),
     });
-    const decision = evaluate(input, store, config);
+    const decision = evaluate(input, store, config, { baselineAssumed: !opts.strictOpenWindow });
     if (decision.allowed) {
       if (input.operation === 'DELETE') store.remove(object);
       else store.upsert(applyPatch(object, decision.patch));

@@ -26,6 +26,9 @@ flags:
       --operation OP     CREATE, UPDATE or DELETE (default: UPDATE when the object is in the state, else CREATE)
   -o, --output FORMAT    text (default) or json
       --matrix           print the tenant-to-tenant reachability over Knative's four paths after the run
+      --strict-open-window  refuse tenant workloads in namespaces whose baseline is not in the
+                         state (TG-BASELINE-OPEN-WINDOW), as the webhook does in a cluster; by
+                         default the baseline tenant-guard's controllers keep is assumed present
   -n, --namespace NS     namespace of namespaced objects that name none (default: default)
   -h, --help             this help
 
@@ -41,6 +44,7 @@ const FLAGS = {
   operation: { type: 'string' },
   output: { type: 'string', short: 'o' },
   matrix: { type: 'boolean' },
+  'strict-open-window': { type: 'boolean' },
   namespace: { type: 'string', short: 'n' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -82,7 +86,7 @@ export async function runCheck(argv: string[], io: CliIO): Promise<number> {
 
     const store = new MemoryStore();
     seedState(store, stateManifests, defaultNamespace);
-    const results = checkManifests(manifests, store, config, { userInfo, operation, defaultNamespace });
+    const results = checkManifests(manifests, store, config, { userInfo, operation, defaultNamespace, strictOpenWindow: flags['strict-open-window'] });
     // Computed before printing anything, so a failure leaves no half report on stdout.
     const matrix: ReachabilityMatrix | undefined = flags.matrix ? matrixStep(() => computeMatrix(store, config)) : undefined;
     const matrixText = matrix && output === 'text' ? matrixStep(() => formatMatrixText(matrix)) : undefined;
