@@ -1,3 +1,4 @@
+import { structuredWarning, type StructuredWarning } from '../reports/warnings.js';
 import type { Decision, KubeObject, PatchOp, UserInfo, Violation } from '../engine/types.js';
 import type { MatrixCell, ReachabilityMatrix } from '../mesh/matrix.js';
 
@@ -27,7 +28,7 @@ export interface AuditReportJson {
     as: UserInfo;
     allowed: boolean;
     violations: Violation[];
-    warnings: string[];
+    warnings: StructuredWarning[];
     patch: PatchOp[];
   }[];
   /** Cross-tenant cells of the matrix that are open without a configured peering. */
@@ -64,7 +65,7 @@ export function buildReport(results: AuditResult[], matrix: ReachabilityMatrix, 
       as: r.as,
       allowed: r.decision.allowed,
       violations: r.decision.violations,
-      warnings: r.decision.warnings,
+      warnings: r.decision.warnings.map(structuredWarning),
       patch: r.decision.patch,
     })),
     openPaths,
@@ -112,7 +113,7 @@ export function formatAuditText(r: AuditReportJson, matrixText: string): string 
   const warned = r.findings.filter((f) => f.warnings.length > 0);
   if (warned.length > 0) {
     lines.push(`WARNINGS (${warned.length}):`);
-    for (const f of warned) for (const w of f.warnings) lines.push(`  ${ref(f)}: ${w}`);
+    for (const f of warned) for (const w of f.warnings) lines.push(`  ${ref(f)}: ${w.rule ? `${w.rule}${w.path ? ` ${w.path}` : ''}: ` : ''}${w.message}`);
     lines.push('');
   }
   if (r.notServed.length > 0) lines.push(`not served by this API server (nothing to judge): ${r.notServed.join(', ')}`, '');

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import { isHttpStatus, KubeClient, KubeHttpError } from '../cluster/kube-client.js';
 import { loadTenancyConfig } from '../config/load.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
@@ -14,7 +15,7 @@ import { installedConfig } from './installed-config.js';
 import { exportState } from './state-export.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
-const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json] [--report] [--export-state DIR]
+const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json|yaml] [--report] [--export-state DIR]
 
 Judge every object of a live cluster that the webhook would judge, as if it
 were created now, and print the tenant-to-tenant reachability matrix. For
@@ -31,7 +32,7 @@ flags:
                          ConfigMap, or a Helm values file (default: the
                          ConfigMap of the tenant-guard installed in the
                          cluster, labelled app.kubernetes.io/part-of=tenant-guard)
-  -o, --output FORMAT    text (default) or json
+  -o, --output FORMAT    text (default), json or yaml
       --export-state DIR also write what was read, one YAML file per kind, to
                          DIR (empty or absent): the state 'check --state DIR'
                          judges manifests against, offline, in CI
@@ -93,7 +94,7 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(HELP);
       return EXIT_OK;
     }
-    const output = oneOf('-o', flags.output ?? 'text', ['text', 'json'] as const);
+    const output = oneOf('-o', flags.output ?? 'text', ['text', 'json', 'yaml'] as const);
     const client = new KubeClient(loadKubeConfig(flags.kubeconfig, flags.context, io));
     let config;
     if (flags.config !== undefined) config = loadTenancyConfig(resolve(io.cwd, flags.config));
@@ -130,7 +131,7 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
     } catch (e) {
       throw new TenantGuardError('TG_ERR_ENGINE', `cannot compute the reachability matrix: ${describeError(e)}`, { cause: e });
     }
-    io.stdout.write(output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatAuditText(report, matrixText));
+    io.stdout.write(output === 'json' ? JSON.stringify(report, null, 2) + '\n' : output === 'yaml' ? stringify(report, { lineWidth: 0 }) : formatAuditText(report, matrixText));
     if (flags.report) {
       try {
         const w = await writePolicyReports(client, buildPolicyReports(results, report.openPaths, new Date()));

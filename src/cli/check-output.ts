@@ -1,4 +1,6 @@
+import { stringify } from 'yaml';
 import type { ReachabilityMatrix } from '../mesh/matrix.js';
+import { structuredWarning, type StructuredWarning } from '../reports/warnings.js';
 import type { Operation, PatchOp, Violation } from '../engine/types.js';
 import type { CheckResult } from './check-run.js';
 
@@ -13,7 +15,7 @@ export interface CheckResultJson {
   allowed: boolean;
   intercepted: boolean;
   violations: Violation[];
-  warnings: string[];
+  warnings: StructuredWarning[];
   patch: PatchOp[];
 }
 
@@ -32,15 +34,24 @@ export function toResultJson(r: CheckResult): CheckResultJson {
     allowed: r.decision.allowed,
     intercepted: r.decision.intercepted,
     violations: r.decision.violations,
-    warnings: r.decision.warnings,
+    warnings: r.decision.warnings.map(structuredWarning),
     patch: r.decision.patch,
   };
 }
 
-export function formatJson(results: CheckResult[], matrix?: ReachabilityMatrix): string {
+export function checkReport(results: CheckResult[], matrix?: ReachabilityMatrix): CheckReportJson {
   const report: CheckReportJson = { results: results.map(toResultJson) };
   if (matrix) report.matrix = matrix;
-  return JSON.stringify(report, null, 2) + '\n';
+  return report;
+}
+
+export function formatJson(results: CheckResult[], matrix?: ReachabilityMatrix): string {
+  return JSON.stringify(checkReport(results, matrix), null, 2) + '\n';
+}
+
+/** `-o yaml`: the same document as `-o json`. */
+export function formatYaml(results: CheckResult[], matrix?: ReachabilityMatrix): string {
+  return stringify(checkReport(results, matrix), { lineWidth: 0 });
 }
 
 function verdict(r: CheckResult): string {
@@ -57,25 +68,29 @@ function patchLine(op: PatchOp): string {
   return `patch: ${op.op} ${op.path} ${value}`;
 }
 
-/** Human report: one line per object, its findings indented below, then counts. */
-export function formatText(results: CheckResult[]): string {
+/** Human report: one line per object, its findings indented below, then counts. `quiet`: refusals only, no counts. */
+export function formatText(results: CheckResult[], quiet = false): string {
   const lines: string[] = [];
   let allowed = 0;
   let passed = 0;
   let denied = 0;
   let warned = 0;
   for (const r of results) {
+    if (quiet && r.decision.allowed) continue;
     const ns = r.object.metadata.namespace;
     const ref = ns ? `${ns}/${r.object.metadata.name}` : r.object.metadata.name;
     lines.push(`${verdict(r)} ${r.object.kind} ${ref} (${r.input.operation})`);
     for (const v of r.decision.violations) lines.push(`  ${v.rule} ${v.path || '(object)'}: ${v.message}`);
-    for (const w of r.decision.warnings) lines.push(`  warning: ${w}`);
-    for (const op of r.decision.patch) lines.push(`  ${patchLine(op)}`);
+    if (!quiet) {
+      for (const w of r.decision.warnings) lines.push(`  warning: ${w}`);
+      for (const op of r.decision.patch) lines.push(`  ${patchLine(op)}`);
+    }
     if (!r.decision.allowed) denied++;
     else if (r.decision.intercepted) allowed++;
     else passed++;
     if (r.decision.warnings.length > 0) warned++;
   }
+  if (quiet) return lines.length > 0 ? lines.join('\n') + '\n' : '';
   const total = results.length;
   lines.push(
     `${total} object${total === 1 ? '' : 's'}: ${allowed} allowed, ${denied} denied, ${passed} passed (not intercepted), ${warned} with warnings`,

@@ -11,10 +11,12 @@ const commands: Record<string, { load: () => Promise<Command>; summary: string }
   check: { load: async () => (await import('./check.js')).runCheck, summary: 'dry-run manifests through the engine, offline' },
   audit: { load: async () => (await import('./audit.js')).runAudit, summary: 'judge every relevant object of a live cluster' },
   certs: { load: async () => (await import('./certs.js')).runCerts, summary: 'generate a CA and a serving certificate' },
+  test: { load: async () => (await import('./test-suite.js')).runTest, summary: 'run test suites of manifests and expected verdicts' },
+  completion: { load: async () => (await import('./completion.js')).completionCommand(commands), summary: 'print a bash or zsh completion script' },
 };
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(7)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
   return `usage: tenant-guard <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun 'tenant-guard <command> --help' for a command's flags, 'tenant-guard --version' for the version.\n`;
 }
 
