@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../errors.js';
+import { buildInfo } from '../release/build-info.js';
 import { EXIT_USAGE, processIO, type CliIO, type Command } from './io.js';
 
 // Loaded on demand: `audit` pulls in @kubernetes/client-node (seconds of start-up
@@ -22,14 +23,14 @@ function usage(): string {
 
 /** The package version, read from package.json (one level above src/ and dist/). */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return buildInfo().version;
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === 'version') {
-    io.stdout.write(`tenant-guard ${version()}\n`);
+    const b = buildInfo();
+    io.stdout.write(`tenant-guard ${b.version} (commit ${b.commit}, node ${process.versions.node})\n`);
     return 0;
   }
   if (!name || name === '--help' || name === '-h' || name === 'help') {

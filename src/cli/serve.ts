@@ -45,6 +45,12 @@ flags:
   --log-decisions WHICH  denials (default: denials, warnings and errors at
                          info, plain allowed decisions at debug) or all
                          (every decision at info)
+  --metrics-port N       also serve /metrics (and /healthz) on this port,
+                         plain HTTP (default: /metrics on the webhook's port only;
+                         the chart sets 9090)
+  --metrics-host ADDR    address of the metrics listener (default: --host)
+  --metrics-tls          serve the metrics port over HTTPS with the webhook's
+                         certificate instead of plain HTTP
   --shutdown-delay DUR   on SIGTERM, how long /readyz fails before the
                          listener closes, e.g. 5s, 500ms (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
   -h, --help             show this help
@@ -73,10 +79,10 @@ export function parseDuration(flag: string, value: string): number {
   return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
 }
 
-function parsePort(value: string | undefined): number {
+function parsePort(value: string | undefined, flag = '--port'): number {
   if (value === undefined) return 8443;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new TenantGuardError('TG_ERR_USAGE', `--port must be a number from 0 to 65535, not "${value}"`);
+  if (!/^\d+$/.test(value) || n > 65535) throw new TenantGuardError('TG_ERR_USAGE', `${flag} must be a number from 0 to 65535, not "${value}"`);
   return n;
 }
 
@@ -99,6 +105,9 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     'log-level': { type: 'string' },
     'log-decisions': { type: 'string' },
     'shutdown-delay': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
+    'metrics-tls': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     ...CONTROLLER_FLAGS,
   });
@@ -122,6 +131,11 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     configFile: f.config ?? '',
     shutdownDelayMs: f['shutdown-delay'] !== undefined ? parseDuration('--shutdown-delay', f['shutdown-delay']) : DEFAULT_SHUTDOWN_DELAY_MS,
   };
+  if (f['metrics-port'] !== undefined) {
+    const port = parsePort(f['metrics-port'], '--metrics-port');
+    if (port !== 0 && port === options.port) throw usage('--metrics-port must differ from --port');
+    options.metrics = { host: f['metrics-host'] ?? options.host, port, tls: f['metrics-tls'] };
+  } else if (f['metrics-host'] !== undefined || f['metrics-tls']) throw usage('--metrics-host and --metrics-tls configure --metrics-port; add --metrics-port');
   if (f['log-decisions']) options.decisionLog = oneOf('--log-decisions', f['log-decisions'], ['denials', 'all'] as const);
   const controllers = controllersOptions(f, live);
   if (controllers) {

@@ -96,7 +96,7 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, re
   const decision = outcomeOf(response);
   deps.series.record(endpoint, kindLabel(input), input?.operation ?? 'unknown', decision, seconds);
   const rules = deniedRules(response);
-  for (const rule of rules) deps.series.denial(endpoint, rule);
+  for (const rule of rules) deps.series.denial(uid, rule);
 
   // A plain allowed decision is the common case and says nothing an operator
   // acts on: it goes to debug unless the full decision log is on, and the

@@ -15,7 +15,10 @@ import { FileConfigProvider } from './config-provider.js';
 import { ConnectionDrain } from './connections.js';
 import { DEFAULT_SHUTDOWN_DELAY_MS, SHUTDOWN_GRACE_MS } from './limits.js';
 import { LOG, MSG } from './log-keys.js';
-import { createServerMetrics } from './metrics.js';
+import { createServerMetrics, recordCertExpiry } from './metrics.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { describeError, TenantGuardError } from '../errors.js';
+import { X509Certificate } from 'node:crypto';
 import { Readiness } from './readiness.js';
 import { shutdownSequence } from './shutdown.js';
 import { loadTlsPair, TlsReloader, type TlsFiles } from './tls.js';
@@ -43,6 +46,8 @@ export interface ServeOptions {
   certsAndReports?: ControllersOptions;
   /** Poll interval of the certificate and config watchers (tests shorten it). */
   filePollMs?: number;
+  /** /metrics on its own port (plain HTTP unless `tls`); when absent, only on the webhook's port. */
+  metrics?: { host: string; port: number; tls: boolean };
 }
 
 export interface ServeEnv {
@@ -55,6 +60,8 @@ export interface RunningServer {
   app: FastifyInstance;
   url: string;
   address: AddressInfo;
+  /** The metrics listener's URL, when it has its own port. */
+  metricsUrl?: string;
   /** Run the shutdown sequence (idempotent); resolves when the process may exit. */
   shutdown(reason: string): Promise<void>;
 }
@@ -99,6 +106,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   };
   const tlsFiles = certsAndReports?.tlsFiles ?? resolveTls(opts.tls, cwd, logger);
   const pair = await guard(() => loadTlsPair(tlsFiles));
+  recordCertExpiry(metrics, pair.validTo);
   const config = await guard(() => new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics));
   const state: StateSource = await guard(() =>
     cluster ? liveState(cluster, logger.child({ component: 'cluster' }), registry) : manifestState(opts.statePaths, cwd, env.stdin),
@@ -125,8 +133,34 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   const connections = new ConnectionDrain(server, true);
   await guard(() => app.listen({ host: opts.host, port: opts.port }));
   const address = server.address() as AddressInfo;
+  let metricsServer: MetricsServer | undefined;
+  if (opts.metrics) {
+    const m = opts.metrics;
+    metricsServer = await guard(async () => {
+      try {
+        return await startMetricsServer({ host: m.host, port: m.port, ...(m.tls ? { tls: pair } : {}) }, registry);
+      } catch (e) {
+        await app.close();
+        throw new TenantGuardError('TG_ERR_USAGE', `cannot listen for metrics on ${m.host}:${m.port}: ${describeError(e)}`, { cause: e });
+      }
+    });
+  }
   const watchOpts = opts.filePollMs !== undefined ? { pollMs: opts.filePollMs } : {};
-  const tls = new TlsReloader(server, tlsFiles, pair, logger.child({ component: 'tls' }), metrics).watch(watchOpts);
+  // A new certificate goes to the webhook's listener and, over TLS, to the metrics one; its expiry to the gauge.
+  const tlsTarget = {
+    setSecureContext: (o: Parameters<HttpsServer['setSecureContext']>[0]) => {
+      server.setSecureContext(o);
+      metricsServer?.secureContext?.setSecureContext(o);
+      if (o.cert) {
+        try {
+          recordCertExpiry(metrics, new X509Certificate(o.cert as string).validTo);
+        } catch {
+          // the pair was already checked by loadTlsPair
+        }
+      }
+    },
+  };
+  const tls = new TlsReloader(tlsTarget, tlsFiles, pair, logger.child({ component: 'tls' }), metrics).watch(watchOpts);
   config.watch(watchOpts);
 
   // Loaded on demand: the Lease client is only needed with --controllers.
@@ -150,7 +184,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `https://${host}:${address.port}`;
   logger.info(
-    { [LOG.address]: url, config: configFile, tlsCert: tlsFiles.certFile, certSubject: pair.subject, certValidTo: pair.validTo, state: state.describe },
+    { [LOG.address]: url, ...(metricsServer ? { metrics: `${metricsServer.url}/metrics` } : {}), config: configFile, tlsCert: tlsFiles.certFile, certSubject: pair.subject, certValidTo: pair.validTo, state: state.describe },
     MSG.listening,
   );
   state.start().then(
@@ -175,6 +209,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
         await controllersStopped;
         await certsAndReports?.stop();
         await state.stop();
+        await metricsServer?.close();
       },
       log: (event, detail) =>
         logger.info(detail ?? {}, event === 'draining' ? MSG.shutdownStarted : event === 'closing' ? MSG.shutdownClosing : MSG.shutdownDone),
@@ -182,5 +217,5 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     opts.shutdownDelayMs ?? DEFAULT_SHUTDOWN_DELAY_MS,
     opts.shutdownGraceMs ?? SHUTDOWN_GRACE_MS,
   );
-  return { app, url, address, shutdown };
+  return { app, url, address, shutdown, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}) };
 }

@@ -99,6 +99,7 @@ t.test('completion bash|zsh: every command and its flags; bash accepts the scrip
   t.match(script, /complete -o default -F _tenant_guard tenant-guard/);
   t.match(script, /check\) flags="[^"]*--fail-on-warnings[^"]*--strict-open-window/);
   t.match(script, /audit\) flags="[^"]*--export-state/);
+  t.match(script, /serve\) flags="[^"]*--metrics-port/);
   const syntax = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
   t.equal(syntax.status, 0, syntax.stderr);
   const words = spawnSync('bash', ['-c', `${script}\nCOMP_WORDS=(tenant-guard check --fail); COMP_CWORD=2; _tenant_guard; echo "\${COMPREPLY[@]}"`], { encoding: 'utf8' });

@@ -74,7 +74,10 @@ t.test('denied: the same message on both endpoints, every rule id listed, audit 
   t.match(m.status.message, /\[TG-ONE\] spec\.a: a is wrong\n\[TG-TWO\] spec\.b: b is wrong/);
   t.same(m.auditAnnotations, { decision: 'denied', rules: 'TG-ONE,TG-TWO' });
   t.notOk(m.patch);
-  t.match(await registry.metrics(), /tenant_guard_admission_denials_total\{endpoint="validate",rule="TG-TWO"\} 1/);
+  // One review (uid d1) judged on both endpoints, as the API server does: one count per rule.
+  t.match(await registry.metrics(), /tenant_guard_admission_denials_total\{rule="TG-TWO"\} 1\n/);
+  await a.inject({ method: 'POST', url: '/validate', payload: body('d2') });
+  t.match(await registry.metrics(), /tenant_guard_admission_denials_total\{rule="TG-TWO"\} 2\n/, 'another review counts');
   const line = log.lines().find((l) => l.msg === 'admission decision' && l.endpoint === 'validate')!;
   t.match(line, {
     uid: 'd1',

@@ -75,3 +75,11 @@ t.test('--controllers: leader election options', async (t) => {
   t.throws(() => serveOptions(['--kubeconfig', 'k', '--lease-name', 'x']), /--lease-name configures --controllers; add --controllers/);
   t.throws(() => serveOptions(['--kubeconfig', 'k', '--controllers', '--lease-duration', '500ms']), /at least 1s/);
 });
+
+t.test('--metrics-port: its own listener, plain HTTP unless --metrics-tls', async (t) => {
+  t.match(serveOptions([...C, '--host', '0.0.0.0', '--metrics-port', '9090']), { options: { metrics: { host: '0.0.0.0', port: 9090, tls: false } } });
+  t.match(serveOptions([...C, '--metrics-port', '9090', '--metrics-host', '::', '--metrics-tls']), { options: { metrics: { host: '::', port: 9090, tls: true } } });
+  t.throws(() => serveOptions([...C, '--metrics-port', '8443']), /--metrics-port must differ from --port/);
+  t.throws(() => serveOptions([...C, '--metrics-tls']), /add --metrics-port/);
+  t.throws(() => serveOptions([...C, '--metrics-port', 'x']), /--metrics-port must be a number/);
+});
