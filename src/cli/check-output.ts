@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import type { ReachabilityMatrix } from '../mesh/matrix.js';
 import { structuredWarning, type StructuredWarning } from '../reports/warnings.js';
+import { ruleLink, withRuleLink } from '../reports/rule-links.js';
 import type { Operation, PatchOp, Violation } from '../engine/types.js';
 import type { CheckResult } from './check-run.js';
 
@@ -14,7 +15,8 @@ export interface CheckResultJson {
   operation: Operation;
   allowed: boolean;
   intercepted: boolean;
-  violations: Violation[];
+  /** `docs`: the link to the rule's section of docs/rules.md (absent with --rules-url ""). */
+  violations: (Violation & { docs?: string })[];
   warnings: StructuredWarning[];
   patch: PatchOp[];
 }
@@ -24,7 +26,7 @@ export interface CheckReportJson {
   matrix?: ReachabilityMatrix;
 }
 
-export function toResultJson(r: CheckResult): CheckResultJson {
+export function toResultJson(r: CheckResult, rulesUrl?: string): CheckResultJson {
   return {
     kind: r.object.kind,
     apiVersion: r.object.apiVersion,
@@ -33,25 +35,28 @@ export function toResultJson(r: CheckResult): CheckResultJson {
     operation: r.input.operation,
     allowed: r.decision.allowed,
     intercepted: r.decision.intercepted,
-    violations: r.decision.violations,
+    violations: r.decision.violations.map((v) => {
+      const docs = rulesUrl === undefined ? undefined : ruleLink(rulesUrl, v.rule);
+      return docs ? { ...v, docs } : v;
+    }),
     warnings: r.decision.warnings.map(structuredWarning),
     patch: r.decision.patch,
   };
 }
 
-export function checkReport(results: CheckResult[], matrix?: ReachabilityMatrix): CheckReportJson {
-  const report: CheckReportJson = { results: results.map(toResultJson) };
+export function checkReport(results: CheckResult[], matrix?: ReachabilityMatrix, rulesUrl?: string): CheckReportJson {
+  const report: CheckReportJson = { results: results.map((r) => toResultJson(r, rulesUrl)) };
   if (matrix) report.matrix = matrix;
   return report;
 }
 
-export function formatJson(results: CheckResult[], matrix?: ReachabilityMatrix): string {
-  return JSON.stringify(checkReport(results, matrix), null, 2) + '\n';
+export function formatJson(results: CheckResult[], matrix?: ReachabilityMatrix, rulesUrl?: string): string {
+  return JSON.stringify(checkReport(results, matrix, rulesUrl), null, 2) + '\n';
 }
 
 /** `-o yaml`: the same document as `-o json`. */
-export function formatYaml(results: CheckResult[], matrix?: ReachabilityMatrix): string {
-  return stringify(checkReport(results, matrix), { lineWidth: 0 });
+export function formatYaml(results: CheckResult[], matrix?: ReachabilityMatrix, rulesUrl?: string): string {
+  return stringify(checkReport(results, matrix, rulesUrl), { lineWidth: 0 });
 }
 
 function verdict(r: CheckResult): string {
@@ -69,7 +74,7 @@ function patchLine(op: PatchOp): string {
 }
 
 /** Human report: one line per object, its findings indented below, then counts. `quiet`: refusals only, no counts. */
-export function formatText(results: CheckResult[], quiet = false): string {
+export function formatText(results: CheckResult[], quiet = false, rulesUrl?: string): string {
   const lines: string[] = [];
   let allowed = 0;
   let passed = 0;
@@ -80,7 +85,7 @@ export function formatText(results: CheckResult[], quiet = false): string {
     const ns = r.object.metadata.namespace;
     const ref = ns ? `${ns}/${r.object.metadata.name}` : r.object.metadata.name;
     lines.push(`${verdict(r)} ${r.object.kind} ${ref} (${r.input.operation})`);
-    for (const v of r.decision.violations) lines.push(`  ${v.rule} ${v.path || '(object)'}: ${v.message}`);
+    for (const v of r.decision.violations) lines.push(`  ${v.rule} ${v.path || '(object)'}: ${withRuleLink(rulesUrl, v.rule, v.message)}`);
     if (!quiet) {
       for (const w of r.decision.warnings) lines.push(`  warning: ${w}`);
       for (const op of r.decision.patch) lines.push(`  ${patchLine(op)}`);

@@ -8,6 +8,7 @@ import { namespaceFlag, oneOf, parseFlags } from './args.js';
 import { impersonate } from './check-identity.js';
 import { formatJson, formatText, formatYaml } from './check-output.js';
 import { writeCheckReport } from './check-report.js';
+import { DEFAULT_RULES_URL } from '../reports/rule-links.js';
 import { checkManifests, seedState } from './check-run.js';
 import { requiredConfig, seeHelp } from './config-flag.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
@@ -34,6 +35,7 @@ flags:
       --report FILE      also write the results as wgpolicyk8s.io/v1alpha2 PolicyReports (one per
                          namespace and a ClusterPolicyReport, YAML), like 'kyverno apply -p'
       --matrix           print the tenant-to-tenant reachability over Knative's four paths after the run
+      --rules-url URL    base URL of docs/rules.md each violation links to ("" for none)
       --strict-open-window  refuse tenant workloads in namespaces whose baseline is not in the
                          state (TG-BASELINE-OPEN-WINDOW), as the webhook does in a cluster; by
                          default the baseline tenant-guard's controllers keep is assumed present
@@ -57,6 +59,7 @@ const FLAGS = {
   report: { type: 'string' },
   matrix: { type: 'boolean' },
   'strict-open-window': { type: 'boolean' },
+  'rules-url': { type: 'string' },
   namespace: { type: 'string', short: 'n' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -106,10 +109,11 @@ export async function runCheck(argv: string[], io: CliIO): Promise<number> {
     const openCells = matrix ? openCrossTenantCells(matrix) : [];
     if (flags.report !== undefined) writeCheckReport(resolve(io.cwd, flags.report), results, openCells);
     const shown = flags.quiet && output !== 'text' ? results.filter((r) => !r.decision.allowed) : results;
-    if (output === 'json') io.stdout.write(formatJson(shown, matrix));
-    else if (output === 'yaml') io.stdout.write(formatYaml(shown, matrix));
+    const rulesUrl = flags['rules-url'] === '' ? undefined : (flags['rules-url'] ?? DEFAULT_RULES_URL);
+    if (output === 'json') io.stdout.write(formatJson(shown, matrix, rulesUrl));
+    else if (output === 'yaml') io.stdout.write(formatYaml(shown, matrix, rulesUrl));
     else {
-      io.stdout.write(formatText(results, flags.quiet));
+      io.stdout.write(formatText(results, flags.quiet, rulesUrl));
       if (matrixText !== undefined && !(flags.quiet && openCells.length === 0)) io.stdout.write(`\nReachability after this run:\n${matrixText.endsWith('\n') ? matrixText : matrixText + '\n'}`);
     }
     // A CI gate: with --matrix, an open cross-tenant path fails the run like a denial does; with --fail-on-warnings, a warning.

@@ -1,4 +1,5 @@
 import type { RuleDoc } from '../engine/context.js';
+import { ruleAnchor } from '../reports/rule-links.js';
 
 /** Who submits a rule's example when the rule does not say: tenant-1's admin in the bundled config. */
 export const DEFAULT_EXAMPLE_USER = { username: 'alice', groups: ['tenant-1-admins'] };
@@ -8,14 +9,12 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 }
 
-/** GitHub's heading anchor for a rule id (lowercase; ids hold only letters, digits and dashes). */
-function anchor(id: string): string {
-  return id.toLowerCase().replace(/[^a-z0-9-]/g, '');
-}
+const anchor = ruleAnchor;
 
 function reference(cite: string): string {
   // Bare URLs become links; anything else (a code path, a doc title) is shown as written.
-  return cite.replace(/https?:\/\/[^\s)]+/g, (url) => `<${url}>`);
+  // A URL ends before trailing punctuation of the sentence ("...context/;" is "...context/" then ";").
+  return cite.replace(/https?:\/\/[^\s<>()]*[^\s<>().,;:'"]/g, (url) => `<${url}>`);
 }
 
 function documentCount(yaml: string): number {

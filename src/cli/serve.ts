@@ -6,6 +6,7 @@ import { DEFAULT_SHUTDOWN_DELAY_MS } from '../server/limits.js';
 import { createLogger, LOG_LEVELS } from '../server/logger.js';
 import { startWebhookServer, type ServeOptions } from '../server/run.js';
 import { oneOf, parseFlags } from './args.js';
+import { DEFAULT_RULES_URL } from '../reports/rule-links.js';
 import { CONTROLLER_FLAGS, CONTROLLERS_USAGE, controllersOptions } from './serve-controllers.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 import { missingConfig, seeHelp } from './config-flag.js';
@@ -51,6 +52,8 @@ flags:
   --metrics-host ADDR    address of the metrics listener (default: --host)
   --metrics-tls          serve the metrics port over HTTPS with the webhook's
                          certificate instead of plain HTTP
+  --rules-url URL        base URL of docs/rules.md that each denial links to
+                         (default ${DEFAULT_RULES_URL}); "" for no links
   --shutdown-delay DUR   on SIGTERM, how long /readyz fails before the
                          listener closes, e.g. 5s, 500ms (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
   -h, --help             show this help
@@ -108,6 +111,7 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     'metrics-port': { type: 'string' },
     'metrics-host': { type: 'string' },
     'metrics-tls': { type: 'boolean' },
+    'rules-url': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     ...CONTROLLER_FLAGS,
   });
@@ -136,6 +140,8 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     if (port !== 0 && port === options.port) throw usage('--metrics-port must differ from --port');
     options.metrics = { host: f['metrics-host'] ?? options.host, port, tls: f['metrics-tls'] };
   } else if (f['metrics-host'] !== undefined || f['metrics-tls']) throw usage('--metrics-host and --metrics-tls configure --metrics-port; add --metrics-port');
+  const rulesUrl = f['rules-url'] ?? DEFAULT_RULES_URL;
+  if (rulesUrl !== '') options.rulesUrl = rulesUrl;
   if (f['log-decisions']) options.decisionLog = oneOf('--log-decisions', f['log-decisions'], ['denials', 'all'] as const);
   const controllers = controllersOptions(f, live);
   if (controllers) {

@@ -7,7 +7,7 @@ import { baselineManagedRules, checkManagedBaselineWrite } from './baseline-mana
 import { baselineWindowRules, checkOpenWindow } from './baseline-window.js';
 import { checkForeignNamespaceWrite, checkSystemNamespaceWrite, commonRules } from './common.js';
 import type { KindHandler, RuleContext, RuleDoc, RuleModule } from './context.js';
-import { DecisionBuilder, notIntercepted } from './decision.js';
+import { DecisionBuilder, notIntercepted, withoutPatchWarnings } from './decision.js';
 import { destinationRuleModule } from './destination-rule.js';
 import { istioNetworkingModule } from './istio-networking.js';
 import { knativeModule } from './knative.js';
@@ -103,7 +103,7 @@ export function evaluate(input: AdmissionInput, state: ClusterState, config: Ten
     const d = handler(ctx);
     if (!pre.hasViolations()) return d;
     const common = pre.build();
-    return { ...d, allowed: false, violations: [...common.violations, ...d.violations], patch: [] };
+    return { ...d, allowed: false, violations: [...common.violations, ...d.violations], warnings: withoutPatchWarnings(d.warnings), patch: [] };
   } catch (e) {
     return engineError(`could not judge ${input.kind.kind} ${input.namespace ? input.namespace + '/' : ''}${input.name ?? ''}: ${describeError(e)}; denied (fail closed)`);
   }

@@ -31,6 +31,8 @@ export interface AdmissionDeps {
   decisionLog: DecisionLogMode;
   /** False while the cluster state is still loading: requests are then refused, not judged on a partial state. */
   stateReady: () => boolean;
+  /** Base URL of docs/rules.md: each violation of a denial ends with a link to its rule's section; none when absent. */
+  rulesUrl?: string;
 }
 
 /** An HTTP answer: a review (200) or a coded error for a body that is no review (4xx). */
@@ -55,7 +57,7 @@ function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: Adm
   } catch (e) {
     return errored(uid, 500, `TG_ERR_ENGINE: ${describeError(e)}; the request is denied (fail closed)`);
   }
-  if (!d.allowed) return denied(uid, d.violations, d.warnings);
+  if (!d.allowed) return denied(uid, d.violations, d.warnings, deps.rulesUrl);
   // /validate runs after every mutating webhook and judges the final object: patches there would be ignored by the API server.
   return endpoint === 'mutate' ? patched(uid, d.patch, d.warnings) : allowed(uid, d.warnings);
 }

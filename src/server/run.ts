@@ -48,6 +48,8 @@ export interface ServeOptions {
   filePollMs?: number;
   /** /metrics on its own port (plain HTTP unless `tls`); when absent, only on the webhook's port. */
   metrics?: { host: string; port: number; tls: boolean };
+  /** Base URL of docs/rules.md that each denial links to (DEFAULT_RULES_URL in the CLI). */
+  rulesUrl?: string;
 }
 
 export interface ServeEnv {
@@ -128,6 +130,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     tls: pair,
     ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     ...(opts.decisionLog ? { decisionLog: opts.decisionLog } : {}),
+    ...(opts.rulesUrl !== undefined ? { rulesUrl: opts.rulesUrl } : {}),
   });
   const server = app.server as unknown as HttpsServer;
   const connections = new ConnectionDrain(server, true);

@@ -1,12 +1,13 @@
 import t from 'tap';
 import { parseDuration, runServe, serveOptions } from '../../../src/cli/serve.js';
 import { fakeIO } from './fake-io.js';
+import { DEFAULT_RULES_URL } from '../../../src/reports/rule-links.js';
 
 const C = ['--config', 'c.yaml'];
 
 t.test('defaults: loopback 8443, development certs in ./certs, empty state', async (t) => {
   t.same(serveOptions(C), {
-    options: { host: '127.0.0.1', port: 8443, tls: { certsDir: 'certs' }, statePaths: [], configFile: 'c.yaml', shutdownDelayMs: 5000 },
+    options: { host: '127.0.0.1', port: 8443, tls: { certsDir: 'certs' }, statePaths: [], configFile: 'c.yaml', shutdownDelayMs: 5000, rulesUrl: DEFAULT_RULES_URL },
     logLevel: 'info',
   });
 });
@@ -24,7 +25,7 @@ t.test('flags', async (t) => {
     '--state', 'a', '--state', 'b', '--log-level', 'DEBUG', '--shutdown-delay', '500ms',
   ]);
   t.same(r, {
-    options: { host: '0.0.0.0', port: 9443, tls: { certFile: 'a.crt', keyFile: 'a.key' }, statePaths: ['a', 'b'], configFile: 'c.yaml', shutdownDelayMs: 500 },
+    options: { host: '0.0.0.0', port: 9443, tls: { certFile: 'a.crt', keyFile: 'a.key' }, statePaths: ['a', 'b'], configFile: 'c.yaml', shutdownDelayMs: 500, rulesUrl: DEFAULT_RULES_URL },
     logLevel: 'debug',
   });
   t.same(serveOptions([...C, '--in-cluster']) !== 'help' && (serveOptions([...C, '--in-cluster']) as { options: { cluster: unknown } }).options.cluster, { inCluster: true });
@@ -82,4 +83,10 @@ t.test('--metrics-port: its own listener, plain HTTP unless --metrics-tls', asyn
   t.throws(() => serveOptions([...C, '--metrics-port', '8443']), /--metrics-port must differ from --port/);
   t.throws(() => serveOptions([...C, '--metrics-tls']), /add --metrics-port/);
   t.throws(() => serveOptions([...C, '--metrics-port', 'x']), /--metrics-port must be a number/);
+});
+
+t.test('--rules-url: where denials link to; "" for none', async (t) => {
+  t.match(serveOptions([...C, '--rules-url', 'https://docs.example/rules.md']), { options: { rulesUrl: 'https://docs.example/rules.md' } });
+  const none = serveOptions([...C, '--rules-url', '']) as { options: { rulesUrl?: string } };
+  t.equal(none.options.rulesUrl, undefined);
 });
