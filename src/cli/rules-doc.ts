@@ -1,5 +1,6 @@
 import type { RuleDoc } from '../engine/context.js';
 import { ruleAnchor } from '../reports/rule-links.js';
+import { RULE_INSTEAD } from './rules-instead.js';
 
 /** Who submits a rule's example when the rule does not say: tenant-1's admin in the bundled config. */
 export const DEFAULT_EXAMPLE_USER = { username: 'alice', groups: ['tenant-1-admins'] };
@@ -68,6 +69,7 @@ export function renderRulesMarkdown(rules: RuleDoc[]): string {
     lines.push(`**Kinds:** ${r.kinds.map((k) => `\`${k}\``).join(', ')}${r.warningOnly ? ' — **warning only**, never a denial' : ''}`, '');
     lines.push(`**Stops:** ${r.stops}`, '');
     lines.push(`**Why:** ${r.why}`, '');
+    if (RULE_INSTEAD[r.id]) lines.push(`**What to do instead:** ${RULE_INSTEAD[r.id]}`, '');
     if (r.cite) lines.push(`**Reference:** ${reference(r.cite)}`, '');
     lines.push(...exampleSection(r));
   }

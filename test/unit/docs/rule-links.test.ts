@@ -46,3 +46,9 @@ t.test('check: text and json carry the link; --rules-url changes or drops it', a
   const none = await check([...args, '--rules-url', '']);
   t.notMatch(none.stdout, / See https?:/);
 });
+
+t.test('docs/rules.md says, for every rule, what to do instead', async (t) => {
+  const sections = RULES_MD.split(/^## /m).slice(1);
+  t.equal(sections.length, ruleCatalog.length);
+  for (const sec of sections) t.match(sec, /\n\*\*What to do instead:\*\* \S/, sec.split('\n')[0]!);
+});
