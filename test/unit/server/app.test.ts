@@ -188,7 +188,10 @@ t.test('logs: one line per decision, no object bodies, no request ids missing', 
 
 t.test('logs: by default allowed decisions go to debug, denials stay at info with their content', async (t) => {
   const { app: a, log } = app();
-  const allowedSvc = reviewOf(inputFor(knativeService('tenant-1', 'ok'), ALICE), 'ok-1');
+  // Already non-root: no SETUID/SETGID patch, so no warning announcing one (a warning goes to info).
+  const plain = knativeService('tenant-1', 'ok');
+  plain.spec.template.spec.containers[0].securityContext = { runAsNonRoot: true, allowPrivilegeEscalation: false };
+  const allowedSvc = reviewOf(inputFor(plain, ALICE), 'ok-1');
   await a.inject({ method: 'POST', url: '/mutate', payload: allowedSvc });
   t.same(log.lines().filter((l) => l.msg === 'admission decision'), [], 'no info line for a plain allowed review');
   await a.inject({ method: 'POST', url: '/validate', payload: body('den-1') });
