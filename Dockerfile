@@ -19,7 +19,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# The commit `tenant-guard --version` and tenant_guard_build_info name (the
+# build context has no .git): docker build --build-arg TG_COMMIT=$(git rev-parse HEAD) .
+ARG TG_COMMIT=unknown
+RUN TG_COMMIT=${TG_COMMIT} npm run build
 
 # 2. Production dependencies only, from the same lock file.
 FROM node:${NODE_VERSION}-bookworm AS deps
@@ -35,8 +38,7 @@ ENV NODE_ENV=production
 COPY --from=deps /app/package.json ./package.json
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The embedded default tenancy config: src/config/default.ts resolves
-# ../../examples/tenancy.yaml from dist/config/.
+# The demo tenancy config (used only when passed as --config examples/tenancy.yaml).
 COPY examples ./examples
 # distroless "nonroot" is uid/gid 65532; numeric, so Kubernetes can verify
 # runAsNonRoot (the Helm chart sets the same ids).
@@ -45,4 +47,5 @@ EXPOSE 8443
 # Exec form: node is PID 1 and receives SIGTERM itself (the server handles it:
 # fails /readyz, waits --shutdown-delay, drains in-flight reviews).
 ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
-CMD ["serve"]
+# No default subcommand: serve needs --config (the chart passes it); without arguments the image prints its usage.
+CMD ["--help"]

@@ -41,7 +41,7 @@ export function formatAuditText(r: AuditReportJson, matrixText: string): string 
   const warned = r.findings.filter((f) => f.warnings.length > 0);
   if (warned.length > 0) {
     lines.push(`WARNINGS (${warned.length}):`);
-    for (const f of warned) for (const w of f.warnings) lines.push(`  ${ref(f)}: ${w}`);
+    for (const f of warned) for (const w of f.warnings) lines.push(`  ${ref(f)}: ${w.rule ? `${w.rule}${w.path ? ` ${w.path}` : ''}: ` : ''}${w.message}`);
     lines.push('');
   }
   if (r.rollout.length > 0) {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import { isHttpStatus, KubeClient, KubeHttpError } from '../cluster/kube-client.js';
 import { GK } from '../cluster/state.js';
-import { loadDefaultTenancyConfig } from '../config/default.js';
 import { missingReservedNamespaces } from '../engine/reserved-names.js';
 import { loadTenancyConfig } from '../config/load.js';
 import { describeError, isTenantGuardError, TenantGuardError } from '../errors.js';
@@ -13,9 +13,12 @@ import { buildPolicyReports } from '../reports/policy-reports.js';
 import { terminatingNamespaces, writePolicyReports } from '../reports/write-policy-reports.js';
 import { buildReport, reportFails } from '../reports/audit-report.js';
 import { formatAuditText } from './audit-text.js';
+import { seeHelp } from './config-flag.js';
+import { installedConfig } from './installed-config.js';
+import { exportState } from './state-export.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
-const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json] [--report]
+const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json|yaml] [--report] [--export-state DIR]
 
 Judge every object of a live cluster that the webhook would judge, as if it
 were created now, and print the tenant-to-tenant reachability matrix. For
@@ -28,8 +31,14 @@ Pods and workloads are read from tenant namespaces only (where the webhook judge
 flags:
       --kubeconfig FILE  kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
       --context NAME     kubeconfig context (default: the current context)
-      --config FILE      tenancy config (default: the bundled examples/tenancy.yaml)
-  -o, --output FORMAT    text (default) or json
+      --config FILE      tenancy config: a TenancyConfig, the chart's rendered
+                         ConfigMap, or a Helm values file (default: the
+                         ConfigMap of the tenant-guard installed in the
+                         cluster, labelled app.kubernetes.io/part-of=tenant-guard)
+  -o, --output FORMAT    text (default), json or yaml
+      --export-state DIR also write what was read, one YAML file per kind, to
+                         DIR (empty or absent): the state 'check --state DIR'
+                         judges manifests against, offline, in CI
       --report           also write the result as wgpolicyk8s.io/v1alpha2
                          PolicyReports (one per namespace) and a
                          ClusterPolicyReport named tenant-guard (docs/audit.md)
@@ -45,6 +54,7 @@ const FLAGS = {
   config: { type: 'string' },
   output: { type: 'string', short: 'o' },
   report: { type: 'boolean' },
+  'export-state': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -87,15 +97,32 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(HELP);
       return EXIT_OK;
     }
-    const output = oneOf('-o', flags.output ?? 'text', ['text', 'json'] as const);
-    const config = flags.config === undefined ? loadDefaultTenancyConfig() : loadTenancyConfig(resolve(io.cwd, flags.config));
+    const output = oneOf('-o', flags.output ?? 'text', ['text', 'json', 'yaml'] as const);
     const client = new KubeClient(loadKubeConfig(flags.kubeconfig, flags.context, io));
+    let config;
+    if (flags.config !== undefined) config = loadTenancyConfig(resolve(io.cwd, flags.config));
+    else {
+      // No silent demo default: the installed tenant-guard's own config, or an error asking for --config.
+      let found;
+      try {
+        found = await installedConfig(client, 'audit');
+      } catch (e) {
+        throw clusterError(client, e);
+      }
+      io.stderr.write(`using the tenancy config of ${found.source}\n`);
+      config = found.config;
+    }
 
     let snap: ClusterSnapshot;
     try {
       snap = await snapshotCluster(client, config);
     } catch (e) {
       throw clusterError(client, e);
+    }
+    if (flags['export-state'] !== undefined) {
+      const dir = resolve(io.cwd, flags['export-state']);
+      const n = exportState(snap.store, snap.kinds, dir);
+      io.stderr.write(`exported ${n.objects} objects (${n.files} kinds) to ${dir}: use it as 'tenant-guard check --state ${flags['export-state']}'\n`);
     }
     const results = judgeSnapshot(snap, config);
     let matrixText: string;
@@ -108,7 +135,7 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
     } catch (e) {
       throw new TenantGuardError('TG_ERR_ENGINE', `cannot compute the reachability matrix: ${describeError(e)}`, { cause: e });
     }
-    io.stdout.write(output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatAuditText(report, matrixText));
+    io.stdout.write(output === 'json' ? JSON.stringify(report, null, 2) + '\n' : output === 'yaml' ? stringify(report, { lineWidth: 0 }) : formatAuditText(report, matrixText));
     if (flags.report) {
       try {
         const w = await writePolicyReports(client, buildPolicyReports(results, report.openPaths, new Date()), { terminating: terminatingNamespaces(snap.store) });
@@ -128,7 +155,7 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
     }
     return reportFails(report) ? EXIT_DENIED : EXIT_OK;
   } catch (e) {
-    const hint = isTenantGuardError(e) && e.code === 'TG_ERR_USAGE' ? "\nRun 'tenant-guard audit --help' for usage." : '';
+    const hint = isTenantGuardError(e) && e.code === 'TG_ERR_USAGE' ? `\n${seeHelp('audit')}` : '';
     io.stderr.write(`${describeError(e)}${hint}\n`);
     return EXIT_USAGE;
   }

@@ -26,7 +26,7 @@ flags:
 `;
 
 function usageError(io: CliIO, message: string): number {
-  io.stderr.write(`TG_ERR_USAGE: ${message}\n\n${USAGE}`);
+  io.stderr.write(`TG_ERR_USAGE: ${message}\nsee 'tenant-guard certs --help'\n`);
   return EXIT_USAGE;
 }
 

@@ -1,4 +1,7 @@
+import { stringify } from 'yaml';
 import type { ReachabilityMatrix } from '../mesh/matrix.js';
+import { structuredWarning, type StructuredWarning } from '../reports/warnings.js';
+import { ruleLink, withRuleLink } from '../reports/rule-links.js';
 import type { Operation, PatchOp, Violation } from '../engine/types.js';
 import type { CheckResult } from './check-run.js';
 
@@ -12,8 +15,9 @@ export interface CheckResultJson {
   operation: Operation;
   allowed: boolean;
   intercepted: boolean;
-  violations: Violation[];
-  warnings: string[];
+  /** `docs`: the link to the rule's section of docs/rules.md (absent with --rules-url ""). */
+  violations: (Violation & { docs?: string })[];
+  warnings: StructuredWarning[];
   patch: PatchOp[];
   /** Violations admitted by the config's enforcement (warn, audit) or an exception; absent when none. */
   relaxed?: NonNullable<CheckResult['decision']['relaxed']>;
@@ -24,7 +28,7 @@ export interface CheckReportJson {
   matrix?: ReachabilityMatrix;
 }
 
-export function toResultJson(r: CheckResult): CheckResultJson {
+export function toResultJson(r: CheckResult, rulesUrl?: string): CheckResultJson {
   return {
     kind: r.object.kind,
     apiVersion: r.object.apiVersion,
@@ -33,17 +37,29 @@ export function toResultJson(r: CheckResult): CheckResultJson {
     operation: r.input.operation,
     allowed: r.decision.allowed,
     intercepted: r.decision.intercepted,
-    violations: r.decision.violations,
-    warnings: r.decision.warnings,
+    violations: r.decision.violations.map((v) => {
+      const docs = rulesUrl === undefined ? undefined : ruleLink(rulesUrl, v.rule);
+      return docs ? { ...v, docs } : v;
+    }),
+    warnings: r.decision.warnings.map(structuredWarning),
     patch: r.decision.patch,
     ...(r.decision.relaxed ? { relaxed: r.decision.relaxed } : {}),
   };
 }
 
-export function formatJson(results: CheckResult[], matrix?: ReachabilityMatrix): string {
-  const report: CheckReportJson = { results: results.map(toResultJson) };
+export function checkReport(results: CheckResult[], matrix?: ReachabilityMatrix, rulesUrl?: string): CheckReportJson {
+  const report: CheckReportJson = { results: results.map((r) => toResultJson(r, rulesUrl)) };
   if (matrix) report.matrix = matrix;
-  return JSON.stringify(report, null, 2) + '\n';
+  return report;
+}
+
+export function formatJson(results: CheckResult[], matrix?: ReachabilityMatrix, rulesUrl?: string): string {
+  return JSON.stringify(checkReport(results, matrix, rulesUrl), null, 2) + '\n';
+}
+
+/** `-o yaml`: the same document as `-o json`. */
+export function formatYaml(results: CheckResult[], matrix?: ReachabilityMatrix, rulesUrl?: string): string {
+  return stringify(checkReport(results, matrix, rulesUrl), { lineWidth: 0 });
 }
 
 function verdict(r: CheckResult): string {
@@ -60,27 +76,31 @@ function patchLine(op: PatchOp): string {
   return `patch: ${op.op} ${op.path} ${value}`;
 }
 
-/** Human report: one line per object, its findings indented below, then counts. */
-export function formatText(results: CheckResult[]): string {
+/** Human report: one line per object, its findings indented below, then counts. `quiet`: refusals only, no counts. */
+export function formatText(results: CheckResult[], quiet = false, rulesUrl?: string): string {
   const lines: string[] = [];
   let allowed = 0;
   let passed = 0;
   let denied = 0;
   let warned = 0;
   for (const r of results) {
+    if (quiet && r.decision.allowed) continue;
     const ns = r.object.metadata.namespace;
     const ref = ns ? `${ns}/${r.object.metadata.name}` : r.object.metadata.name;
     lines.push(`${verdict(r)} ${r.object.kind} ${ref} (${r.input.operation})`);
-    for (const v of r.decision.violations) lines.push(`  ${v.rule} ${v.path || '(object)'}: ${v.message}`);
+    for (const v of r.decision.violations) lines.push(`  ${v.rule} ${v.path || '(object)'}: ${withRuleLink(rulesUrl, v.rule, v.message)}`);
     for (const v of r.decision.relaxed ?? [])
-      lines.push(`  ${v.rule} (${v.action === 'exception' ? `exception ${v.exception}` : v.action}) ${v.path || '(object)'}: ${v.message}`);
-    for (const w of r.decision.warnings) if (!(r.decision.relaxed ?? []).some((v) => w.startsWith(`[${v.rule}] `))) lines.push(`  warning: ${w}`);
-    for (const op of r.decision.patch) lines.push(`  ${patchLine(op)}`);
+      lines.push(`  ${v.rule} (${v.action === 'exception' ? `exception ${v.exception}` : v.action}) ${v.path || '(object)'}: ${withRuleLink(rulesUrl, v.rule, v.message)}`);
+    if (!quiet) {
+      for (const w of r.decision.warnings) if (!(r.decision.relaxed ?? []).some((v) => w.startsWith(`[${v.rule}] `))) lines.push(`  warning: ${w}`);
+      for (const op of r.decision.patch) lines.push(`  ${patchLine(op)}`);
+    }
     if (!r.decision.allowed) denied++;
     else if (r.decision.intercepted) allowed++;
     else passed++;
     if (r.decision.warnings.length > 0) warned++;
   }
+  if (quiet) return lines.length > 0 ? lines.join('\n') + '\n' : '';
   const total = results.length;
   lines.push(
     `${total} object${total === 1 ? '' : 's'}: ${allowed} allowed, ${denied} denied, ${passed} passed (not intercepted), ${warned} with warnings`,

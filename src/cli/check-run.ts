@@ -1,7 +1,7 @@
 import { admissionFromManifest, placeManifest, type ManifestOperation } from '../cluster/manifest-admission.js';
 import { describeSource, type Manifest } from '../cluster/manifests.js';
 import type { MemoryStore } from '../cluster/memory-store.js';
-import { groupKindOf } from '../cluster/state.js';
+import { groupKindOf, type ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
 import { enforce } from '../engine/enforcement.js';
 import { evaluate } from '../engine/index.js';
@@ -24,6 +24,8 @@ export interface RunOptions {
   enforcement?: 'config' | 'deny';
   /** The clock exceptions expire by (default: now). */
   now?: number;
+  /** Raise TG-BASELINE-OPEN-WINDOW as the webhook would (--strict-open-window); by default the kept baseline is assumed. */
+  strictOpenWindow?: boolean;
 }
 
 /**
@@ -46,7 +48,9 @@ export function checkManifests(manifests: Manifest[], store: MemoryStore, config
       userInfo: opts.userInfo,
       where: describeSource(manifest.source),
     });
-    const decision = opts.enforcement === 'deny' ? evaluate(input, store, config) : enforce(evaluate, input, store, config, opts.now ?? Date.now()).decision;
+    const evalOptions = { baselineAssumed: !opts.strictOpenWindow };
+    const judge = (i: AdmissionInput, s: ClusterState, c: TenancyConfig) => evaluate(i, s, c, evalOptions);
+    const decision = opts.enforcement === 'deny' ? judge(input, store, config) : enforce(judge, input, store, config, opts.now ?? Date.now()).decision;
     if (decision.allowed) {
       if (input.operation === 'DELETE') store.remove(object);
       else store.upsert(applyPatch(object, decision.patch));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../errors.js';
+import { buildInfo } from '../release/build-info.js';
 import { EXIT_USAGE, processIO, type CliIO, type Command } from './io.js';
 
 // Loaded on demand: `audit` pulls in @kubernetes/client-node (seconds of start-up
@@ -12,23 +13,25 @@ const commands: Record<string, { load: () => Promise<Command>; summary: string }
   audit: { load: async () => (await import('./audit.js')).runAudit, summary: 'judge every relevant object of a live cluster' },
   certs: { load: async () => (await import('./certs.js')).runCerts, summary: 'generate a CA and a serving certificate' },
   vap: { load: async () => (await import('./vap.js')).runVap, summary: 'print the stateless rules as ValidatingAdmissionPolicies' },
+  test: { load: async () => (await import('./test-suite.js')).runTest, summary: 'run test suites of manifests and expected verdicts' },
+  completion: { load: async () => (await import('./completion.js')).completionCommand(commands), summary: 'print a bash or zsh completion script' },
 };
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(7)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
   return `usage: tenant-guard <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun 'tenant-guard <command> --help' for a command's flags, 'tenant-guard --version' for the version.\n`;
 }
 
 /** The package version, read from package.json (one level above src/ and dist/). */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return buildInfo().version;
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === 'version') {
-    io.stdout.write(`tenant-guard ${version()}\n`);
+    const b = buildInfo();
+    io.stdout.write(`tenant-guard ${b.version} (commit ${b.commit}, node ${process.versions.node})\n`);
     return 0;
   }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -37,7 +40,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   const cmd = commands[name];
   if (!cmd) {
-    io.stderr.write(`TG_ERR_USAGE: unknown command "${name}"\n\n${usage()}`);
+    io.stderr.write(`TG_ERR_USAGE: unknown command "${name}"\nsee 'tenant-guard --help'\n`);
     return EXIT_USAGE;
   }
   try {

@@ -22,6 +22,8 @@ function shortAction(r: RuleDoc): string {
   return ruleClass(r.id) === 'fail-closed' ? 'deny (always)' : 'deny';
 }
 import { CEL_RULES } from '../vap/rules.js';
+import { ruleAnchor } from '../reports/rule-links.js';
+import { RULE_INSTEAD } from './rules-instead.js';
 
 /** Who submits a rule's example when the rule does not say: tenant-1's admin in the bundled config. */
 export const DEFAULT_EXAMPLE_USER = { username: 'alice', groups: ['tenant-1-admins'] };
@@ -31,14 +33,12 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 }
 
-/** GitHub's heading anchor for a rule id (lowercase; ids hold only letters, digits and dashes). */
-function anchor(id: string): string {
-  return id.toLowerCase().replace(/[^a-z0-9-]/g, '');
-}
+const anchor = ruleAnchor;
 
 function reference(cite: string): string {
   // Bare URLs become links; anything else (a code path, a doc title) is shown as written.
-  return cite.replace(/https?:\/\/[^\s)]+/g, (url) => `<${url}>`);
+  // A URL ends before trailing punctuation of the sentence ("...context/;" is "...context/" then ";").
+  return cite.replace(/https?:\/\/[^\s<>()]*[^\s<>().,;:'"]/g, (url) => `<${url}>`);
 }
 
 function documentCount(yaml: string): number {
@@ -60,7 +60,7 @@ function exampleSection(r: RuleDoc): string[] {
   if (r.exampleOperation) flags.push(`--operation ${r.exampleOperation}`);
   return [
     `**Example** (${outcome} when submitted by ${as} as ${op}).${stateNote} ` +
-      `Try it: \`tenant-guard check ${flags.join(' ')} -f example.yaml\`${stateNote ? ' with the state documents moved to a file passed as `--state`' : ''}.`,
+      `Try it: \`tenant-guard check --config examples/tenancy.yaml ${flags.join(' ')} -f example.yaml\`${stateNote ? ' with the state documents moved to a file passed as `--state`' : ''}.`,
     '',
     '```yaml',
     r.example.trimEnd(),
@@ -112,6 +112,7 @@ export function renderRulesMarkdown(rules: RuleDoc[]): string {
     lines.push(`**Stops:** ${r.stops}`, '');
     lines.push(`**Default action:** ${defaultAction(r)}`, '');
     lines.push(`**Why:** ${r.why}`, '');
+    if (RULE_INSTEAD[r.id]) lines.push(`**What to do instead:** ${RULE_INSTEAD[r.id]}`, '');
     if (r.cite) lines.push(`**Reference:** ${reference(r.cite)}`, '');
     lines.push(`**Without the webhook:** ${withoutWebhook(r.id).line}.`, '');
     lines.push(...exampleSection(r));

@@ -6,15 +6,18 @@ import { DEFAULT_SHUTDOWN_DELAY_MS } from '../server/limits.js';
 import { createLogger, LOG_LEVELS } from '../server/logger.js';
 import { startWebhookServer, type ServeOptions } from '../server/run.js';
 import { oneOf, parseFlags } from './args.js';
+import { DEFAULT_RULES_URL } from '../reports/rule-links.js';
 import { CONTROLLER_FLAGS, CONTROLLERS_USAGE, controllersOptions } from './serve-controllers.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
+import { missingConfig, seeHelp } from './config-flag.js';
 
 const USAGE = `usage: tenant-guard serve [flags]
 
 Run the admission webhook over HTTPS: POST /mutate and /validate take
 admission.k8s.io/v1 AdmissionReviews; GET /healthz, /readyz and /metrics.
-With no flags: development certificates in ./certs (created if missing), the
-bundled examples/tenancy.yaml, an empty cluster state, https://127.0.0.1:8443.
+--config is required (npm start passes the demo tenants, examples/tenancy.yaml).
+Without TLS flags: development certificates in ./certs (created if missing);
+without a cluster: an empty state; https://127.0.0.1:8443.
 
 flags:
   --host ADDR            address to listen on (default 127.0.0.1; 0.0.0.0 in a pod)
@@ -29,8 +32,10 @@ flags:
                          AdmissionConfiguration kubeConfigFile (docs/serve.md)
   --client-cn NAME       the accepted subject CN of that certificate
                          (repeatable; default kube-apiserver)
-  --config FILE          tenancy config, reloaded when it changes (a bad new
-                         file is refused and the previous config kept)
+  --config FILE          tenancy config (required): a TenancyConfig, the chart's
+                         rendered ConfigMap or a Helm values file; reloaded
+                         when it changes (a bad new file is refused and the
+                         previous config kept)
   --state PATH           manifests (file, directory or - for stdin) seeding
                          the in-memory cluster state (repeatable)
   --kubeconfig FILE      watch a live cluster's state through this kubeconfig
@@ -47,6 +52,14 @@ flags:
   --log-decisions WHICH  denials (default: denials, warnings and errors at
                          info, plain allowed decisions at debug) or all
                          (every decision at info)
+  --metrics-port N       also serve /metrics (and /healthz) on this port,
+                         plain HTTP (default: /metrics on the webhook's port only;
+                         the chart sets 9090)
+  --metrics-host ADDR    address of the metrics listener (default: --host)
+  --metrics-tls          serve the metrics port over HTTPS with the webhook's
+                         certificate instead of plain HTTP
+  --rules-url URL        base URL of docs/rules.md that each denial links to
+                         (default ${DEFAULT_RULES_URL}); "" for no links
   --shutdown-delay DUR   on SIGTERM, how long /readyz fails before the
                          listener closes, e.g. 5s, 500ms (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
   -h, --help             show this help
@@ -75,10 +88,10 @@ export function parseDuration(flag: string, value: string): number {
   return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
 }
 
-function parsePort(value: string | undefined): number {
+function parsePort(value: string | undefined, flag = '--port'): number {
   if (value === undefined) return 8443;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new TenantGuardError('TG_ERR_USAGE', `--port must be a number from 0 to 65535, not "${value}"`);
+  if (!/^\d+$/.test(value) || n > 65535) throw new TenantGuardError('TG_ERR_USAGE', `${flag} must be a number from 0 to 65535, not "${value}"`);
   return n;
 }
 
@@ -103,6 +116,10 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     'log-level': { type: 'string' },
     'log-decisions': { type: 'string' },
     'shutdown-delay': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
+    'metrics-tls': { type: 'boolean' },
+    'rules-url': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     ...CONTROLLER_FLAGS,
   });
@@ -125,10 +142,17 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     port: parsePort(f.port),
     tls: f['tls-cert'] && f['tls-key'] ? { certFile: f['tls-cert'], keyFile: f['tls-key'] } : { certsDir: f['certs-dir'] ?? 'certs' },
     statePaths: f.state,
+    configFile: f.config ?? '',
     shutdownDelayMs: f['shutdown-delay'] !== undefined ? parseDuration('--shutdown-delay', f['shutdown-delay']) : DEFAULT_SHUTDOWN_DELAY_MS,
   };
-  if (f.config) options.configFile = f.config;
   if (f['client-ca']) options.clientAuth = { caFile: f['client-ca'], commonNames: f['client-cn'] };
+  if (f['metrics-port'] !== undefined) {
+    const port = parsePort(f['metrics-port'], '--metrics-port');
+    if (port !== 0 && port === options.port) throw usage('--metrics-port must differ from --port');
+    options.metrics = { host: f['metrics-host'] ?? options.host, port, tls: f['metrics-tls'] };
+  } else if (f['metrics-host'] !== undefined || f['metrics-tls']) throw usage('--metrics-host and --metrics-tls configure --metrics-port; add --metrics-port');
+  const rulesUrl = f['rules-url'] ?? DEFAULT_RULES_URL;
+  if (rulesUrl !== '') options.rulesUrl = rulesUrl;
   if (f['log-decisions']) options.decisionLog = oneOf('--log-decisions', f['log-decisions'], ['denials', 'all'] as const);
   const controllersLease = f.controllers ? { namespace: f['lease-namespace'] ?? defaultLeaseNamespace(!!f['in-cluster']), name: f['lease-name'] ?? 'tenant-guard-controllers' } : undefined;
   const controllers = controllersOptions(f, live, controllersLease);
@@ -155,6 +179,8 @@ export function serveOptions(argv: string[]): { options: ServeOptions; logLevel:
     options.certsAndReports.leaderLease = one;
   }
   const logLevel = f['log-level'] ? oneOf('--log-level', f['log-level'], LOG_LEVELS) : 'info';
+  // Last, so a command line with several mistakes names the others first.
+  if (!f.config) throw missingConfig('serve');
   return { options, logLevel };
 }
 
@@ -163,7 +189,7 @@ export async function runServe(argv: string[], io: CliIO): Promise<number> {
   try {
     parsed = serveOptions(argv);
   } catch (e) {
-    io.stderr.write(`${describeError(e)}\n\n${USAGE}`);
+    io.stderr.write(`${describeError(e)}\n${seeHelp('serve')}\n`);
     return EXIT_USAGE;
   }
   if (parsed === 'help') {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument } from 'yaml';
+import { parseAllDocuments, parseDocument } from 'yaml';
 import { TenantGuardError, describeFsError } from '../errors.js';
 import { parseCidr } from '../net/ip-ranges.js';
 import { expiryOf } from './expiry.js';
@@ -158,15 +158,66 @@ export function parseTenancyConfig(value: unknown, source: string): TenancyConfi
   return config;
 }
 
-/** Parse YAML or JSON text of a config. */
+/** Parse YAML or JSON text of a config (the TenancyConfig document itself). */
 export function parseTenancyConfigText(text: string, source: string): TenancyConfig {
   const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : '';
-    throw new TenantGuardError('TG_ERR_CONFIG_READ', `${source}${where}: ${first.message.split('\n')[0]}`);
-  }
+  if (doc.errors.length > 0) throw readError(source, doc.errors[0]!);
   return parseTenancyConfig(doc.toJS(), source);
+}
+
+function readError(source: string, first: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] | undefined }): TenantGuardError {
+  const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : '';
+  return new TenantGuardError('TG_ERR_CONFIG_READ', `${source}${where}: ${first.message.split('\n')[0]}`);
+}
+
+/** The key of the chart's ConfigMap holding the tenancy config (charts/tenant-guard/templates/configmap.yaml). */
+export const CONFIGMAP_KEY = 'tenancy.yaml';
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The chart's `tenancy` defaults that differ from the schema's: the chart turns
+ * the baseline on (charts/tenant-guard/values.yaml). A values file that leaves
+ * it unset gets what `helm install` would render.
+ */
+function withChartDefaults(tenancy: Record<string, unknown>): Record<string, unknown> {
+  const baseline = isRecord(tenancy.baseline) ? tenancy.baseline : {};
+  return { ...tenancy, baseline: { enabled: true, ...baseline } };
+}
+
+/**
+ * A config in any of the forms a platform team has at hand: the TenancyConfig
+ * document, the chart's rendered ConfigMap (alone or within `helm template`
+ * output: the ConfigMap holding `tenancy.yaml`), or a Helm values file (its
+ * `tenancy` block, with the chart's defaults). Errors name the file and, for
+ * an embedded config, the ConfigMap.
+ */
+export function parseConfigFileText(text: string, source: string): TenancyConfig {
+  const docs = parseAllDocuments(text, { prettyErrors: true });
+  const list = Array.isArray(docs) ? docs : [docs];
+  for (const d of list) if (d.errors.length > 0) throw readError(source, d.errors[0]!);
+  const values = list.map((d) => d.toJS() as unknown).filter((v) => v !== null && v !== undefined);
+  const configMaps = values.filter((v): v is Record<string, unknown> => isRecord(v) && v.kind === 'ConfigMap' && isRecord(v.data) && typeof v.data[CONFIGMAP_KEY] === 'string');
+  if (configMaps.length > 1) {
+    const names = configMaps.map((c) => (isRecord(c.metadata) ? `${String(c.metadata.namespace ?? '')}/${String(c.metadata.name ?? '')}` : '?'));
+    throw new TenantGuardError('TG_ERR_CONFIG_INVALID', `${source}: ${configMaps.length} ConfigMaps hold ${CONFIGMAP_KEY} (${names.join(', ')}): pass one`);
+  }
+  if (configMaps.length === 1) {
+    const cm = configMaps[0]!;
+    const name = isRecord(cm.metadata) ? String(cm.metadata.name ?? '') : '';
+    return parseTenancyConfigText((cm.data as Record<string, string>)[CONFIGMAP_KEY]!, `${source} (ConfigMap ${name} ${CONFIGMAP_KEY})`);
+  }
+  if (values.length > 1) {
+    throw new TenantGuardError('TG_ERR_CONFIG_INVALID', `${source}: ${values.length} YAML documents and no ConfigMap holding ${CONFIGMAP_KEY}: pass a TenancyConfig, the chart's ConfigMap, or a Helm values file`);
+  }
+  const only = values[0];
+  if (isRecord(only) && only.kind === undefined && only.apiVersion === undefined && isRecord(only.tenancy)) {
+    return parseTenancyConfig({ apiVersion: 'tenant-guard.dev/v1alpha1', kind: 'TenancyConfig', ...withChartDefaults(only.tenancy) }, `${source} (Helm values, tenancy)`);
+  }
+  if (isRecord(only) && only.kind === 'ConfigMap') {
+    throw new TenantGuardError('TG_ERR_CONFIG_INVALID', `${source}: a ConfigMap without data["${CONFIGMAP_KEY}"]: not tenant-guard's config`);
+  }
+  return parseTenancyConfig(only, source);
 }
 
 export function loadTenancyConfig(file: string): TenancyConfig {
@@ -176,5 +227,5 @@ export function loadTenancyConfig(file: string): TenancyConfig {
   } catch (e) {
     throw new TenantGuardError('TG_ERR_CONFIG_READ', `${file}: cannot read: ${describeFsError(e)}`);
   }
-  return parseTenancyConfigText(text, file);
+  return parseConfigFileText(text, file);
 }

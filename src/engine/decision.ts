@@ -9,6 +9,8 @@ export class DecisionBuilder {
   private violations?: Violation[];
   private warnings?: string[];
   private patch?: PatchOp[];
+  /** Warnings about what the patch does: dropped with the patch when the request is denied. */
+  private patchWarnings?: string[];
 
   violate(rule: string, path: string, message: string): this {
     (this.violations ??= []).push({ rule, path, message });
@@ -18,6 +20,13 @@ export class DecisionBuilder {
   warn(message: string): this {
     const warnings = (this.warnings ??= []);
     if (!warnings.includes(message)) warnings.push(message);
+    return this;
+  }
+
+  /** A warning that announces a patch's effect; it goes out only if the patch does (the request is allowed). */
+  warnPatched(message: string): this {
+    const list = (this.patchWarnings ??= []);
+    if (!list.includes(message)) list.push(message);
     return this;
   }
 
@@ -37,7 +46,7 @@ export class DecisionBuilder {
       allowed,
       intercepted: true,
       violations,
-      warnings: (this.warnings ??= []),
+      warnings: allowed && this.patchWarnings ? [...(this.warnings ?? []), ...this.patchWarnings.filter((w) => !this.warnings?.includes(w))] : (this.warnings ??= []),
       // A denied request is not mutated: the API server ignores the patch anyway.
       patch: allowed ? (this.patch ??= []) : [],
     };
@@ -45,6 +54,14 @@ export class DecisionBuilder {
     if (!allowed && this.patch && this.patch.length > 0) d.heldPatch = this.patch;
     return d;
   }
+}
+
+/** Marks a warning that announces a patch ("RULE at PATH (patched): ..."): it goes away with the patch when a request is denied. */
+export const PATCHED_MARK = ' (patched): ';
+
+/** The warnings a denied request keeps: none that announce a patch it will not get. */
+export function withoutPatchWarnings(warnings: string[]): string[] {
+  return warnings.some((w) => w.includes(PATCHED_MARK)) ? warnings.filter((w) => !w.includes(PATCHED_MARK)) : warnings;
 }
 
 export function notIntercepted(): Decision {

@@ -7,7 +7,7 @@ import { baselineManagedRules, checkManagedBaselineWrite } from './baseline-mana
 import { baselineWindowRules, checkOpenWindow } from './baseline-window.js';
 import { checkForeignNamespaceWrite, checkSystemNamespaceWrite, commonRules } from './common.js';
 import type { KindHandler, RuleContext, RuleDoc, RuleModule } from './context.js';
-import { DecisionBuilder, notIntercepted } from './decision.js';
+import { DecisionBuilder, notIntercepted, withoutPatchWarnings } from './decision.js';
 import { destinationRuleModule } from './destination-rule.js';
 import { istioNetworkingModule } from './istio-networking.js';
 import { knativeModule } from './knative.js';
@@ -105,11 +105,22 @@ function engineError(message: string): Decision {
   };
 }
 
+export interface EvaluateOptions {
+  /**
+   * Offline (`tenant-guard check`): the baseline tenant-guard's controllers
+   * keep in every tenant namespace is taken as present, as the reachability
+   * model takes it (src/mesh/mesh-state.ts), so TG-BASELINE-OPEN-WINDOW is
+   * not raised for a namespace only the manifests create. The webhook never
+   * sets it: in a cluster the window is real.
+   */
+  baselineAssumed?: boolean;
+}
+
 /**
  * The engine: `(request, state, config) -> decision`. Never throws: a request
  * it cannot judge is denied with the reason (fail closed).
  */
-export function evaluate(input: AdmissionInput, state: ClusterState, config: TenancyConfig): Decision {
+export function evaluate(input: AdmissionInput, state: ClusterState, config: TenancyConfig, options: EvaluateOptions = {}): Decision {
   const gk = groupKind(input.kind.group, input.kind.kind);
   // pods/exec and pods/attach (CONNECT) are judged for the container they enter.
   const handler = handlerFor(input, gk);
@@ -126,12 +137,12 @@ export function evaluate(input: AdmissionInput, state: ClusterState, config: Ten
     checkSystemNamespaceWrite(ctx, pre);
     checkForeignNamespaceWrite(ctx, pre);
     checkManagedBaselineWrite(ctx, pre);
-    checkOpenWindow(ctx, pre);
+    if (!options.baselineAssumed) checkOpenWindow(ctx, pre);
     const d = handler(ctx);
     if (!pre.hasViolations()) return d;
     const common = pre.build();
     const held = d.allowed ? d.patch : d.heldPatch;
-    const out: Decision = { ...d, allowed: false, violations: [...common.violations, ...d.violations], patch: [] };
+    const out: Decision = { ...d, allowed: false, violations: [...common.violations, ...d.violations], warnings: withoutPatchWarnings(d.warnings), patch: [] };
     if (held && held.length > 0) out.heldPatch = held;
     else delete out.heldPatch;
     return out;

@@ -15,7 +15,7 @@
 import type { RuleContext, RuleDoc } from './context.js';
 import type { DecisionBuilder } from './decision.js';
 import { describeObject, namespaceOf, who } from './istio-shared.js';
-import { addressProblem, hostProblem, judgesTargets, namespaceProblem } from './network-targets.js';
+import { addressProblem, hostProblem, judgesTargets, namespaceProblem, platformFix } from './network-targets.js';
 
 export const FOREIGN_HOST_RULE = 'TG-ISTIO-FOREIGN-HOST';
 
@@ -37,7 +37,7 @@ function violate(ctx: RuleContext, b: DecisionBuilder, path: string, what: strin
     path,
     `${who(ctx)}: ${describeObject(ctx)} ${what}: ${why}. With a ServiceEntry, DestinationRule or VirtualService of its own a tenant can make its sidecar ` +
       `originate mTLS to a shared gateway (which forwards with the platform's identity into any tenant) or alias another tenant's workload. ` +
-      `Name only your own services and hosts outside the cluster, or ask a platform admin for a peering.`,
+      (platformFix(why) ?? `Name only your own services and hosts outside the cluster, or ask a platform admin for a peering.`),
   );
 }
 

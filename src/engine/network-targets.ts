@@ -53,7 +53,23 @@ export function addressProblem(ctx: Pick<RuleContext, 'config'>, address: string
   if (!ranges.some((c) => rangesOverlap(r, c))) return undefined;
   return configured
     ? `${address} is inside the cluster's Service, pod or node ranges (clusterNetwork)`
-    : `${address} is a private address, and clusterNetwork.serviceCIDRs/podCIDRs are not configured, so it may be a pod or Service of the cluster`;
+    : `${address} is a private address, and ${RANGES_UNCONFIGURED}, so it may be a pod or Service of the cluster`;
+}
+
+const RANGES_UNCONFIGURED = 'clusterNetwork.serviceCIDRs/podCIDRs are not configured';
+
+/**
+ * The fix that really applies to a target problem, when it is not the
+ * tenant's to make: a private address outside the cluster is refused only
+ * because the platform has not said which ranges are the cluster's.
+ */
+export function platformFix(why: string): string | undefined {
+  if (!why.includes(RANGES_UNCONFIGURED)) return undefined;
+  return (
+    'If the address is outside the cluster (a database or service on your private network), ask a platform admin to set clusterNetwork.serviceCIDRs ' +
+    'and clusterNetwork.podCIDRs (and nodeCIDRs) in the tenancy config to the cluster\'s own ranges: private addresses outside them are then allowed. ' +
+    'For a workload inside the cluster, name it by its Service instead.'
+  );
 }
 
 /**

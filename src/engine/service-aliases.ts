@@ -28,7 +28,7 @@ import { groupKind } from '../cluster/state.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { describeObject, isRestricted, namespaceOf, who } from './istio-shared.js';
-import { addressProblem, hostProblem, judgesTargets, namespaceProblem } from './network-targets.js';
+import { addressProblem, hostProblem, judgesTargets, namespaceProblem, platformFix } from './network-targets.js';
 import type { Decision, KubeObject } from './types.js';
 
 const SERVICE = groupKind('', 'Service');
@@ -138,8 +138,8 @@ function endpointsHandler(read: typeof endpointsAddresses) {
         'TG-ENDPOINTS-ADDRESS',
         a.path,
         `${who(ctx)}: ${describeObject(ctx)} lists ${JSON.stringify(a.value)} as a backend: ${why}. Hand-written endpoints make the Service an alias of whatever ` +
-          `owns that address (another tenant's pod, a shared gateway), for kube-proxy and for Istio's registry alike. Give the Service a selector for your own pods, ` +
-          `or list only addresses outside the cluster.`,
+          `owns that address (another tenant's pod, a shared gateway), for kube-proxy and for Istio's registry alike. ` +
+          (platformFix(why) ?? `Give the Service a selector for your own pods, or list only addresses outside the cluster.`),
       );
     }
     for (const r of now.targetRefs) {

@@ -1,6 +1,7 @@
 // Checks on a pod spec (a Pod's spec, a template's spec, a Revision's spec)
 // for the ways a container can step outside the sidecar's capture.
 
+import { containerLabel } from './container-names.js';
 import { DEFAULT_PROXY_IDS, type ProxyIds } from './sidecar-proxy-ids.js';
 import { WORKLOAD_RULE, type Finding } from './workload-findings.js';
 
@@ -190,9 +191,10 @@ export function checkPodSpec(out: Finding[], spec: unknown, specPath: string, in
         });
       }
       const sc = asObject(rawSc, `${cPath}.securityContext`);
-      proxyIdFindings(out, sc, `${cPath}.securityContext`, `Container "${name}"`, ids);
-      netAdminFindings(out, sc, `${cPath}.securityContext`, `Container "${name}"`);
-      capabilityFindings(out, sc, `${cPath}.securityContext`, `Container "${name}"`);
+      const label = containerLabel(name, list, i);
+      proxyIdFindings(out, sc, `${cPath}.securityContext`, label, ids);
+      netAdminFindings(out, sc, `${cPath}.securityContext`, label);
+      capabilityFindings(out, sc, `${cPath}.securityContext`, label);
     });
   }
 }

@@ -22,6 +22,8 @@
 // admissible and run safe. Where no patch is possible (an UPDATE of a Pod,
 // whose containers are immutable), the missing settings are refused.
 
+import { containerLabel } from './container-names.js';
+import { PATCHED_MARK } from './decision.js';
 import type { RuleContext } from './context.js';
 import type { DecisionBuilder } from './decision.js';
 import type { PatchOp } from './types.js';
@@ -118,11 +120,29 @@ export function setuidFindings(gaps: SetuidGap[]): Finding[] {
       rule: WORKLOAD_RULE.setuid,
       path: `${gapPath(g)}.securityContext`,
       message:
-        `Container "${g.name}" can become Istio's proxy UID/GID 1337 at run time (${g.identity ? 'by executing a set-user-ID binary of its image' : 'as root with CAP_SETUID/CAP_SETGID, or through a set-user-ID binary'}); ` +
+        `${containerLabel(g.name, g.list, g.index)} can become Istio's proxy UID/GID 1337 at run time (${g.identity ? 'by executing a set-user-ID binary of its image' : 'as root with CAP_SETUID/CAP_SETGID, or through a set-user-ID binary'}); ` +
         `istio-iptables does not capture traffic of UID/GID 1337, so its connections would leave without the sidecar, in plaintext and past the tenant's policies. ` +
         `Set ${missing.join(' and ')} in its securityContext.`,
     };
   });
+}
+
+/**
+ * The warning that comes with the patch: an entrypoint that switches user
+ * (nginx's master/worker, gosu, su-exec, setpriv) needs SETUID/SETGID as root,
+ * and a set-user-ID binary (sudo, ping on old images) needs privilege
+ * escalation; both now fail at run time with "operation not permitted".
+ */
+export function patchWarning(g: SetuidGap): string {
+  const who = containerLabel(g.name, g.list, g.index);
+  const what = g.identity
+    ? 'tenant-guard set allowPrivilegeEscalation: false (set-user-ID binaries such as sudo or su no longer gain privileges)'
+    : `it runs as root, so tenant-guard dropped SETUID and SETGID and set allowPrivilegeEscalation: false: an entrypoint that switches user (nginx's master/worker, gosu, su-exec) now fails with "operation not permitted"`;
+  return (
+    `${WORKLOAD_RULE.setuid} at ${gapPath(g)}.securityContext${PATCHED_MARK}${who}: ${what}. ` +
+    `To keep the image working, run it as non-root (runAsNonRoot: true and a non-root variant of the image, e.g. nginxinc/nginx-unprivileged for nginx; docs/workload-rules.md lists common ones); ` +
+    `if it cannot run without those capabilities, ask a platform admin for an exception.`
+  );
 }
 
 /** JSON Patch operations adding what each container lacks. */
@@ -163,6 +183,8 @@ export function guardSetuid(ctx: RuleContext, b: DecisionBuilder, obj: unknown, 
   if (gaps.length === 0) return [];
   if (opts.enforce && opts.canPatch && ctx.config.rootContainers !== 'deny') {
     b.add(...setuidPatch(gaps));
+    // The patch changes what the container may do at run time: say so, naming it and the way out.
+    for (const g of gaps) b.warnPatched(patchWarning(g));
     return [];
   }
   return setuidFindings(gaps);

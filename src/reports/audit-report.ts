@@ -1,3 +1,4 @@
+import { structuredWarning, type StructuredWarning } from './warnings.js';
 import type { EnforcementResult } from '../engine/enforcement.js';
 import type { Decision, KubeObject, PatchOp, UserInfo, Violation } from '../engine/types.js';
 import type { MatrixCell, ReachabilityMatrix } from '../mesh/matrix.js';
@@ -48,7 +49,7 @@ export interface AuditReportJson {
     as: UserInfo;
     allowed: boolean;
     violations: (Violation & { action?: string; exception?: string })[];
-    warnings: string[];
+    warnings: StructuredWarning[];
     patch: PatchOp[];
   }[];
   /** Cross-tenant cells of the matrix that are open without a configured peering. */
@@ -128,7 +129,7 @@ export function buildReport(
         const o = outcomeAt(r, i);
         return r.outcomes ? { ...v, action: o.outcome, ...(o.exception ? { exception: o.exception } : {}) } : v;
       }),
-      warnings: r.decision.warnings,
+      warnings: r.decision.warnings.map(structuredWarning),
       patch: r.decision.patch,
     })),
     openPaths,

@@ -20,6 +20,8 @@ export interface ClusterSnapshot {
   store: MemoryStore;
   judged: KubeObject[];
   notServed: string[];
+  /** Every kind read, Namespaces included (what `audit --export-state` writes). */
+  kinds: GroupKind[];
 }
 
 /**
@@ -49,7 +51,7 @@ export async function snapshotCluster(client: KubeClient, config: TenancyConfig)
   }
   const judgedKinds = new Set(interceptedKinds());
   const judged = [GK.Namespace, ...kinds].filter((k) => judgedKinds.has(k)).flatMap((k) => store.list(k));
-  return { store, judged, notServed: notServed.filter((k) => judgedKinds.has(k)).sort() };
+  return { store, judged, notServed: notServed.filter((k) => judgedKinds.has(k)).sort(), kinds: [GK.Namespace, ...kinds] };
 }
 
 /**

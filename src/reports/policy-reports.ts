@@ -7,6 +7,7 @@
 import { outcomeAt, rolloutRows, type AuditResult } from './audit-report.js';
 import type { KubeObject } from '../engine/types.js';
 import type { MatrixCell } from '../mesh/matrix.js';
+import { structuredWarning } from './warnings.js';
 
 export const REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
 export const REPORT_NAME = 'tenant-guard';
@@ -79,7 +80,10 @@ export function resultsOf(r: AuditResult, timestamp: ReportResult['timestamp']):
       properties: { ...judgedAs, ...(v.path ? { path: v.path } : {}), action: o.outcome, ...(o.exception ? { exception: o.exception } : {}) },
     };
   });
-  for (const w of r.decision.warnings) out.push({ ...base, policy: POLICY, rule: 'warning', result: 'warn', severity: 'medium', message: w, properties: judgedAs });
+  for (const text of r.decision.warnings) {
+    const w = structuredWarning(text);
+    out.push({ ...base, policy: POLICY, rule: w.rule ?? 'warning', result: 'warn', severity: 'medium', message: w.message, properties: { ...judgedAs, ...(w.path ? { path: w.path } : {}) } });
+  }
   if (r.decision.allowed && r.decision.patch.length > 0) {
     out.push({
       ...base,

@@ -36,6 +36,8 @@ export interface AdmissionDeps {
   expiredLogged?: WeakMap<TenancyConfig, Set<string>>;
   /** The clock of exception expiry (tests pin it). */
   now?: () => number;
+  /** Base URL of docs/rules.md: each violation of a denial ends with a link to its rule's section; none when absent. */
+  rulesUrl?: string;
 }
 
 /** An HTTP answer: a review (200) or a coded error for a body that is no review (4xx). */
@@ -69,7 +71,7 @@ function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: Adm
   } catch (e) {
     return errored(uid, 500, `TG_ERR_ENGINE: ${describeError(e)}; the request is denied (fail closed)`);
   }
-  if (!d.allowed) return withRelaxed(denied(uid, d.violations, d.warnings), d.relaxed);
+  if (!d.allowed) return withRelaxed(denied(uid, d.violations, d.warnings, deps.rulesUrl), d.relaxed);
   // /validate runs after every mutating webhook and judges the final object: patches there would be ignored by the API server.
   return withRelaxed(endpoint === 'mutate' ? patched(uid, d.patch, d.warnings) : allowed(uid, d.warnings), d.relaxed);
 }
@@ -121,7 +123,7 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, re
   const decision = outcomeOf(response);
   deps.series.record(endpoint, kindLabel(input), input?.operation ?? 'unknown', decision, seconds);
   const rules = deniedRules(response);
-  for (const rule of rules) deps.series.denial(endpoint, rule);
+  for (const rule of rules) deps.series.denial(uid, rule);
   const enforced = notes.enforcement;
   if (enforced) for (const o of enforced.outcomes) deps.series.violation(endpoint, o.rule, o.outcome);
   const relaxed = enforced?.decision.relaxed;

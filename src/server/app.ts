@@ -59,6 +59,8 @@ export interface AppOptions {
   bodyBudget?: Partial<BodyBudgetLimits>;
   /** `denials` (default): plain allowed decisions are logged at debug; `all`: every decision at info. */
   decisionLog?: DecisionLogMode;
+  /** Base URL of docs/rules.md that denials link to (`serve --rules-url`); no links when absent. */
+  rulesUrl?: string;
 }
 
 export const MUTATE_PATH = '/mutate';
@@ -101,6 +103,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     log: options.logger,
     decisionLog: options.decisionLog ?? 'denials',
     stateReady: options.stateReady ?? (() => true),
+    ...(options.rulesUrl !== undefined ? { rulesUrl: options.rulesUrl } : {}),
   };
   const draining = options.draining;
   const budget = new BodyBudget({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { parseTenancyConfigText } from '../config/load.js';
+import { parseConfigFileText } from '../config/load.js';
 import type { TenancyConfig } from '../config/types.js';
 import { expiryOf } from '../config/expiry.js';
 import { describeError, isTenantGuardError, TenantGuardError, describeFsError } from '../errors.js';
@@ -50,7 +50,7 @@ export class FileConfigProvider implements ConfigProvider {
     private readonly metrics?: Pick<ServerMetrics, 'configReloads'>,
   ) {
     const text = readText(file);
-    this.config = parseTenancyConfigText(text, file);
+    this.config = parseConfigFileText(text, file);
     this.digest = digest(text);
     logExceptionExpiry(this.config, logger, Date.now());
   }
@@ -71,7 +71,7 @@ export class FileConfigProvider implements ConfigProvider {
         return false;
       }
       if (d === this.refused) return false;
-      this.config = parseTenancyConfigText(text, this.file);
+      this.config = parseConfigFileText(text, this.file);
       this.digest = d;
       this.refused = undefined;
     } catch (e) {

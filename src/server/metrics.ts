@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { buildInfo } from '../release/build-info.js';
 
 /** The endpoint labels: one per admission route. */
 export type Endpoint = 'mutate' | 'validate';
@@ -13,13 +14,17 @@ export interface ServerMetrics {
   /** decision: allowed | patched | denied | error | invalid (HTTP 4xx, no review answered). */
   requests: Counter<'endpoint' | 'kind' | 'operation' | 'decision'>;
   latency: Histogram<'endpoint' | 'kind' | 'operation' | 'decision'>;
-  denials: Counter<'endpoint' | 'rule'>;
+  /** Once per review (AdmissionReview uid) and rule: the API server's /mutate and /validate calls of one request count once. */
+  denials: Counter<'rule'>;
   /** action: deny | warn | audit | exception (how each violation ended under the configured enforcement). */
   violations: Counter<'endpoint' | 'rule' | 'action'>;
   configReloads: Counter<'result'>;
   tlsReloads: Counter<'result'>;
   /** reason: client_unauthorized | body_budget | slow_bodies. */
   refusals: Counter<'reason'>;
+  /** notAfter of the certificate being served, whatever its source. */
+  certExpiry: Gauge;
+  buildInfo: Gauge<'version' | 'commit' | 'node'>;
 }
 
 // Webhook calls are cut at timeoutSeconds (10 s by default); the buckets
@@ -45,8 +50,8 @@ export function createServerMetrics(registry: Registry): ServerMetrics {
     }),
     denials: new Counter({
       name: 'tenant_guard_admission_denials_total',
-      help: 'Violations in denied reviews, by endpoint and rule id.',
-      labelNames: ['endpoint', 'rule'],
+      help: 'Denied admission requests by rule id: once per review (AdmissionReview uid) and rule, however many endpoints judged it.',
+      labelNames: ['rule'],
       registers,
     }),
     violations: new Counter({
@@ -73,8 +78,35 @@ export function createServerMetrics(registry: Registry): ServerMetrics {
       labelNames: ['reason'],
       registers,
     }),
+    certExpiry: new Gauge({
+      name: 'tenant_guard_tls_certificate_expiry_timestamp_seconds',
+      help: 'notAfter (Unix seconds) of the serving certificate this replica serves, from any certificate source.',
+      registers,
+    }),
+    buildInfo: buildInfoGauge(registers),
   };
 }
+
+function buildInfoGauge(registers: Registry[]): Gauge<'version' | 'commit' | 'node'> {
+  const g = new Gauge({
+    name: 'tenant_guard_build_info',
+    help: 'Always 1; the labels say which build runs (version, git commit, Node.js version).',
+    labelNames: ['version', 'commit', 'node'],
+    registers,
+  });
+  const b = buildInfo();
+  g.set({ version: b.version, commit: b.commit, node: process.versions.node }, 1);
+  return g;
+}
+
+/** Sets the certificate expiry gauge from a pair's notAfter (as node reports it). */
+export function recordCertExpiry(metrics: Pick<ServerMetrics, 'certExpiry'>, validTo: string): void {
+  const ms = Date.parse(validTo);
+  if (Number.isFinite(ms)) metrics.certExpiry.set(ms / 1000);
+}
+
+/** How many recent review uids the denial count remembers (one request's /mutate and /validate calls come moments apart). */
+const RECENT_REVIEWS = 4096;
 
 interface Series {
   requests: Counter.Internal;
@@ -91,6 +123,8 @@ export class AdmissionSeries {
   private readonly series = new Map<string, Series>();
   private readonly denialSeries = new Map<string, Counter.Internal>();
   private readonly violationSeries = new Map<string, Counter.Internal>();
+  /** uid -> rules already counted for that review; insertion-ordered, the oldest dropped first. */
+  private readonly counted = new Map<string, Set<string>>();
 
   constructor(private readonly metrics: ServerMetrics) {}
 
@@ -106,12 +140,26 @@ export class AdmissionSeries {
     if (seconds !== undefined) s.latency.observe(seconds);
   }
 
-  denial(endpoint: Endpoint, rule: string): void {
-    const key = `${endpoint}\0${rule}`;
-    let c = this.denialSeries.get(key);
+  /**
+   * Count a review's denial by `rule` once: the API server sends the same uid
+   * to /mutate and /validate for one request, and a review listing a rule
+   * twice is one denial of it. An empty uid (not from an API server) always counts.
+   */
+  denial(uid: string, rule: string): void {
+    if (uid !== '') {
+      let rules = this.counted.get(uid);
+      if (rules?.has(rule)) return;
+      if (!rules) {
+        rules = new Set();
+        this.counted.set(uid, rules);
+        if (this.counted.size > RECENT_REVIEWS) this.counted.delete(this.counted.keys().next().value!);
+      }
+      rules.add(rule);
+    }
+    let c = this.denialSeries.get(rule);
     if (!c) {
-      c = this.metrics.denials.labels({ endpoint, rule });
-      this.denialSeries.set(key, c);
+      c = this.metrics.denials.labels({ rule });
+      this.denialSeries.set(rule, c);
     }
     c.inc();
   }

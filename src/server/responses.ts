@@ -1,5 +1,6 @@
 import type { PatchOp, Violation } from '../engine/types.js';
 import { ADMISSION_API_VERSION, ADMISSION_KIND } from './review.js';
+import { withRuleLink } from '../reports/rule-links.js';
 
 // Small constructors for AdmissionReview responses, in the style of
 // controller-runtime's admission.Allowed/Denied/Patched/Errored
@@ -89,8 +90,8 @@ export function patched(uid: string, patch: PatchOp[], warnings: string[] = []):
 }
 
 /** The message a user sees after `admission webhook "..." denied the request: `. */
-export function denialMessage(violations: Violation[]): string {
-  const lines = violations.map((v) => `[${v.rule}]${v.path ? ` ${v.path}:` : ''} ${v.message}`);
+export function denialMessage(violations: Violation[], rulesUrl?: string): string {
+  const lines = violations.map((v) => `[${v.rule}]${v.path ? ` ${v.path}:` : ''} ${withRuleLink(rulesUrl, v.rule, v.message)}`);
   return `tenant-guard found ${violations.length} violation${violations.length === 1 ? '' : 's'}:\n${lines.join('\n')}`;
 }
 
@@ -98,12 +99,12 @@ export function ruleIds(violations: Violation[]): string[] {
   return [...new Set(violations.map((v) => v.rule))];
 }
 
-export function denied(uid: string, violations: Violation[], warnings: string[] = []): AdmissionResponse {
+export function denied(uid: string, violations: Violation[], warnings: string[] = [], rulesUrl?: string): AdmissionResponse {
   return withWarnings(
     {
       uid,
       allowed: false,
-      status: { code: 403, reason: 'Forbidden', message: denialMessage(violations) },
+      status: { code: 403, reason: 'Forbidden', message: denialMessage(violations, rulesUrl) },
       auditAnnotations: { [AUDIT_KEYS.decision]: 'denied', [AUDIT_KEYS.rules]: ruleIds(violations).join(',') },
     },
     warnings,

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ensureDevCertificates } from '../certs/dev.js';
 import type { ControllerOptions, RunningControllers } from '../controllers/run.js';
-import { DEFAULT_CONFIG_PATH } from '../config/default.js';
+import { isDemoConfig } from '../config/default.js';
 import type { DecisionLogMode } from './admission.js';
 import { buildApp } from './app.js';
 import { liveState, manifestState, type ClusterConnection, type StateSource } from './cluster-state.js';
@@ -15,7 +15,10 @@ import { FileConfigProvider } from './config-provider.js';
 import { ConnectionDrain } from './connections.js';
 import { DEFAULT_SHUTDOWN_DELAY_MS, LISTENER_QUIET_MAX_MS, LISTENER_QUIET_MS, SHUTDOWN_GRACE_MS } from './limits.js';
 import { LOG, MSG } from './log-keys.js';
-import { createServerMetrics } from './metrics.js';
+import { createServerMetrics, recordCertExpiry } from './metrics.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { describeError, TenantGuardError } from '../errors.js';
+import { X509Certificate } from 'node:crypto';
 import { Readiness } from './readiness.js';
 import { shutdownSequence } from './shutdown.js';
 import { loadTlsPair, TlsReloader, type TlsFiles } from './tls.js';
@@ -30,8 +33,8 @@ export interface ServeOptions {
   port: number;
   /** Explicit serving pair, or a directory where development certificates are used or created. */
   tls: TlsFiles | { certsDir: string };
-  /** A tenancy config file, reloaded on change; the bundled examples/tenancy.yaml when absent. */
-  configFile?: string;
+  /** The tenancy config file (any form loadTenancyConfig reads), reloaded on change. */
+  configFile: string;
   /** Manifests seeding the in-memory state (exclusive with `cluster`). */
   statePaths: string[];
   cluster?: ClusterConnection;
@@ -49,6 +52,10 @@ export interface ServeOptions {
   filePollMs?: number;
   /** Only a client with a certificate from this CA and one of these CNs may post reviews (serve --client-ca/--client-cn). */
   clientAuth?: ClientAuthOptions;
+  /** /metrics on its own port (plain HTTP unless `tls`); when absent, only on the webhook's port. */
+  metrics?: { host: string; port: number; tls: boolean };
+  /** Base URL of docs/rules.md that each denial links to (DEFAULT_RULES_URL in the CLI). */
+  rulesUrl?: string;
 }
 
 export interface ServeEnv {
@@ -61,6 +68,8 @@ export interface RunningServer {
   app: FastifyInstance;
   url: string;
   address: AddressInfo;
+  /** The metrics listener's URL, when it has its own port. */
+  metricsUrl?: string;
   /** Run the shutdown sequence (idempotent); resolves when the process may exit. */
   shutdown(reason: string): Promise<void>;
 }
@@ -79,6 +88,9 @@ function resolveTls(tls: ServeOptions['tls'], cwd: string, logger: Logger): TlsF
  */
 export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Promise<RunningServer> {
   const { logger, cwd } = env;
+  const configFile = resolve(cwd, opts.configFile);
+  // The first line a user sees says when the tenants are the demo's (npm start), never silently.
+  if (isDemoConfig(configFile)) logger.warn({ config: configFile }, 'serving the DEMO tenancy config examples/tenancy.yaml (tenant-1, tenant-2): pass --config with your own for a real cluster');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createServerMetrics(registry);
@@ -125,7 +137,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   const servingFiles = certsAndReports?.tlsFiles ?? resolveTls(opts.tls, cwd, logger);
   const tlsFiles: TlsFiles = opts.clientAuth ? { ...servingFiles, clientCaFile: resolve(cwd, opts.clientAuth.caFile) } : servingFiles;
   const pair = await guard(() => loadTlsPair(tlsFiles));
-  const configFile = opts.configFile ? resolve(cwd, opts.configFile) : DEFAULT_CONFIG_PATH;
+  recordCertExpiry(metrics, pair.validTo);
   const config = await guard(() => new FileConfigProvider(configFile, logger.child({ component: 'config' }), metrics));
   const state: StateSource = await guard(() =>
     cluster ? liveState(cluster, logger.child({ component: 'cluster' }), registry) : manifestState(opts.statePaths, cwd, env.stdin),
@@ -148,15 +160,41 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     ...(opts.clientAuth ? { clientCommonNames: opts.clientAuth.commonNames } : {}),
     ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     ...(opts.decisionLog ? { decisionLog: opts.decisionLog } : {}),
+    ...(opts.rulesUrl !== undefined ? { rulesUrl: opts.rulesUrl } : {}),
   });
   const server = app.server as unknown as HttpsServer;
   const connections = new ConnectionDrain(server, true);
   await guard(() => app.listen({ host: opts.host, port: opts.port }));
   const address = server.address() as AddressInfo;
+  let metricsServer: MetricsServer | undefined;
+  if (opts.metrics) {
+    const m = opts.metrics;
+    metricsServer = await guard(async () => {
+      try {
+        return await startMetricsServer({ host: m.host, port: m.port, ...(m.tls ? { tls: pair } : {}) }, registry);
+      } catch (e) {
+        await app.close();
+        throw new TenantGuardError('TG_ERR_USAGE', `cannot listen for metrics on ${m.host}:${m.port}: ${describeError(e)}`, { cause: e });
+      }
+    });
+  }
   const watchOpts = opts.filePollMs !== undefined ? { pollMs: opts.filePollMs } : {};
-  const tls = new TlsReloader(server, tlsFiles, pair, logger.child({ component: 'tls' }), metrics).watch(watchOpts);
-  // The bundled default is part of the install, not operator config: only a --config file is watched.
-  if (opts.configFile) config.watch(watchOpts);
+  // A new certificate goes to the webhook's listener and, over TLS, to the metrics one; its expiry to the gauge.
+  const tlsTarget = {
+    setSecureContext: (o: Parameters<HttpsServer['setSecureContext']>[0]) => {
+      server.setSecureContext(o);
+      metricsServer?.secureContext?.setSecureContext(o);
+      if (o.cert) {
+        try {
+          recordCertExpiry(metrics, new X509Certificate(o.cert as string).validTo);
+        } catch {
+          // the pair was already checked by loadTlsPair
+        }
+      }
+    },
+  };
+  const tls = new TlsReloader(tlsTarget, tlsFiles, pair, logger.child({ component: 'tls' }), metrics).watch(watchOpts);
+  config.watch(watchOpts);
 
   // Loaded on demand: the Lease client is only needed with --controllers.
   let controllers: RunningControllers | undefined;
@@ -183,7 +221,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `https://${host}:${address.port}`;
   logger.info(
-    { [LOG.address]: url, config: configFile, tlsCert: tlsFiles.certFile, certSubject: pair.subject, certValidTo: pair.validTo, state: state.describe },
+    { [LOG.address]: url, ...(metricsServer ? { metrics: `${metricsServer.url}/metrics` } : {}), config: configFile, tlsCert: tlsFiles.certFile, certSubject: pair.subject, certValidTo: pair.validTo, state: state.describe },
     MSG.listening,
   );
   if (opts.clientAuth) {
@@ -227,6 +265,7 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
         await controllersStopped;
         await certsAndReports?.stop();
         await state.stop();
+        await metricsServer?.close();
       },
       log: (event, detail) =>
         logger.info(detail ?? {}, event === 'draining' ? MSG.shutdownStarted : event === 'closing' ? MSG.shutdownClosing : MSG.shutdownDone),
@@ -234,5 +273,5 @@ export async function startWebhookServer(opts: ServeOptions, env: ServeEnv): Pro
     opts.shutdownDelayMs ?? DEFAULT_SHUTDOWN_DELAY_MS,
     opts.shutdownGraceMs ?? SHUTDOWN_GRACE_MS,
   );
-  return { app, url, address, shutdown };
+  return { app, url, address, shutdown, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}) };
 }

@@ -360,7 +360,7 @@ async function main(): Promise<void> {
   // Logging as `npm start` does (info); stdout to /dev/null, not a pipe, so writing a line costs what it does in production.
   const child = spawn(
     process.execPath,
-    [...main, 'serve', '--port', String(port), '--certs-dir', join(dir, 'certs'),
+    [...main, 'serve', '--config', join(REPO, 'examples/tenancy.yaml'), '--port', String(port), '--certs-dir', join(dir, 'certs'),
       ...statePaths.flatMap((p) => ['--state', p]), '--shutdown-delay', '0'],
     { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
   );

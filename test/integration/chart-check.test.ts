@@ -15,10 +15,13 @@ function check(manifests: string, args: string[] = []) {
   });
 }
 
-t.test('helm template | tenant-guard check -f - passes (default values)', async (t) => {
+t.test('helm template | tenant-guard check -f - passes (default values), judged under the rendered ConfigMap', async (t) => {
   const r = template();
   t.equal(r.status, 0, r.stderr);
-  const c = check(r.stdout);
+  const dir = mkdtempSync(join(tmpdir(), 'tg-chart-check-'));
+  // The whole render as --config: the ConfigMap holding tenancy.yaml is found in it.
+  writeFileSync(join(dir, 'render.yaml'), r.stdout);
+  const c = check(r.stdout, ['--config', join(dir, 'render.yaml')]);
   t.equal(c.status, 0, `check exit ${c.status}\n${c.stdout}\n${c.stderr}`);
 });
 
@@ -33,4 +36,14 @@ t.test('passes with tenants configured, judged under the chart\'s own tenancy co
   writeFileSync(configFile, find(parseDocs(r.stdout), 'ConfigMap').data['tenancy.yaml']);
   const c = check(r.stdout, ['--config', configFile]);
   t.equal(c.status, 0, `check exit ${c.status}\n${c.stdout}\n${c.stderr}`);
+
+  // The Helm values file gives the same config as the ConfigMap helm renders from it.
+  const { loadTenancyConfig } = await import('../../src/config/load.js');
+  const values = join(dir, 'values.yaml');
+  writeFileSync(values, 'tenancy:\n  tenants:\n    - {name: tenant-1, admins: {users: [alice]}, namespaces: [tenant-1]}\n    - {name: tenant-2, admins: {users: [bob]}, namespaces: [tenant-2]}\n');
+  const fromValues = loadTenancyConfig(values);
+  const fromConfigMap = loadTenancyConfig(configFile);
+  // The chart adds its own service account to platformControllers; everything else is the values' tenancy block.
+  t.same({ ...fromValues, platformControllers: null }, { ...fromConfigMap, platformControllers: null }, 'values file = rendered ConfigMap');
+  t.equal(fromValues.baseline.enabled, true, "the chart's default baseline.enabled applies to a values file");
 });

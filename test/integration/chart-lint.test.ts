@@ -16,6 +16,8 @@ t.test('helm lint is clean with every optional mode switched on', async (t) => {
     '--set', 'certManager.enabled=true',
     '--set', 'webhook.url=https://127.0.0.1:9443',
     '--set-json', 'tenancy.tenants=[{"name":"tenant-1","namespaces":["tenant-1"]}]',
+    '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.podMonitor.enabled=true',
+    '--set', 'metrics.prometheusRule.enabled=true', '--set', 'metrics.dashboard.enabled=true', '--set', 'metrics.tls=true',
   ]);
   t.equal(r.status, 0, r.stdout + r.stderr);
   t.notMatch(r.stdout, /\[(WARNING|ERROR)\]/);

@@ -53,9 +53,9 @@ t.test('Deployment: highly available, probed over HTTPS, locked down', async (t)
 
   t.same(c.readinessProbe.httpGet, { path: '/readyz', port: 'https', scheme: 'HTTPS' });
   t.same(c.livenessProbe.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
-  t.same(c.ports, [{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
+  t.same(c.ports, [{ name: 'https', containerPort: 8443, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
   t.same(c.args, [
-    'serve', '--host=0.0.0.0', '--port=8443',
+    'serve', '--host=0.0.0.0', '--port=8443', '--metrics-port=9090', '--metrics-host=0.0.0.0',
     `--self-certs=${NAMESPACE}/${FULLNAME}-tls`,
     `--cert-dns=${FULLNAME}`, `--cert-dns=${FULLNAME}.${NAMESPACE}`, `--cert-dns=${FULLNAME}.${NAMESPACE}.svc`, `--cert-dns=${FULLNAME}.${NAMESPACE}.svc.cluster.local`,
     `--mutating-webhook=${FULLNAME}`, `--validating-webhook=${FULLNAME}`,
@@ -117,7 +117,10 @@ t.test('the Deployment\'s args are what `tenant-guard serve` accepts, meaning wh
 
 t.test('Service 443 -> named port https (8443); PDB keeps one replica up', async (t) => {
   const svc = find(docs, 'Service');
-  t.same(svc.spec.ports, [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP', appProtocol: 'https' }]);
+  t.same(svc.spec.ports, [
+    { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP', appProtocol: 'https' },
+    { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP', appProtocol: 'http' },
+  ]);
   const dep = find(docs, 'Deployment');
   t.same(svc.spec.selector, dep.spec.selector.matchLabels);
   const pdb = find(docs, 'PodDisruptionBudget');

@@ -9,7 +9,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 // Equivalent to `npx tsx src/cli/main.ts`, without npx's own start-up.
 function run(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'check', ...args], { cwd: REPO, stdio: 'pipe' });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'check', ...(args.includes('--config') ? [] : ['--config', 'examples/tenancy.yaml']), ...args], { cwd: REPO, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -58,6 +58,6 @@ t.test('errors exit 2 with one line on stderr', async (t) => {
   t.match(malformed.stderr, /^TG_ERR_INPUT_PARSE: <stdin> document 1 \(line \d+, column \d+\): .+\n$/);
   const usage = await run(['--frobnicate']);
   t.equal(usage.code, 2);
-  t.match(usage.stderr, /^TG_ERR_USAGE: Unknown option '--frobnicate'\nRun 'tenant-guard check --help' for usage\.\n$/);
+  t.match(usage.stderr, /^TG_ERR_USAGE: Unknown option '--frobnicate'\nsee 'tenant-guard check --help'\n$/);
   t.equal(usage.stdout, '');
 });

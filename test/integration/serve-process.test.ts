@@ -9,13 +9,16 @@ import { REPO, spawnServe } from '../unit/server/serve-process.js';
 const deniedReview = readFileSync(join(REPO, 'examples', 'admission-review.json'), 'utf8');
 const allowedReview = readFileSync(join(REPO, 'examples', 'admission-review-allowed.json'), 'utf8');
 
-t.test('with no flags but a port: development certs, bundled config, empty state', async (t) => {
+const DEMO = ['--config', join(REPO, 'examples', 'tenancy.yaml')];
+
+t.test('as npm start runs it (the demo config, explicitly): development certs, empty state, the demo named first', async (t) => {
   const cwd = t.testdir();
-  const p = await spawnServe([], cwd);
+  const p = await spawnServe(DEMO, cwd);
   t.teardown(() => {
     p.child.kill('SIGKILL');
   });
   t.match(p.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+  t.match(p.lines[0], { level: 40, msg: /^serving the DEMO tenancy config examples\/tenancy\.yaml/ }, 'the first log line says the tenants are the demo\'s');
   for (const f of ['ca.crt', 'ca.key', 'tls.crt', 'tls.key']) t.ok(statSync(join(cwd, 'certs', f)).isFile(), `certs/${f}`);
   t.equal(statSync(join(cwd, 'certs', 'tls.key')).mode & 0o777, 0o600);
   const ca = readFileSync(join(cwd, 'certs', 'ca.crt'), 'utf8');
@@ -58,7 +61,7 @@ function slowRequest(port: number, ca: string, body: string) {
 
 t.test('SIGTERM: /readyz fails first, in-flight requests finish, then the process exits', async (t) => {
   const cwd = t.testdir();
-  const p = await spawnServe(['--shutdown-delay', '1s'], cwd);
+  const p = await spawnServe([...DEMO, '--shutdown-delay', '1s'], cwd);
   t.teardown(() => {
     p.child.kill('SIGKILL');
   });
@@ -96,5 +99,5 @@ t.test('SIGTERM: /readyz fails first, in-flight requests finish, then the proces
 t.test('startup errors are reported with their code and exit 2', async (t) => {
   const cwd = t.testdir({ 'bad.yaml': 'apiVersion: tenant-guard.dev/v1alpha1\nkind: TenancyConfig\ntenantz: []\n' });
   await t.rejects(spawnServe(['--config', 'bad.yaml', '--certs-dir', 'c'], cwd), /exited with 2 .*TG_ERR_CONFIG_INVALID: .*unknown field "tenantz"/s);
-  await t.rejects(spawnServe(['--tls-cert', 'nope.crt', '--tls-key', 'nope.key'], cwd), /exited with 2 .*TG_ERR_TLS: cannot read the TLS certificate/s);
+  await t.rejects(spawnServe([...DEMO, '--tls-cert', 'nope.crt', '--tls-key', 'nope.key'], cwd), /exited with 2 .*TG_ERR_TLS: cannot read the TLS certificate/s);
 });

@@ -1,5 +1,6 @@
 // serve --client-ca over real TLS: only a client with a certificate from the
 // client CA and an accepted CN gets an admission review answered.
+import { DEFAULT_CONFIG_PATH } from '../../src/config/default.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +31,7 @@ async function start(t: Test, commonNames: string[]) {
       port: 0,
       tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
       clientAuth: { caFile: join(dir, 'client-ca.crt'), commonNames },
+      configFile: DEFAULT_CONFIG_PATH,
       statePaths: [],
       shutdownDelayMs: 0,
       filePollMs: 100,
@@ -110,7 +112,7 @@ t.test('without --client-ca the server says once that anyone may call it', async
   writeFileSync(join(dir, 'tls.key'), serving.keyPem);
   const log = capturingLogger();
   const server = await startWebhookServer(
-    { host: '127.0.0.1', port: 0, tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') }, statePaths: [], shutdownDelayMs: 0 },
+    { host: '127.0.0.1', port: 0, tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') }, configFile: DEFAULT_CONFIG_PATH, statePaths: [], shutdownDelayMs: 0 },
     { logger: log.logger, cwd: dir },
   );
   t.teardown(() => server.shutdown('test end'));

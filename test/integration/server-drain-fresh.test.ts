@@ -16,7 +16,7 @@ t.test('fresh connections throughout the drain: answered, or refused before TLS;
   const dir = t.testdir({ 'tenancy.yaml': readFileSync(DEFAULT_CONFIG_PATH, 'utf8') });
   const log = capturingLogger();
   const s = await startWebhookServer(
-    { host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, statePaths: [], shutdownDelayMs: 1000 },
+    { host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, configFile: DEFAULT_CONFIG_PATH, statePaths: [], shutdownDelayMs: 1000 },
     { logger: log.logger, cwd: dir },
   );
   const ca = readFileSync(join(dir, 'certs', 'ca.crt'), 'utf8');

@@ -20,7 +20,7 @@ async function start(t: Test, over: Partial<ServeOptions> = {}) {
   const dir = t.testdir({ 'tenancy.yaml': readFileSync(DEFAULT_CONFIG_PATH, 'utf8') });
   const log = capturingLogger();
   const s = await startWebhookServer(
-    { host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, statePaths: [], shutdownDelayMs: 0, filePollMs: 100, ...over },
+    { host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, configFile: 'tenancy.yaml', statePaths: [], shutdownDelayMs: 0, filePollMs: 100, ...over },
     { logger: log.logger, cwd: dir },
   );
   t.teardown(() => s.shutdown('test end'));
@@ -127,7 +127,7 @@ t.test('the default request timeout is 30 s for headers and body, checked every 
 
 t.test('SIGTERM under keep-alive load: the drain closes connections gracefully, 0 resets', async (t) => {
   const cwd = t.testdir({});
-  const p = await spawnServe(['--shutdown-delay', '1500ms'], cwd);
+  const p = await spawnServe(['--config', DEFAULT_CONFIG_PATH, '--shutdown-delay', '1500ms'], cwd);
   t.teardown(() => p.child.kill('SIGKILL'));
   const ca = readFileSync(join(cwd, 'certs', 'ca.crt'), 'utf8');
   const body = review();

@@ -1,4 +1,5 @@
 // Fail closed over real TLS: security objects that do not have the shape of
+import { DEFAULT_CONFIG_PATH } from '../../src/config/default.js';
 // Istio's API, and reviews without a user, are never allowed (issue 12's
 // fault run found each of these admitted).
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { ALICE, capturingLogger, inputFor, knativeService, reviewOf } from '../u
 async function server(t: Test) {
   const dir = t.testdir({});
   const log = capturingLogger();
-  const s = await startWebhookServer({ host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, statePaths: [], shutdownDelayMs: 0 }, { logger: log.logger, cwd: dir });
+  const s = await startWebhookServer({ host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, configFile: DEFAULT_CONFIG_PATH, statePaths: [], shutdownDelayMs: 0 }, { logger: log.logger, cwd: dir });
   t.teardown(() => s.shutdown('test end'));
   const ca = readFileSync(join(dir, 'certs', 'ca.crt'), 'utf8');
   const send = async (path: '/mutate' | '/validate', review: unknown) => {

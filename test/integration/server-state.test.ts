@@ -85,7 +85,7 @@ current-context: x
   const dir = t.testdir({ kubeconfig, 'tenancy.yaml': baseConfig });
   const log = capturingLogger('fatal');
   const s = await startWebhookServer(
-    { host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, statePaths: [], cluster: { inCluster: false, kubeconfig: 'kubeconfig' }, shutdownDelayMs: 0 },
+    { host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, configFile: 'tenancy.yaml', statePaths: [], cluster: { inCluster: false, kubeconfig: 'kubeconfig' }, shutdownDelayMs: 0 },
     { logger: log.logger, cwd: dir },
   );
   t.teardown(() => s.shutdown('test end'));
@@ -99,7 +99,7 @@ current-context: x
   t.match((await httpsCall(`${s.url}/metrics`, { ca })).body, /tenant_guard_watch_synced/, 'the watcher metrics share the registry');
 
   await t.rejects(
-    startWebhookServer({ host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, statePaths: [], cluster: { inCluster: false, kubeconfig: 'missing' } }, { logger: log.logger, cwd: dir }),
+    startWebhookServer({ host: '127.0.0.1', port: 0, tls: { certsDir: 'certs' }, configFile: 'tenancy.yaml', statePaths: [], cluster: { inCluster: false, kubeconfig: 'missing' } }, { logger: log.logger, cwd: dir }),
     { code: 'TG_ERR_CLUSTER', message: /cannot load .*missing: no such file or directory/ },
   );
 });

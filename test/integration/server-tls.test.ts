@@ -1,4 +1,5 @@
 import { Agent } from 'node:https';
+import { DEFAULT_CONFIG_PATH } from '../../src/config/default.js';
 import { symlinkSync, renameSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,6 +34,7 @@ t.test('real TLS: serving, TLS floor, HTTP/1.1, rotation without a restart', asy
       host: '127.0.0.1',
       port: 0,
       tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
+      configFile: DEFAULT_CONFIG_PATH,
       statePaths: [],
       shutdownDelayMs: 0,
       filePollMs: 200,

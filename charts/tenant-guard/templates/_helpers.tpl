@@ -142,6 +142,16 @@ template that depends on them, so `helm template` fails early and clearly.
 {{- fail "clientAuth.caBundle must be PEM (-----BEGIN CERTIFICATE-----), not base64 of it" -}}
 {{- end -}}
 {{- end -}}
+{{- if eq (int .Values.metrics.port) 8443 -}}
+{{- fail "metrics.port must differ from the webhook's port 8443" -}}
+{{- end -}}
+{{- if eq (include "tenant-guard.certSource" .) "self" -}}
+{{- $ca := include "tenant-guard.durationSeconds" .Values.tls.self.caValidity | float64 -}}
+{{- $cert := include "tenant-guard.durationSeconds" .Values.tls.self.certValidity | float64 -}}
+{{- if gt $cert $ca -}}
+{{- fail (printf "tls.self.certValidity (%s) is longer than tls.self.caValidity (%s): a serving certificate cannot outlive the CA that signs it, and tenant-guard would refuse to start (crash-looping every replica). Shorten certValidity or lengthen caValidity" .Values.tls.self.certValidity .Values.tls.self.caValidity) -}}
+{{- end -}}
+{{- end -}}
 {{- if le (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) (int .Values.webhook.timeoutSeconds)) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must be greater than shutdownDelaySeconds (%d) + webhook.timeoutSeconds (%d): the pod must outlive the shutdown delay and the reviews still in flight" (int .Values.terminationGracePeriodSeconds) (int .Values.shutdownDelaySeconds) (int .Values.webhook.timeoutSeconds)) -}}
 {{- end -}}
@@ -326,4 +336,12 @@ could opt itself out unseen.
 {{- $new := printf $ign "object" "object" "object" -}}
 - name: not-already-ignored
   expression: {{ printf "!(oldObject != null && %s && (object == null || (%s)))" $old $new | quote }}
+{{- end -}}
+
+{{/* A duration of the schema's form (500ms, 30s, 2m, 12h, 90d) in seconds, as a string. values.schema.json cannot compare two fields: the templates do. */}}
+{{- define "tenant-guard.durationSeconds" -}}
+{{- $n := regexFind "^[0-9]+(\\.[0-9]+)?" . | float64 -}}
+{{- $unit := regexFind "(ms|s|m|h|d)$" . -}}
+{{- $mult := dict "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 "d" 86400.0 -}}
+{{- mulf $n (get $mult $unit) -}}
 {{- end -}}

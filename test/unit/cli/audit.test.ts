@@ -157,8 +157,8 @@ t.test('runAudit: usage and kubeconfig errors exit 2 with a coded message', asyn
   t.equal(await runAudit(['--help'], c.io), 0);
   t.match(c.out(), /usage: tenant-guard audit/);
   c = io();
-  t.equal(await runAudit(['-o', 'yaml'], c.io), 2);
-  t.match(c.err(), /TG_ERR_USAGE: -o must be one of text, json/);
+  t.equal(await runAudit(['-o', 'xml'], c.io), 2);
+  t.match(c.err(), /TG_ERR_USAGE: -o must be one of text, json, yaml/);
   c = io();
   t.equal(await runAudit(['--kubeconfig', '/nonexistent/kubeconfig'], c.io), 2);
   t.match(c.err(), /^TG_ERR_CLUSTER: cannot load the kubeconfig/);

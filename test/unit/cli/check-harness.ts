@@ -9,13 +9,21 @@ export const NAMESPACES = 'test/fixtures/namespaces.yaml';
 export const ALICE = ['--as', 'alice', '--as-group', 'tenant-1-admins'];
 export const BOB = ['--as', 'bob', '--as-group', 'tenant-2-admins'];
 
+/** The demo tenants, passed explicitly as every check run must (there is no implicit default). */
+export const EXAMPLE_CONFIG = ['--config', 'examples/tenancy.yaml'];
+
+/** `args` with the example config unless they name one (or `noConfig`). */
+export function withConfig(args: string[]): string[] {
+  return args.includes('--config') || args.includes('-h') || args.includes('--help') ? args : [...EXAMPLE_CONFIG, ...args];
+}
+
 export interface CheckRun {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-export async function check(args: string[], opts: { stdin?: string; cwd?: string } = {}): Promise<CheckRun> {
+export async function check(args: string[], opts: { stdin?: string; cwd?: string; noConfig?: boolean } = {}): Promise<CheckRun> {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -24,7 +32,10 @@ export async function check(args: string[], opts: { stdin?: string; cwd?: string
   stdout.on('data', (d: Buffer) => (out += d.toString()));
   stderr.on('data', (d: Buffer) => (err += d.toString()));
   stdin.end(opts.stdin ?? '');
-  const code = await runCheck(args, { stdin, stdout, stderr, env: {}, cwd: opts.cwd ?? REPO });
+  const argv = opts.noConfig ? args : withConfig(args);
+  const cwd = opts.cwd ?? REPO;
+  // A test in its own directory names the example config by its absolute path.
+  const code = await runCheck(cwd === REPO ? argv : argv.map((a) => (a === EXAMPLE_CONFIG[1] ? `${REPO}${a}` : a)), { stdin, stdout, stderr, env: {}, cwd });
   return { code, stdout: out, stderr: err };
 }
 

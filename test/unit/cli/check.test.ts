@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import t from 'tap';
-import { check, checkJson, NAMESPACES, REPO } from './check-harness.js';
+import { check, checkJson, EXAMPLE_CONFIG, NAMESPACES, REPO } from './check-harness.js';
 
 const cm = (name: string, ns?: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}${ns ? `, namespace: ${ns}` : ''}}\ndata: {k: v}\n`;
 
@@ -106,7 +106,7 @@ t.test('usage errors: exit 2, one line naming the problem, never a stack trace',
     [['-f', NAMESPACES, '--bogus'], /^TG_ERR_USAGE: Unknown option '--bogus'/],
     [['-f'], /^TG_ERR_USAGE: Option '-f, --filename <value>' argument missing/],
     [['-f', NAMESPACES, 'extra'], /^TG_ERR_USAGE: Unexpected argument 'extra'/],
-    [['-f', NAMESPACES, '-o', 'yaml'], /^TG_ERR_USAGE: -o must be one of text, json, not "yaml"/],
+    [['-f', NAMESPACES, '-o', 'xml'], /^TG_ERR_USAGE: -o must be one of text, json, yaml, not "xml"/],
     [['-f', NAMESPACES, '--operation', 'PATCH'], /^TG_ERR_USAGE: --operation must be one of CREATE, UPDATE, DELETE/],
     [['-f', NAMESPACES, '-n', 'Not_A_Namespace'], /^TG_ERR_USAGE: -n "Not_A_Namespace" is not a valid namespace name/],
     [['-f', NAMESPACES, '--as-group', 'tenant-1-admins'], /^TG_ERR_USAGE: --as-group needs --as/],
@@ -165,7 +165,7 @@ t.test('a custom --config is used for tenancy decisions', async (t) => {
 t.test('--help prints the contract and exits 0', async (t) => {
   const r = await check(['--help']);
   t.equal(r.code, 0);
-  t.match(r.stdout, /tenant-guard check -f PATH\.\.\. \[--state PATH\.\.\.\]/);
+  t.match(r.stdout, /tenant-guard check --config FILE -f PATH\.\.\. \[--state PATH\.\.\.\]/);
   t.match(r.stdout, /kubernetes-admin in system:masters/);
 });
 
@@ -185,7 +185,7 @@ t.test('--matrix: a failure of the reachability model is exit 2 with a message, 
     let err = '';
     io.stdout.on('data', (d: Buffer) => (out += d.toString()));
     io.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await runCheck(['--matrix', '-o', output, '-f', NAMESPACES], io);
+    const code = await runCheck([...EXAMPLE_CONFIG, '--matrix', '-o', output, '-f', NAMESPACES], io);
     t.equal(code, 2, output);
     t.equal(err, 'TG_ERR_ENGINE: cannot compute the reachability matrix: policy x is unreadable\n');
     t.equal(out, '', 'nothing on stdout');

@@ -4,7 +4,7 @@ import { parseLongDuration } from '../../../src/cli/serve-controllers.js';
 
 const base = ['--kubeconfig', 'kc.yaml', '--self-certs', 'tg/tg-tls', '--cert-dns', 'tg.tg.svc', '--mutating-webhook', 'tg', '--validating-webhook', 'tg', '--replica', 'pod-0'];
 const opts = (argv: string[]) => {
-  const r = serveOptions(argv);
+  const r = serveOptions(['--config', 'c.yaml', ...argv]);
   if (r === 'help') throw new Error('help');
   return r.options;
 };

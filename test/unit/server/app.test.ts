@@ -74,7 +74,10 @@ t.test('denied: the same message on both endpoints, every rule id listed, audit 
   t.match(m.status.message, /\[TG-ONE\] spec\.a: a is wrong\n\[TG-TWO\] spec\.b: b is wrong/);
   t.same(m.auditAnnotations, { decision: 'denied', rules: 'TG-ONE,TG-TWO' });
   t.notOk(m.patch);
-  t.match(await registry.metrics(), /tenant_guard_admission_denials_total\{endpoint="validate",rule="TG-TWO"\} 1/);
+  // One review (uid d1) judged on both endpoints, as the API server does: one count per rule.
+  t.match(await registry.metrics(), /tenant_guard_admission_denials_total\{rule="TG-TWO"\} 1\n/);
+  await a.inject({ method: 'POST', url: '/validate', payload: body('d2') });
+  t.match(await registry.metrics(), /tenant_guard_admission_denials_total\{rule="TG-TWO"\} 2\n/, 'another review counts');
   const line = log.lines().find((l) => l.msg === 'admission decision' && l.endpoint === 'validate')!;
   t.match(line, {
     uid: 'd1',
@@ -185,7 +188,10 @@ t.test('logs: one line per decision, no object bodies, no request ids missing', 
 
 t.test('logs: by default allowed decisions go to debug, denials stay at info with their content', async (t) => {
   const { app: a, log } = app();
-  const allowedSvc = reviewOf(inputFor(knativeService('tenant-1', 'ok'), ALICE), 'ok-1');
+  // Already non-root: no SETUID/SETGID patch, so no warning announcing one (a warning goes to info).
+  const plain = knativeService('tenant-1', 'ok');
+  plain.spec.template.spec.containers[0].securityContext = { runAsNonRoot: true, allowPrivilegeEscalation: false };
+  const allowedSvc = reviewOf(inputFor(plain, ALICE), 'ok-1');
   await a.inject({ method: 'POST', url: '/mutate', payload: allowedSvc });
   t.same(log.lines().filter((l) => l.msg === 'admission decision'), [], 'no info line for a plain allowed review');
   await a.inject({ method: 'POST', url: '/validate', payload: body('den-1') });
