@@ -4,6 +4,13 @@
  * generator, keyed by rule id; a test requires one for every rule.
  */
 export const RULE_INSTEAD: Record<string, string> = {
+  'TG-NS-RESERVED-NAME': "Pick another name: names the config trusts (system namespaces, the namespaces of platform service accounts, reservedNamespaces) are created and labelled by platform admins only. If the platform needs that namespace, ask a platform admin to create it.",
+  'TG-ISTIO-PROXYCONFIG': "Keep a ProxyConfig to `selector`, `concurrency` and Istio's own `image.imageType`; other proxy settings (environment variables, images) are the platform's. Ask a platform admin for a mesh-wide setting.",
+  'TG-ISTIO-TELEMETRY': "Point the Telemetry at workloads of your own namespace (a `selector`, or no target); mesh-wide telemetry in the root namespace is the platform's.",
+  'TG-INGRESS-ISTIO': "Expose the service with a Knative Service (its route is on the shared gateway), or ask a platform admin to bind a route; an Ingress meant for another controller names its class in the `kubernetes.io/ingress.class` annotation.",
+  'TG-GATEWAYAPI-PARENT': "Attach the route to a Gateway in your own namespace, or ask a platform admin to route a hostname of yours on the shared gateway.",
+  'TG-GATEWAYAPI-BACKEND': "Send to Services of your own namespaces; to call another tenant's service, ask a platform admin for a `peering` in the tenancy config.",
+  'TG-KIND-UNJUDGED': "Use a kind tenant-guard judges for the same purpose (docs/rules.md, Kinds), or ask a platform admin to write the object: kinds of the mesh-affecting groups that no rule judges are the platform's.",
   'TG-SYSTEM-NAMESPACE-WRITE': 'Write into your own namespaces. What you need from the platform (a route on the shared gateway, an activator setting) is a request to a platform admin, who writes it for every tenant.',
   'TG-TENANT-FOREIGN-NAMESPACE': "Deploy into your own tenant's namespaces. To call another tenant's service, ask a platform admin for a `peering` in the tenancy config; to share code, publish an image or a chart instead of writing into their namespace.",
   'TG-ENGINE-ERROR': 'Fix the object the message names (a field of the wrong type, a malformed value), e.g. with `kubectl apply --dry-run=server`; if the object is valid for the API server, report it: tenant-guard refuses what it cannot judge rather than admit it.',

@@ -54,7 +54,7 @@ t.test('NetworkPolicy, on by default: the webhook port admits the API server ran
   t.equal(dep.spec.template.spec.containers[0].ports[0].containerPort, 8443, 'the port the container serves on');
   t.same(webhook.from, [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.244.0.0/16'] } }, { ipBlock: { cidr: '::/0' } }]);
   for (const peer of webhook.from) t.notOk(peer.podSelector || peer.namespaceSelector, 'no pod selector: no namespace\'s pods, tenant or not');
-  t.same(metrics, { ports: [{ port: 8443, protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] });
+  t.same(metrics, { ports: [{ port: 9090, protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] }, 'the metrics port (metrics.port)');
 });
 
 t.test('NetworkPolicy values: narrowed API server ranges, pod CIDRs per family, extra peers, metrics port and selector, off', async (t) => {

@@ -8,7 +8,7 @@ import ts from 'typescript';
 // import its own files and folders of a lower layer, never a higher one or a
 // peer of its own layer. A new folder fails here until it is given a layer.
 const LAYERS: string[][] = [
-  ['errors.ts', 'kube', 'net'],
+  ['errors.ts', 'kube', 'net', 'release'],
   ['config'],
   ['cluster'],
   ['tenancy', 'certs'],
