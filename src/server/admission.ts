@@ -10,13 +10,15 @@ import { LOG, MSG } from './log-keys.js';
 import type { AdmissionSeries, Endpoint, ServerMetrics } from './metrics.js';
 import { allowed, AUDIT_KEYS, denied, errored, outcomeOf, patched, relaxedLabels, review, withRelaxed, type AdmissionResponse, type AdmissionReviewResponse } from './responses.js';
 import { isReadable, readEnvelope, readRequest } from './review.js';
+import { PATCHED_MARK } from '../engine/decision.js';
 
 export type Evaluate = (input: AdmissionInput, state: ClusterState, config: TenancyConfig) => Decision;
 
 /**
  * Which decisions get an info line: `denials` (the default) logs denials,
- * allowed reviews with warnings and errors at info and the plain allowed ones
- * at debug; `all` logs every decision at info (full decision log).
+ * allowed reviews with warnings (other than those announcing the patch) and
+ * errors at info and the plain allowed ones at debug; `all` logs every
+ * decision at info (full decision log).
  */
 export type DecisionLogMode = 'denials' | 'all';
 
@@ -131,7 +133,9 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, re
   // A plain allowed decision is the common case and says nothing an operator
   // acts on: it goes to debug unless the full decision log is on, and the
   // line is not even built when it would be dropped.
-  const level = decision === 'error' ? 'error' : decision === 'denied' || response.warnings || relaxed || deps.decisionLog === 'all' ? 'info' : 'debug';
+  // A warning that only announces the patch (the SETUID/SETGID drop on most workloads) is as common as the patch itself.
+  const warned = response.warnings?.some((w) => !w.includes(PATCHED_MARK));
+  const level = decision === 'error' ? 'error' : decision === 'denied' || warned || relaxed || deps.decisionLog === 'all' ? 'info' : 'debug';
   if (!deps.log.isLevelEnabled(level)) return { statusCode: 200, body: review(response) };
   const line: Record<string, unknown> = {
     reqId,

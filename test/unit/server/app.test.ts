@@ -194,6 +194,10 @@ t.test('logs: by default allowed decisions go to debug, denials stay at info wit
   const allowedSvc = reviewOf(inputFor(plain, ALICE), 'ok-1');
   await a.inject({ method: 'POST', url: '/mutate', payload: allowedSvc });
   t.same(log.lines().filter((l) => l.msg === 'admission decision'), [], 'no info line for a plain allowed review');
+  // A root container gets the SETUID/SETGID drop and a warning announcing it: as common as the patch, still no info line.
+  const announced = await a.inject({ method: 'POST', url: '/mutate', payload: reviewOf(inputFor(knativeService('tenant-1', 'root'), ALICE), 'ok-2') });
+  t.match(JSON.parse(announced.body).response.warnings, [/\(patched\): /], 'the patch is announced to the client');
+  t.same(log.lines().filter((l) => l.msg === 'admission decision'), [], 'and not logged at info');
   await a.inject({ method: 'POST', url: '/validate', payload: body('den-1') });
   const [line] = log.lines().filter((l) => l.msg === 'admission decision');
   t.match(line, { level: 30, uid: 'den-1', endpoint: 'validate', kind: 'serving.knative.dev/v1/Service', namespace: 'tenant-1', name: 'hello', operation: 'CREATE', user: 'alice', decision: 'denied', rules: ['TG-WORKLOAD-INJECT-OPTOUT'] });
