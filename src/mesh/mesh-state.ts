@@ -257,8 +257,8 @@ export class MeshState {
     const pools = ns === this.root ? [this.policiesIn(ns)] : [this.policiesIn(ns), this.policiesIn(this.root)];
     // A tenant pod never carries the shared gateway's selector labels: tenant-guard refuses them
     // (TG-WORKLOAD-GATEWAY-LABEL), so the gateway's root-namespace policies select no tenant pod.
-    const reserved = Object.entries(this.config.baseline.gatewayPolicy.selector);
-    const wearsGatewayLabels = (sel: Record<string, string>) => this.ownership.tenancy.tenantOf(ns) !== undefined && reserved.length > 0 && reserved.every(([k, v]) => sel[k] === v);
+    const reserved = this.ownership.tenancy.tenantOf(ns) === undefined ? [] : Object.entries(this.config.baseline.gatewayPolicy.selector);
+    const wearsGatewayLabels = (sel: Record<string, string>) => reserved.length > 0 && reserved.every(([k, v]) => sel[k] === v);
     for (const pool of pools) {
       for (const p of pool) {
         if (p.targetRefs) {

@@ -81,6 +81,11 @@ function meta(name: string, namespace: string, role: BaselineRole, tenant: strin
 
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
+/** A fence's callers: everyone but the tenant's namespaces, those of the tenants peered into it and the platform's. */
+function fenceExempting(config: TenancyConfig, tenantNamespaces: string[], peerNamespaces: string[]): unknown[] {
+  return [{ source: { notNamespaces: sorted([...tenantNamespaces, ...peerNamespaces, ...config.systemNamespaces]) } }];
+}
+
 /** An AuthorizationPolicy of a shared workload (the activator, the gateway), selected by its labels. */
 function selectedPolicy(metadata: KubeObject['metadata'], selector: Record<string, string>, action: 'ALLOW' | 'DENY', rules: unknown[]): KubeObject {
   return { apiVersion: SECURITY_API, kind: 'AuthorizationPolicy', metadata, spec: { selector: { matchLabels: { ...selector } }, action, rules } };
@@ -184,7 +189,9 @@ export function activatorPinFor(
 ): KubeObject {
   const a = config.baseline.activatorPolicy;
   const ns = sorted(tenantNamespaces);
-  return selectedPolicy(meta(activatorPinName(config, tenant), a.namespace, 'activator-pin', tenant, owners), a.selector, 'DENY', [{ from: [{ source: { notNamespaces: sorted([...ns, ...peerNamespaces, ...config.systemNamespaces]) } }], when: [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ns }] }]);
+  return selectedPolicy(meta(activatorPinName(config, tenant), a.namespace, 'activator-pin', tenant, owners), a.selector, 'DENY', [
+    { from: fenceExempting(config, ns, peerNamespaces), when: [{ key: ACTIVATOR_NAMESPACE_HEADER, values: ns }] },
+  ]);
 }
 
 /**
@@ -264,7 +271,7 @@ export function gatewayFenceFor(
   const ns = sorted(tenantNamespaces);
   return selectedPolicy(meta(gatewayFenceName(config, tenant), g.namespace, 'gateway-fence', tenant, owners), g.selector, 'DENY', [
         {
-          from: [{ source: { notNamespaces: sorted([...ns, ...peerNamespaces, ...config.systemNamespaces]) } }],
+          from: fenceExempting(config, ns, peerNamespaces),
           to: [{ operation: { hosts: tenantHostPatterns(config, ns, 'long') } }],
         },
       ]);
