@@ -113,7 +113,7 @@ export const foreignHostRules: RuleDoc[] = [
     stops:
       'A ServiceEntry whose hosts, addresses or endpoints, a WorkloadEntry (or WorkloadGroup template) whose address, a DestinationRule whose host, a Sidecar whose egressProxy, or a VirtualService whose hosts or destinations name a platform service ' +
       '(knative-serving, istio-system, any namespace no tenant owns), another tenant\'s service (not peered), every namespace (wildcards), or an in-cluster address ' +
-      '(clusterNetwork Service/pod/node ranges; any private address when they are not configured) however spelled: a pod DNS name (`a-b-c-d.<ns>.pod.<domain>`, any name under `.pod.`) is the pod address it resolves to, ' +
+      '(clusterNetwork Service/pod/node ranges; any private address when they are not configured), as an IP or a cluster DNS name: a pod DNS name (`a-b-c-d.<ns>.pod.<domain>`, any name under `.pod.`) is the pod address it resolves to, ' +
       'whatever namespace it names; a VirtualService\'s rewrite.authority and host/:authority header writes are judged like its destinations. Tenants anywhere; platform admins in tenant namespaces.',
     why:
       'A tenant-local ServiceEntry naming knative-local-gateway (by host, address or endpoint), a DestinationRule with ISTIO_MUTUAL to it and a VirtualService rewriting the Host ' +
