@@ -74,23 +74,43 @@ export function evaluate(f: Formula, a: Assignment): Tri {
   }
 }
 
-/** Every leaf of a formula, for collecting the patterns each variable is tested against. */
-export function leaves(f: Formula, out: Extract<Formula, { t: 'leaf' }>[] = []): Extract<Formula, { t: 'leaf' }>[] {
-  switch (f.t) {
-    case 'leaf':
-      out.push(f);
-      break;
-    case 'not':
-      leaves(f.x, out);
-      break;
-    case 'and':
-    case 'or':
-      for (const x of f.xs) leaves(x, out);
-      break;
-    default:
-      break;
+const leavesMemo = new WeakMap<Formula, readonly Leaf[]>();
+const NO_LEAVES: readonly Leaf[] = [];
+
+/**
+ * Every leaf of a formula, for collecting the patterns each variable is
+ * tested against. Kept per formula node (formulas are never changed, and
+ * simplify returns an untouched part as is): the search reads the leaves of
+ * the same large hop formulas at every step, and a shared activator or
+ * gateway hop holds one rule per tenant.
+ */
+export function leaves(f: Formula): readonly Leaf[] {
+  if (f.t === 'leaf') return [f];
+  if (f.t === 'const') return NO_LEAVES;
+  let memo = leavesMemo.get(f);
+  if (memo) return memo;
+  if (f.t === 'not') memo = leaves(f.x);
+  else if (f.xs.length === 1) memo = leaves(f.xs[0]!);
+  else {
+    const out: Leaf[] = [];
+    for (const x of f.xs) for (const l of leaves(x)) out.push(l);
+    memo = out;
   }
-  return out;
+  leavesMemo.set(f, memo);
+  return memo;
+}
+
+const keysMemo = new WeakMap<Formula, ReadonlySet<string>>();
+
+/** The variables a formula tests, kept per node like its leaves. */
+function keySet(f: Formula): ReadonlySet<string> {
+  let memo = keysMemo.get(f);
+  if (!memo) {
+    const ks = new Set<string>();
+    for (const l of leaves(f)) ks.add(l.key);
+    keysMemo.set(f, (memo = ks));
+  }
+  return memo;
 }
 
 export type Leaf = Extract<Formula, { t: 'leaf' }>;
@@ -104,7 +124,7 @@ export interface SearchVar {
    * candidates are built from those leaves' patterns only (candidates.ts), so
    * one rule's choices never carry every other rule's constants.
    */
-  values: (a: Assignment, leaves: Leaf[]) => Value[];
+  values: (a: Assignment, leaves: readonly Leaf[]) => Value[];
   /** Variables whose values `values` reads: they are chosen first. */
   dependsOn?: string[];
 }
@@ -122,6 +142,10 @@ export function simplify(f: Formula, a: Assignment): Formula {
     }
     case 'and':
     case 'or': {
+      // A part testing no assigned variable is left as is, without walking it.
+      let touched = false;
+      for (const k of keySet(f)) if (a.has(k)) { touched = true; break; }
+      if (!touched) return f;
       let ys: Formula[] | undefined;
       for (let i = 0; i < f.xs.length; i++) {
         const y = simplify(f.xs[i]!, a);
@@ -135,9 +159,9 @@ export function simplify(f: Formula, a: Assignment): Formula {
 }
 
 function keysOf(f: Formula, deps: Map<string, string[]>, out = new Set<string>()): Set<string> {
-  for (const l of leaves(f)) {
-    out.add(l.key);
-    for (const d of deps.get(l.key) ?? []) out.add(d);
+  for (const k of keySet(f)) {
+    out.add(k);
+    for (const d of deps.get(k) ?? []) out.add(d);
   }
   return out;
 }
@@ -217,6 +241,16 @@ function leavesByKey(f: Formula): Map<string, Leaf[]> {
  * the values chosen for the attributes they test. `budget` bounds the steps:
  * exhausting it throws, so a caller never mistakes "gave up" for "denied".
  */
+const leafIds = new WeakMap<Leaf, number>();
+let nextLeafId = 0;
+
+/** A number per compiled leaf, for cache keys (leaves are shared across reviews through the formula memos). */
+function leafId(l: Leaf): number {
+  let id = leafIds.get(l);
+  if (id === undefined) leafIds.set(l, (id = nextLeafId++));
+  return id;
+}
+
 export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget = 200_000): Assignment | undefined {
   const order = new Map(vars.map((v, i) => [v.key, i]));
   const byKey = new Map(vars.map((v) => [v.key, v]));
@@ -231,7 +265,7 @@ export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget =
    * Candidates of `key` for the leaves `own` (its dependencies assigned in
    * `a`, or else each of their candidates for their leaves in `all` tried).
    */
-  const domain = (key: string, a: Assignment, own: Leaf[], all: Map<string, Leaf[]>): Value[] => {
+  const domain = (key: string, a: Assignment, own: readonly Leaf[], all: Map<string, Leaf[]>): Value[] => {
     const v = byKey.get(key);
     if (!v) throw new Error(`no candidate values for request attribute ${key}`);
     const ds = v.dependsOn ?? [];
@@ -241,9 +275,13 @@ export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget =
       for (const dv of domain(open, a, all.get(open) ?? [], all)) for (const x of domain(key, new Map(a).set(open, dv), own, all)) out.add(x);
       return [...out];
     }
-    const pats = new Set<string>();
-    for (const l of own) for (const p of l.patterns) pats.add(`${l.kind}\u0000${p}`);
-    const sig = `${key}\u0001${ds.map((d) => String(a.get(d))).join('\u0002')}\u0001${[...pats].join('\u0003')}`;
+    // Keyed by the leaves' identities, not their patterns: a pinned hop's
+    // leaves carry long pattern lists, and joining them cost more than the
+    // candidates they spare.
+    let sig = key;
+    for (const d of ds) sig += `\u0001${String(a.get(d))}`;
+    sig += '\u0002';
+    for (const id of own.map(leafId).sort((x, y) => x - y)) sig += `${id},`;
     let hit = cache.get(sig);
     if (!hit) {
       hit = v.values(a, own);

@@ -41,6 +41,8 @@ export class MeshState {
   private activatorLabelsMemo?: Record<string, string>[];
   private gatewayLabelsMemo?: Record<string, string>[];
   private readonly mtlsMemo = new Map<string, MtlsMode>();
+  private readonly mtlsByWorkload = new WeakMap<Workload, Map<string, MtlsMode>>();
+  private readonly enforcedMemo = new Map<string, { allow: ParsedPolicy[]; deny: ParsedPolicy[]; ignored: ParsedPolicy[] }>();
   private readonly baselineMemo = new Map<string, KubeObject[]>();
   private readonly activatorMemo = new Map<string, { allow: ParsedPolicy[]; deny: ParsedPolicy[] }>();
 
@@ -122,6 +124,15 @@ export class MeshState {
    * them can let a request in.
    */
   enforced(w: Workload): { allow: ParsedPolicy[]; deny: ParsedPolicy[]; ignored: ParsedPolicy[] } {
+    // The same lists for every route through the workload: the hop formulas
+    // built from them are then shared too (request-space.ts sharedHopFormula).
+    const key = `${w.namespace}|${JSON.stringify(w.labels)}`;
+    let hit = this.enforcedMemo.get(key);
+    if (!hit) this.enforcedMemo.set(key, (hit = this.enforcedOnce(w)));
+    return hit;
+  }
+
+  private enforcedOnce(w: Workload): { allow: ParsedPolicy[]; deny: ParsedPolicy[]; ignored: ParsedPolicy[] } {
     const allow: ParsedPolicy[] = [];
     const deny: ParsedPolicy[] = [];
     const ignored: ParsedPolicy[] = [];
@@ -140,6 +151,11 @@ export class MeshState {
   mtlsMode(w: Workload, port: string): MtlsMode {
     const v = this.virtual.get(w.namespace);
     if (v) return v.mtls;
+    // Routes hand the same Workload object to every search step: memo by identity first.
+    let byPort = this.mtlsByWorkload.get(w);
+    if (!byPort) this.mtlsByWorkload.set(w, (byPort = new Map()));
+    const known = byPort.get(port);
+    if (known !== undefined) return known;
     const key = `${w.namespace}|${JSON.stringify(w.labels)}|${port}`;
     let mode = this.mtlsMemo.get(key);
     if (mode === undefined) {
@@ -148,6 +164,7 @@ export class MeshState {
       const state = pa ? new OverlayState(this.state, pa, undefined) : this.state;
       this.mtlsMemo.set(key, (mode = mtlsModeFor(state, this.root, w, port)));
     }
+    byPort.set(port, mode);
     return mode;
   }
 

@@ -54,7 +54,7 @@ function routeFormula(route: Route): { f: Formula; hops: Formula[] } {
 }
 
 interface FormulaFacts {
-  leaves: Leaf[];
+  leaves: readonly Leaf[];
   /** Pattern kinds per variable. */
   kinds: Map<string, Set<string>>;
   /** Characters the patterns use (lower-case). */
@@ -146,7 +146,7 @@ function searchSpace(m: MeshState, route: Route, hopFormulas: Formula[]): { vars
   }
   let constantsMemo: string[] | undefined;
   const constants = () => (constantsMemo ??= facts.flatMap((x) => x.leaves.flatMap((l) => l.patterns)));
-  const pats = (ls: Leaf[], kind?: string) => ls.filter((l) => !kind || l.kind === kind).flatMap((l) => l.patterns);
+  const pats = (ls: readonly Leaf[], kind?: string) => ls.filter((l) => !kind || l.kind === kind).flatMap((l) => l.patterns);
   const fresh = freshTokenAvoiding(used, constants);
   // Every token an invented namespace name was made of, in any part of the search.
   const namespaceTokens = new Set<string>([fresh]);
@@ -205,7 +205,7 @@ function searchSpace(m: MeshState, route: Route, hopFormulas: Formula[]): { vars
   });
   for (const key of rest) {
     const kinds = keys.get(key)!;
-    let values: (ls: Leaf[]) => Value[];
+    let values: (ls: readonly Leaf[]) => Value[];
     if (kinds.has('ip')) values = (ls) => ipCandidates(pats(ls));
     else if (key === SHARED.method) values = (ls) => stringCandidates(pats(ls), ['GET', 'POST'], fresh.toUpperCase());
     else if (key === SHARED.path) values = (ls) => stringCandidates(pats(ls), ['/', `/${fresh}`], fresh);

@@ -134,7 +134,7 @@ function previousSolve(f: Formula, vars: { key: string; values: (a: Assignment) 
 }
 
 const FRESH = 'qjx';
-const pats = (ls: Leaf[]) => ls.flatMap((l) => l.patterns);
+const pats = (ls: readonly Leaf[]) => ls.flatMap((l) => l.patterns);
 
 t.test('solve, with candidates from the patterns still testing a variable, agrees with the previous search over every pattern', async (t) => {
   fc.assert(
@@ -142,11 +142,11 @@ t.test('solve, with candidates from the patterns still testing a variable, agree
       const all = leaves(f);
       const allOn = (key: string) => all.filter((l) => l.key === key);
       // The same generator both ways: the new search passes the leaves it still has, the previous one every leaf.
-      const gen = (key: string, ls: Leaf[]): Value[] => {
+      const gen = (key: string, ls: readonly Leaf[]): Value[] => {
         if (key === 'port') return [...new Set(['8012', '8013', ...pats(ls).filter((p) => /^[0-9]+$/.test(p))])];
         return withAbsent(stringCandidates(pats(ls), [], FRESH));
       };
-      const principal = (port: Value, ls: Leaf[]): Value[] => {
+      const principal = (port: Value, ls: readonly Leaf[]): Value[] => {
         const ids = stringCandidates(pats(ls), ['tenant-2'], FRESH);
         return port === '8013' ? [undefined, ...ids] : ids;
       };
