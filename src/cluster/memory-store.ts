@@ -16,10 +16,21 @@ export class MemoryStore implements ClusterState {
   // Keyed kind -> namespace, without building strings: a lookup over every
   // namespace of a large cluster stays a pair of map probes each.
   private readonly derivedCache = new Map<GroupKind, Map<string, Map<string, unknown>>>();
+  private readonly acrossCache = new Map<GroupKind, Map<string, unknown>>();
 
-  /** A change to a kind in a namespace drops what was derived from it. */
+  /** A change to a kind in a namespace drops what was derived from it, there and across the kind. */
   private bump(gk: GroupKind, ns: string): void {
     this.derivedCache.get(gk)?.delete(ns);
+    this.acrossCache.delete(gk);
+  }
+
+  derivedAcross<T>(key: string, gk: GroupKind, compute: () => T): T {
+    let values = this.acrossCache.get(gk);
+    if (!values) this.acrossCache.set(gk, (values = new Map()));
+    if (values.has(key)) return values.get(key) as T;
+    const value = compute();
+    values.set(key, value);
+    return value;
   }
 
   derived<T>(key: string, gk: GroupKind, namespace: string, compute: () => T): T {

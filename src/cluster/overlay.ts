@@ -46,6 +46,11 @@ export class OverlayState implements ClusterState {
     return this.touches(gk, namespace) ? compute() : this.base.derived(key, gk, namespace, compute);
   }
 
+  derivedAcross<T>(key: string, gk: GroupKind, compute: () => T): T {
+    const t = this.written ?? this.deleted;
+    return t !== undefined && groupKindOf(t) === gk ? compute() : this.base.derivedAcross(key, gk, compute);
+  }
+
   namespacesOf(gk: GroupKind): string[] {
     const out = new Set(this.base.namespacesOf(gk));
     const w = this.written;

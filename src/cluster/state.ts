@@ -60,4 +60,12 @@ export interface ClusterState {
    * that namespace.
    */
   derived<T>(key: string, gk: GroupKind, namespace: string, compute: () => T): T;
+  /**
+   * Data computed from every object of one kind, kept until any of them
+   * changes: a cluster-wide index (which namespaces' policies name a given
+   * namespace) read by every Namespace review. `compute` must read only that
+   * kind (through `derived` per namespace, so a rebuild recomputes only the
+   * namespaces that changed).
+   */
+  derivedAcross<T>(key: string, gk: GroupKind, compute: () => T): T;
 }

@@ -223,6 +223,32 @@ function routesToName(state: ClusterState, config: TenancyConfig, name: string):
   return out;
 }
 
+function trustIndexOf(state: ClusterState, ns: string): TrustIndex {
+  return state.derived('mesh:trust-index', GK.AuthorizationPolicy, ns, () => indexTrust(state.list(GK.AuthorizationPolicy, ns)));
+}
+
+/**
+ * Which namespaces hold a rule naming a given namespace exactly, and which
+ * hold rules trusting by pattern or deny-list: rebuilt after a policy change
+ * from the per-namespace indexes (only the changed namespace's is
+ * recomputed), so a Namespace review probes one map instead of every
+ * namespace of the cluster.
+ */
+function indexTrustAcross(state: ClusterState): { byName: Map<string, string[]>; general: string[] } {
+  const byName = new Map<string, string[]>();
+  const general: string[] = [];
+  for (const ns of state.namespacesOf(GK.AuthorizationPolicy)) {
+    const index = trustIndexOf(state, ns);
+    for (const name of index.exact.keys()) {
+      const list = byName.get(name);
+      if (list) list.push(ns);
+      else byName.set(name, [ns]);
+    }
+    if (index.general.length > 0) general.push(ns);
+  }
+  return { byName, general };
+}
+
 /**
  * Every enforced ALLOW rule that trusts namespace `name`, with the tenant it
  * protects, and every activator rule that routes callers to it. Each namespace's rules are indexed once per change of its
@@ -232,11 +258,12 @@ function routesToName(state: ClusterState, config: TenancyConfig, name: string):
 export function trustsOfName(state: ClusterState, config: TenancyConfig, name: string): NameTrust[] {
   const own = new Ownership(state, config);
   const out: NameTrust[] = [];
-  for (const ns of state.namespacesOf(GK.AuthorizationPolicy)) {
+  const across = state.derivedAcross('mesh:trust-names', GK.AuthorizationPolicy, () => indexTrustAcross(state));
+  const candidates = new Set([...(across.byName.get(name) ?? []), ...across.general]);
+  for (const ns of candidates) {
     if (ns === name) continue; // a namespace's own policies come and go with it
-    const index = state.derived('mesh:trust-index', GK.AuthorizationPolicy, ns, () => indexTrust(state.list(GK.AuthorizationPolicy, ns)));
+    const index = trustIndexOf(state, ns);
     const exact = index.exact.get(name);
-    if (!exact && index.general.length === 0) continue; // nothing in `ns` trusts this name
     const entries = [...(exact ?? []), ...index.general];
     const seen = new Set<ParsedRule>();
     for (const { policy: p, rule: r, managed } of entries) {

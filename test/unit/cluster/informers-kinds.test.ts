@@ -40,6 +40,10 @@ class RecordingState implements ClusterState {
     // Never cached here: every read must go through this recorder.
     return compute();
   }
+  derivedAcross<T>(_key: string, gk: GroupKind, compute: () => T): T {
+    this.read.add(gk);
+    return compute();
+  }
 }
 
 const docs = (text: string): KubeObject[] =>

@@ -64,3 +64,26 @@ t.test('overlay shows a write or a delete without touching the base', async (t) 
   t.same(relabel.namespacesWithLabel('tenant', 't1'), []);
   t.same(relabel.namespacesWithLabel('tenant', 't2'), ['tenant-1']);
 });
+
+t.test('derivedAcross: kept until any object of the kind changes; an overlay writing that kind computes afresh', async (t) => {
+  const s = new MemoryStore();
+  s.upsert(ap('tenant-1', 'a'));
+  let computed = 0;
+  const count = () => s.derivedAcross('n', GK.AuthorizationPolicy, () => (computed++, s.list(GK.AuthorizationPolicy).length));
+  t.equal(count(), 1);
+  t.equal(count(), 1);
+  t.equal(computed, 1, 'cached');
+  s.upsert(ns('tenant-9'));
+  t.equal(count(), 1);
+  t.equal(computed, 1, 'another kind changing keeps it');
+  s.upsert(ap('tenant-2', 'b'));
+  t.equal(count(), 2, 'a change anywhere in the kind drops it');
+  s.remove(ap('tenant-1', 'a'));
+  t.equal(count(), 1);
+  t.equal(computed, 3);
+  const over = new OverlayState(s, ap('tenant-3', 'c'), undefined);
+  t.equal(over.derivedAcross('n', GK.AuthorizationPolicy, () => over.list(GK.AuthorizationPolicy).length), 2, 'the overlay sees its write');
+  t.equal(count(), 1, "and the base's value is untouched");
+  const nsOver = new OverlayState(s, ns('tenant-8'), undefined);
+  t.equal(nsOver.derivedAcross('n', GK.AuthorizationPolicy, () => -1), 1, 'an overlay of another kind shares the base value');
+});
