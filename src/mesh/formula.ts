@@ -102,13 +102,47 @@ export function leaves(f: Formula): readonly Leaf[] {
 
 const keysMemo = new WeakMap<Formula, ReadonlySet<string>>();
 
-/** The variables a formula tests, kept per node like its leaves. */
+/**
+ * The variables a formula tests, kept per node and built from the children's
+ * sets: a node simplify makes anew over a hop with one rule per tenant costs
+ * its children, not its leaves.
+ */
 function keySet(f: Formula): ReadonlySet<string> {
+  if (f.t === 'leaf') return new Set([f.key]);
+  if (f.t === 'const') return NO_KEYS;
   let memo = keysMemo.get(f);
   if (!memo) {
-    const ks = new Set<string>();
-    for (const l of leaves(f)) ks.add(l.key);
-    keysMemo.set(f, (memo = ks));
+    if (f.t === 'not') memo = keySet(f.x);
+    else if (f.xs.length === 1) memo = keySet(f.xs[0]!);
+    else {
+      const ks = new Set<string>();
+      for (const x of f.xs) for (const k of keySet(x)) ks.add(k);
+      memo = ks;
+    }
+    keysMemo.set(f, memo);
+  }
+  return memo;
+}
+
+const NO_KEYS: ReadonlySet<string> = new Set();
+const keyLeavesMemo = new WeakMap<Formula, Map<string, readonly Leaf[]>>();
+
+/**
+ * The leaves of a formula that test one variable, kept per node and key:
+ * the arrays are shared, so the search's candidate cache can key on them.
+ */
+function leavesOfKey(f: Formula, key: string): readonly Leaf[] {
+  if (f.t === 'leaf') return f.key === key ? [f] : NO_LEAVES;
+  if (f.t === 'const' || !keySet(f).has(key)) return NO_LEAVES;
+  if (f.t === 'not') return leavesOfKey(f.x, key);
+  if (f.xs.length === 1) return leavesOfKey(f.xs[0]!, key);
+  let byKey = keyLeavesMemo.get(f);
+  if (!byKey) keyLeavesMemo.set(f, (byKey = new Map()));
+  let memo = byKey.get(key);
+  if (!memo) {
+    const out: Leaf[] = [];
+    for (const x of f.xs) for (const l of leavesOfKey(x, key)) out.push(l);
+    byKey.set(key, (memo = out));
   }
   return memo;
 }
@@ -210,14 +244,17 @@ function literalOf(f: Formula): Literal | undefined {
 
 const holds = (lits: Literal[], v: Value) => lits.every((l) => l.leaf.pred(v) !== l.negated);
 
-function leavesByKey(f: Formula): Map<string, Leaf[]> {
-  const out = new Map<string, Leaf[]>();
-  for (const l of leaves(f)) {
-    const xs = out.get(l.key);
-    if (xs) xs.push(l);
-    else out.set(l.key, [l]);
+const leafSetSigs = new WeakMap<readonly Leaf[], string>();
+
+/** A cache key for a set of leaves, by identity; kept per array (leavesOfKey's arrays are shared). */
+function leafSetSig(ls: readonly Leaf[]): string {
+  let sig = leafSetSigs.get(ls);
+  if (sig === undefined) {
+    sig = '';
+    for (const id of ls.map(leafId).sort((x, y) => x - y)) sig += `${id},`;
+    leafSetSigs.set(ls, sig);
   }
-  return out;
+  return sig;
 }
 
 /**
@@ -265,14 +302,14 @@ export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget =
    * Candidates of `key` for the leaves `own` (its dependencies assigned in
    * `a`, or else each of their candidates for their leaves in `all` tried).
    */
-  const domain = (key: string, a: Assignment, own: readonly Leaf[], all: Map<string, Leaf[]>): Value[] => {
+  const domain = (key: string, a: Assignment, own: readonly Leaf[], of: Formula): Value[] => {
     const v = byKey.get(key);
     if (!v) throw new Error(`no candidate values for request attribute ${key}`);
     const ds = v.dependsOn ?? [];
     const open = ds.find((d) => !a.has(d));
     if (open !== undefined) {
       const out = new Set<Value>();
-      for (const dv of domain(open, a, all.get(open) ?? [], all)) for (const x of domain(key, new Map(a).set(open, dv), own, all)) out.add(x);
+      for (const dv of domain(open, a, leavesOfKey(of, open), of)) for (const x of domain(key, new Map(a).set(open, dv), own, of)) out.add(x);
       return [...out];
     }
     // Keyed by the leaves' identities, not their patterns: a pinned hop's
@@ -280,8 +317,7 @@ export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget =
     // candidates they spare.
     let sig = key;
     for (const d of ds) sig += `\u0001${String(a.get(d))}`;
-    sig += '\u0002';
-    for (const id of own.map(leafId).sort((x, y) => x - y)) sig += `${id},`;
+    sig += `\u0002${leafSetSig(own)}`;
     let hit = cache.get(sig);
     if (!hit) {
       hit = v.values(a, own);
@@ -305,7 +341,6 @@ export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget =
     const xs = conjuncts(h).filter((x) => !(x.t === 'const' && x.v));
     if (xs.some((x) => x.t === 'const')) return undefined;
     if (xs.length === 0) return a;
-    const byLeaf = leavesByKey(h);
     // 1. Per-attribute constraint check of the literals.
     const lits = new Map<string, Literal[]>();
     for (const x of xs) {
@@ -316,7 +351,7 @@ export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget =
       else lits.set(l.leaf.key, [l]);
     }
     // The literals' own patterns are enough to witness them (candidates.ts).
-    for (const [key, ls] of lits) if (!domain(key, a, ls.map((l) => l.leaf), byLeaf).some((v) => holds(ls, v))) return undefined;
+    for (const [key, ls] of lits) if (!domain(key, a, ls.map((l) => l.leaf), h).some((v) => holds(ls, v))) return undefined;
     // 2. Independent parts.
     if (xs.length > 1) {
       const comps = components(xs, deps);
@@ -347,7 +382,7 @@ export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget =
     if (key === undefined) return undefined;
     for (const d of deps.get(key) ?? []) if (!a.has(d)) key = d;
     const own = lits.get(key) ?? [];
-    for (const val of domain(key, a, byLeaf.get(key) ?? [], byLeaf)) {
+    for (const val of domain(key, a, leavesOfKey(h, key), h)) {
       if (!holds(own, val)) continue;
       const r = rec(h, new Map(a).set(key, val));
       if (r) return r;

@@ -31,11 +31,15 @@ export function hostMatch(pattern: string, value: string | undefined): boolean {
   return istioStringMatch(pattern.toLowerCase(), value.toLowerCase());
 }
 
+// Regexes built from policy patterns, kept across reviews; cleared when full,
+// since tenants write the patterns and the cache must not grow with them.
+const REGEX_CACHE_LIMIT = 50_000;
 const regexCache = new Map<string, RegExp>();
 
 function cachedRegex(source: string): RegExp {
   let re = regexCache.get(source);
   if (!re) {
+    if (regexCache.size >= REGEX_CACHE_LIMIT) regexCache.clear();
     re = new RegExp(source);
     regexCache.set(source, re);
   }
@@ -54,8 +58,16 @@ export function quoteMeta(s: string): string {
 // characters are refused, see policy-validation.ts).
 export function namespaceMatch(pattern: string, principal: string | undefined): boolean {
   if (principal === undefined) return false;
-  return cachedRegex(`^.*/ns/${pattern.split('*').map(quoteMeta).join('.*')}/.*$`).test(principal);
+  let re = namespaceRegexes.get(pattern);
+  if (!re) {
+    if (namespaceRegexes.size >= REGEX_CACHE_LIMIT) namespaceRegexes.clear();
+    namespaceRegexes.set(pattern, (re = new RegExp(`^.*/ns/${pattern.split('*').map(quoteMeta).join('.*')}/.*$`)));
+  }
+  return re.test(principal);
 }
+
+/** Per namespace pattern, so a search step does not rebuild the regex source (bounded: patterns come from tenants' policies). */
+const namespaceRegexes = new Map<string, RegExp>();
 
 /**
  * `serviceAccounts: ["<ns>/<sa>"]` (or `"<sa>"`: the policy's own namespace):

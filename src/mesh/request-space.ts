@@ -114,6 +114,18 @@ function callerNamespaces(
   return { namespaces, tokens };
 }
 
+const patternsMemo = new WeakMap<readonly Leaf[], Map<string, string[]>>();
+
+/** The patterns of some leaves (of one kind), kept per leaf array: the search hands the same shared arrays to every candidate call. */
+function patternsOf(ls: readonly Leaf[], kind?: string): string[] {
+  let byKind = patternsMemo.get(ls);
+  if (!byKind) patternsMemo.set(ls, (byKind = new Map()));
+  const k = kind ?? '';
+  let out = byKind.get(k);
+  if (!out) byKind.set(k, (out = ls.filter((l) => !kind || l.kind === kind).flatMap((l) => l.patterns)));
+  return out;
+}
+
 const charsMemo = new WeakMap<Leaf, string>();
 
 /** The characters (lower-case) a leaf's patterns use, once per compiled leaf: the fresh token avoids them. */
@@ -146,7 +158,7 @@ function searchSpace(m: MeshState, route: Route, hopFormulas: Formula[]): { vars
   }
   let constantsMemo: string[] | undefined;
   const constants = () => (constantsMemo ??= facts.flatMap((x) => x.leaves.flatMap((l) => l.patterns)));
-  const pats = (ls: readonly Leaf[], kind?: string) => ls.filter((l) => !kind || l.kind === kind).flatMap((l) => l.patterns);
+  const pats = patternsOf;
   const fresh = freshTokenAvoiding(used, constants);
   // Every token an invented namespace name was made of, in any part of the search.
   const namespaceTokens = new Set<string>([fresh]);

@@ -40,7 +40,7 @@ export function foreignSourceFindings(m0: MeshState, policy: ParsedPolicy): Fore
   const activatorLabels = m.activatorLabels.filter((l) => policyApplies(policy, { namespace: ACTIVATOR.namespace, labels: l }, m.root));
 
   for (const rule of policy.rules) {
-    const only: ParsedPolicy = { ...policy, rules: [rule] };
+    const only = ruleAlone(policy, rule);
     for (const { tenant, ns } of podTargets) {
       // The pods this policy can bind (a tenant labels its pods freely).
       const labels = m.podLabels(ns).filter((l) => policyApplies(policy, { namespace: ns, labels: l }, m.root));
@@ -66,6 +66,17 @@ export function foreignSourceFindings(m0: MeshState, policy: ParsedPolicy): Fore
   return out;
 }
 
+const ruleAlones = new WeakMap<ParsedRule, { policy: ParsedPolicy; only: ParsedPolicy }>();
+
+/** The policy cut down to one rule, one object per (policy, rule) so its hop formula is compiled once. */
+function ruleAlone(policy: ParsedPolicy, rule: ParsedRule): ParsedPolicy {
+  const hit = ruleAlones.get(rule);
+  if (hit && hit.policy === policy) return hit.only;
+  const only: ParsedPolicy = { ...policy, rules: [rule] };
+  ruleAlones.set(rule, { policy, only });
+  return only;
+}
+
 function attackerHop(label: string, workload: Hop['workload'], tenant: string, ports: string[], freePort: boolean, policy: ParsedPolicy): Hop {
   return {
     label,
@@ -75,9 +86,19 @@ function attackerHop(label: string, workload: Hop['workload'], tenant: string, p
     ports,
     freePort,
     headerOverrides: new Map(),
-    allow: [policy],
-    deny: [],
+    allow: alone(policy),
+    deny: NO_POLICIES,
   };
+}
+
+const alones = new WeakMap<ParsedPolicy, ParsedPolicy[]>();
+const NO_POLICIES: ParsedPolicy[] = [];
+
+/** One list per policy object, so every hop judging the same rule alone shares its compiled formula (request-space.ts sharedHopFormula). */
+function alone(policy: ParsedPolicy): ParsedPolicy[] {
+  let list = alones.get(policy);
+  if (!list) alones.set(policy, (list = [policy]));
+  return list;
 }
 
 /** Namespaces the rule's activator traffic can be routed to: those it names that a tenant owns, and the symbolic ones. */
