@@ -236,6 +236,27 @@ export const tenancyConfigSchema = {
         gatewayStripHostPort: { type: 'boolean', default: false },
       },
     },
+    // Proxies every tenant reaches that forward with their own identity,
+    // besides the activator and knative-local-gateway (always modelled).
+    sharedHops: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'namespace', 'labels', 'serviceAccount', 'ports'],
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 253 },
+          namespace: dnsLabel,
+          labels: { type: 'object', minProperties: 1, additionalProperties: { type: 'string' }, propertyNames: { minLength: 1, maxLength: 317 } },
+          serviceAccount: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$' },
+          ports: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[0-9]{1,5}$' } },
+          routesBy: { enum: ['any', 'host'], default: 'any' },
+          acceptsPlaintext: { type: 'boolean', default: true },
+          sidecar: { type: 'boolean', default: false },
+        },
+      },
+    },
     // Namespaces only platform admins may create or label, besides those the
     // config trusts by name (src/engine/reserved-names.ts); the chart adds its excluded ones.
     reservedNamespaces: { type: 'array', items: dnsLabel, default: [] },

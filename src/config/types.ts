@@ -159,6 +159,14 @@ export interface TenancyConfig {
   /** Facts of the Istio install the model cannot read from the cluster's objects. */
   istio: IstioFacts;
   /**
+   * Proxies besides the activator and knative-local-gateway (which are always
+   * modelled) that every tenant can reach and that forward with their own
+   * mesh identity: the external ingress gateway, a shared API or egress
+   * gateway. Each is judged like knative-local-gateway: any caller, with its
+   * own identity and any Host, reaches it; its own policies alone decide.
+   */
+  sharedHops: SharedHop[];
+  /**
    * Namespaces only platform admins may create, relabel or adopt, besides the
    * ones the config trusts by name (system, mesh root, platform identities'
    * namespaces, the activator's): src/engine/reserved-names.ts.
@@ -168,6 +176,29 @@ export interface TenancyConfig {
   enforcement: EnforcementConfig;
   /** Waivers owned by the platform, with an expiry. */
   exceptions: ExceptionSpec[];
+}
+
+export interface SharedHop {
+  /** How messages name it. */
+  name: string;
+  namespace: string;
+  /** The proxy pods' labels (what AuthorizationPolicy selectors match). */
+  labels: Record<string, string>;
+  /** The service account it forwards as (`<trustDomain>/ns/<namespace>/sa/<serviceAccount>`). */
+  serviceAccount: string;
+  /** Its listener ports, as policies on it see destination.port. */
+  ports: string[];
+  /**
+   * `any` (default): it may forward a request into any namespace, whatever
+   * the Host. `host`: it forwards a cluster-local Host of a namespace only
+   * into that namespace (net-istio's routing), so Host-pinned rules on it
+   * keep tenants apart.
+   */
+  routesBy: 'any' | 'host';
+  /** A listener accepts callers without a mesh identity (plain HTTP, SIMPLE TLS). */
+  acceptsPlaintext: boolean;
+  /** It runs with a sidecar, so PeerAuthentication decides what its callers present. */
+  sidecar: boolean;
 }
 
 export interface IstioFacts {

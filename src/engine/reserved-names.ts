@@ -32,6 +32,7 @@ export function reservedNamespaces(config: TenancyConfig): ReadonlyMap<string, s
     for (const g of s.groups) if (g.startsWith(SA_GROUP)) add(g.slice(SA_GROUP.length), `its service accounts are ${who} (group ${g})`);
     for (const u of s.users) if (u.startsWith(SA_USER)) add(u.slice(SA_USER.length).split(':')[0]!, `its service account is one of the ${who} (${u})`);
   }
+  for (const h of config.sharedHops ?? []) add(h.namespace, `the namespace of the shared hop ${h.name} (sharedHops): its identity is trusted on every path through it`);
   for (const ns of config.reservedNamespaces ?? []) add(ns, 'reserved by the tenancy config (reservedNamespaces; the chart adds the namespaces its webhooks skip)');
   cache.set(config, out);
   return out;
@@ -43,7 +44,7 @@ export const reservedNameRules: RuleDoc[] = [
     kinds: ['Namespace'],
     stops:
       'Anyone but a platform admin creating, or changing the labels of, a namespace the config trusts by name: systemNamespaces, meshRootNamespace, the activator\'s namespace, ' +
-      'the namespaces of platformControllers/platformAdmins service-account groups (`system:serviceaccounts:<ns>`) and users (`system:serviceaccount:<ns>:<sa>`), and reservedNamespaces ' +
+      'the namespaces of platformControllers/platformAdmins service-account groups (`system:serviceaccounts:<ns>`) and users (`system:serviceaccount:<ns>:<sa>`), those of sharedHops, and reservedNamespaces ' +
       '(the chart adds the namespaces its webhooks skip). Platform controllers get a warning.',
     why:
       'Trust given by name goes to whoever holds the name. A tenant admin creating a namespace named in platformControllers before the platform does makes its own service accounts platform controllers: ' +

@@ -10,6 +10,7 @@
 
 import { parse as parseYaml } from 'yaml';
 import type { TenancyConfig } from '../config/types.js';
+import type { ProxySelector } from '../tenancy/proxy-selectors.js';
 import { parseCidr, rangesOverlap, rangeWithin } from '../net/ip-ranges.js';
 import { inClusterRanges } from './network-targets.js';
 import type { Tenancy } from '../tenancy/tenancy.js';
@@ -427,17 +428,18 @@ export const GATEWAY_NAME_LABELS = ['gateway.networking.k8s.io/gateway-name', 'i
  * gateway's labels would take the gateway's policies, which admit every
  * tenant for its own Hosts and the public ingress's callers.
  */
-export function checkGatewayNameLabel(out: Finding[], meta: MetadataView, metaPath: string, gatewaySelector?: Readonly<Record<string, string>>): void {
-  const sel = gatewaySelector ? Object.entries(gatewaySelector) : [];
-  if (sel.length > 0 && sel.every(([k, v]) => meta.labels[k] === v)) {
+export function checkGatewayNameLabel(out: Finding[], meta: MetadataView, metaPath: string, proxies: readonly ProxySelector[] = []): void {
+  for (const { owner, consequence, selector } of proxies) {
+    const sel = Object.entries(selector);
+    if (sel.length === 0 || !sel.every(([k, v]) => meta.labels[k] === v)) continue;
     const [k] = sel[0]!;
     out.push({
       rule: WORKLOAD_RULE.gatewayLabel,
       path: mapEntryPath(metaPath, 'labels', k),
       message:
-        `labels ${JSON.stringify(Object.fromEntries(sel))} are the selector of the shared gateway (config baseline.gatewayPolicy.selector): the gateway's AuthorizationPolicies in the mesh root namespace ` +
-        `would apply to this pod too, and they admit every tenant for its own Hosts and the public ingress's callers. Use other labels.`,
+        `labels ${JSON.stringify(selector)} are the selector of ${owner}: ${consequence}. Use other labels.`,
     });
+    break;
   }
   for (const key of GATEWAY_NAME_LABELS) {
     if (meta.labels[key] === undefined) continue;

@@ -6,6 +6,7 @@ import { proxyIdsOf } from './sidecar-proxy-ids.js';
 import type { Finding } from './workload-findings.js';
 import { ensureLabels } from './workload-labels.js';
 import { pointerOf } from './patch.js';
+import { proxySelectors } from '../tenancy/proxy-selectors.js';
 
 /**
  * Where a pod's metadata and spec sit inside an object, as path segments.
@@ -72,7 +73,7 @@ export function podFindings(ctx: RuleContext, obj: unknown, loc: PodLocation, op
   const meta = readMetadata(valueAt(obj, loc.meta), metaPath);
   checkInjectOptOut(out, meta, metaPath);
   checkSidecarAnnotations(out, meta, metaPath, ctx.config);
-  checkGatewayNameLabel(out, meta, metaPath, ctx.config.baseline.gatewayPolicy.selector);
+  checkGatewayNameLabel(out, meta, metaPath, proxySelectors(ctx.config));
   if (opts.userWrittenOnly) checkNoInjectionStatus(out, meta, metaPath);
   if (opts.tenant) checkRevisionLabel(out, meta, metaPath, opts.tenant, ctx.tenancy);
   checkPodSpec(out, valueAt(obj, loc.spec), loc.specPath, opts.injected ?? NONE_INJECTED, proxyIdsOf(ctx.state, ctx.input.namespace));

@@ -5,7 +5,8 @@ import { ignoredByIstiod } from './istiod-ignores.js';
 
 const REVISION_LABEL = 'istio.io/rev';
 import type { KubeObject } from '../kube/objects.js';
-import type { TenancyConfig } from '../config/types.js';
+import type { SharedHop, TenancyConfig } from '../config/types.js';
+import { wornProxySelector } from '../tenancy/proxy-selectors.js';
 import { joinLabelSets, selectingLabels, uniqueLabelSets } from './label-sets.js';
 import { Ownership } from '../tenancy/ownership.js';
 import { mtlsModeFor, type MtlsMode } from './peer-authentication.js';
@@ -40,6 +41,7 @@ export class MeshState {
   private gatewayMemo?: LocalGateway;
   private activatorLabelsMemo?: Record<string, string>[];
   private gatewayLabelsMemo?: Record<string, string>[];
+  private readonly sharedHopLabelsMemo = new Map<SharedHop, Record<string, string>[]>();
   private readonly mtlsMemo = new Map<string, MtlsMode>();
   private readonly mtlsByWorkload = new WeakMap<Workload, Map<string, MtlsMode>>();
   private readonly enforcedMemo = new Map<string, { allow: ParsedPolicy[]; deny: ParsedPolicy[]; ignored: ParsedPolicy[] }>();
@@ -182,6 +184,13 @@ export class MeshState {
     return (this.gatewayLabelsMemo ??= this.platformLabelCandidates(this.gateway.workload, false));
   }
 
+  /** Label sets a configured shared hop's pod may carry (config sharedHops), like the gateway's. */
+  sharedHopLabels(h: SharedHop): Record<string, string>[] {
+    let memo = this.sharedHopLabelsMemo.get(h);
+    if (!memo) this.sharedHopLabelsMemo.set(h, (memo = this.platformLabelCandidates({ namespace: h.namespace, labels: h.labels }, h.sidecar)));
+    return memo;
+  }
+
   /**
    * Label sets a platform workload (the activator, the gateway) may carry. It
    * is one real pod whose labels are those of its manifest plus others the
@@ -272,10 +281,10 @@ export class MeshState {
   podLabels(ns: string): Record<string, string>[] {
     const policySets: Record<string, string>[] = [{}];
     const pools = ns === this.root ? [this.policiesIn(ns)] : [this.policiesIn(ns), this.policiesIn(this.root)];
-    // A tenant pod never carries the shared gateway's selector labels: tenant-guard refuses them
-    // (TG-WORKLOAD-GATEWAY-LABEL), so the gateway's root-namespace policies select no tenant pod.
-    const reserved = this.ownership.tenancy.tenantOf(ns) === undefined ? [] : Object.entries(this.config.baseline.gatewayPolicy.selector);
-    const wearsGatewayLabels = (sel: Record<string, string>) => reserved.length > 0 && reserved.every(([k, v]) => sel[k] === v);
+    // A tenant pod never carries a shared proxy's selector labels (the gateway's, a shared hop's): tenant-guard
+    // refuses them (TG-WORKLOAD-GATEWAY-LABEL), so those proxies' root-namespace policies select no tenant pod.
+    const tenantNs = this.ownership.tenancy.tenantOf(ns) !== undefined;
+    const wearsGatewayLabels = (sel: Record<string, string>) => tenantNs && wornProxySelector(this.config, sel) !== undefined;
     for (const pool of pools) {
       for (const p of pool) {
         if (p.targetRefs) {

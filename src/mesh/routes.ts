@@ -145,6 +145,41 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
     : `policies on knative-local-gateway (${gw.workload.namespace}) that admit each tenant's namespaces only for the Hosts of its own namespaces ` +
       `(*.<ns>, *.<ns>.svc, *.<ns>.svc.<clusterDomain>, each also with :80) and deny every other caller the Hosts of ${ns}; ` +
       `tenant-guard's baseline keeps them (baseline.gatewayPolicy, baseline.gatewayFence, baseline.platformGatewayPolicy; docs/baseline.md)`;
+  // Proxies the config names as shared (sharedHops): every caller reaches
+  // them with its own identity (and without one where a listener accepts
+  // plaintext) and any Host; they forward as themselves, to the revision
+  // directly or through the activator with any routing header the caller
+  // sent. Only their own policies decide, as at knative-local-gateway.
+  const sharedHopRoutes = (viaActivator: boolean): Route[] => {
+    const out: Route[] = [];
+    for (const sh of m.config.sharedHops ?? []) {
+      const as: Caller = { kind: 'forwarder', principal: principalOf(td, sh.namespace, sh.serviceAccount), name: sh.name };
+      const hostRouted = sh.routesBy === 'host';
+      const close =
+        `policies on ${sh.name} (${sh.namespace}) that admit only the callers it must serve` +
+        (hostRouted ? `, or each tenant's namespaces only for the Hosts of its own namespaces` : ` (it forwards any Host anywhere: sharedHops routesBy: any)`);
+      const callers: Caller[] = sh.acceptsPlaintext ? [attacker, plaintext] : [attacker];
+      for (const caller of callers) {
+        for (const l of m.sharedHopLabels(sh)) {
+          const first = hop(m, platformLabel(sh.name, sh.labels, l), { namespace: sh.namespace, labels: l }, caller, sh.ports, false, none, sh.sidecar);
+          const note = `${caller === plaintext ? 'plaintext caller' : 'caller (its own mTLS identity)'} -> ${sh.name}`;
+          const base = { ...(hostRouted ? { hostRoutedTo: ns, hostAnyPort } : {}), closeWith: close, trustDomain: td };
+          if (viaActivator) {
+            // Routed by the header the caller sent (any Host), or, for a Host-routing proxy, by the Host.
+            // A Host-routing proxy sets the routing header as net-istio's VirtualServices do.
+            const set = hostRouted ? vsHeader : none;
+            for (const a of activatorHops(as, set, hostRouted && !hostAnyPort)) {
+              out.push({ ...base, hops: [first, a, podHop(activator, QUEUE_PROXY_PORTS, set)], callerHeaders: hostRouted ? noHeaders : new Map([[NAMESPACE_HEADER, ns]]), note: `${note} -> activator -> pod` });
+            }
+          } else {
+            // A proxy that is not Knative's may forward to any port of the pod.
+            out.push({ ...base, hops: [first, hop(m, podLabel, pod, as, REVISION_POD_PORTS, !hostRouted, none)], callerHeaders: noHeaders, note: `${note} -> pod` });
+          }
+        }
+      }
+    }
+    return out;
+  };
   switch (path) {
     case 'direct':
       return [{ hops: [hop(m, podLabel, pod, attacker, REVISION_POD_PORTS, true, none)], callerHeaders: noHeaders, note: 'caller -> pod', trustDomain: td }];
@@ -177,6 +212,7 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
           routes.push({ hops: [g, a, podHop(activator, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${identityNote} -> activator -> pod`, closeWith, hostAnyPort, trustDomain: td });
         }
       }
+      routes.push(...sharedHopRoutes(true));
       if (gw.acceptsNoIdentity) {
         for (const g of gatewayHops()) {
           for (const a of activatorHops(gateway, vsHeader, !hostAnyPort)) {
@@ -207,6 +243,7 @@ export function routesFor(m: MeshState, path: DataPath, callers: CallerSet, ns: 
       for (const g of identityGatewayHops()) {
         routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: `${identityNote} -> pod`, closeWith, hostAnyPort, trustDomain: td });
       }
+      routes.push(...sharedHopRoutes(false));
       if (gw.acceptsNoIdentity) {
         for (const g of gatewayHops()) {
           routes.push({ hops: [g, podHop(gateway, QUEUE_PROXY_PORTS, vsHeader)], hostRoutedTo: ns, callerHeaders: noHeaders, note: 'plaintext caller -> knative-local-gateway -> pod', closeWith, hostAnyPort, trustDomain: td });

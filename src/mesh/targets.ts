@@ -104,6 +104,7 @@ export function affectedTargets(m: MeshState, policies: ParsedPolicy[]): TargetS
     // selector moves their paths unless a known label rules it out.
     if (policyMayApply(p, ACTIVATOR, m.root)) platformPaths.push('activator', 'gateway-activator');
     if (policyMayApply(p, m.gateway.workload, m.root)) platformPaths.push('gateway-activator', 'gateway');
+    for (const h of m.config.sharedHops ?? []) if (policyMayApply(p, { namespace: h.namespace, labels: h.labels }, m.root)) platformPaths.push('gateway-activator', 'gateway');
     if (platformPaths.length > 0) {
       for (const pat of routedNamespacePatterns(p)) {
         if (pat.includes('*') || m.isVirtual(pat)) continue; // stands for (or is) a symbolic namespace
