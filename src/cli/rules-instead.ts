@@ -23,6 +23,7 @@ export const RULE_INSTEAD: Record<string, string> = {
   'TG-NS-REVISION-MISMATCH': "Use your tenant's own revision (`tenants[].revision`), or no `istio.io/rev` with a shared control plane; a revision change is a platform admin's upgrade step.",
   'TG-NS-AMBIENT': 'Stay on sidecars: the tenants\' isolation is written for the sidecar data plane. Moving the cluster to ambient mode is a platform decision that needs its own policies.',
   'TG-NS-TRUSTED-NAME': 'Pick another name. If the name should pass to another tenant, first remove it from the policies that trust it (the owning tenant updates them), then create it.',
+  'TG-KNATIVE-DOMAINMAPPING-NAME': "Name the mapping after a domain of your own (a custom domain, or a Host of your own namespaces): another namespace's Hosts are its tenant's.",
   'TG-KNATIVE-DOMAINMAPPING-REF': 'Point `spec.ref` at a Knative Service (or a plain Service with a selector) in your own namespace.',
   'TG-KNATIVE-INGRESS-CLASS': 'Remove the annotation (the cluster\'s default is Istio) or set it to `istio.ingress.networking.knative.dev`.',
   'TG-WORKLOAD-INJECT-OPTOUT': 'Remove the annotation or label, or set it to "true". For a job that must finish while the sidecar runs, use Istio\'s `proxy.istio.io/config: {holdApplicationUntilProxyStarts: true}` and native sidecars rather than opting out.',

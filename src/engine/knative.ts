@@ -146,11 +146,56 @@ function checkDomainMappingRef(ctx: RuleContext): Finding[] {
   return out;
 }
 
+const DOMAIN_MAPPING_NAME_RULE = 'TG-KNATIVE-DOMAINMAPPING-NAME';
+
+/**
+ * A DomainMapping's name is the domain it claims on the ingress gateway
+ * (first come, first served, through the ClusterDomainClaim Knative creates
+ * with `autocreate-cluster-domain-claims`). A tenant claiming a name of
+ * another tenant's namespace hijacks that tenant's Hosts: the cluster-local
+ * forms `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.<clusterDomain>`, and
+ * the public form of Knative's default domain template
+ * `{{.Name}}.{{.Namespace}}.{{.Domain}}` (config-network domain-template),
+ * whose second label is the namespace. Cluster-local forms are judged for
+ * tomorrow too (a name nobody holds yet is any tenant's); a public domain's
+ * second label only against namespaces someone holds, since custom domains
+ * (`shop.example.com`) are what DomainMappings are for.
+ * https://knative.dev/docs/serving/services/custom-domains/
+ */
+function checkDomainMappingName(ctx: RuleContext): Finding[] {
+  const ns = ctx.input.namespace ?? ctx.input.object!.metadata.namespace ?? '';
+  if (ctx.actor.role === 'platform-controller' || !judgesTargets(ctx, ns)) return [];
+  const name = (ctx.input.object!.metadata.name ?? '').toLowerCase().replace(/\.$/, '');
+  const labels = name.split('.');
+  if (labels.length < 2) return [];
+  const claimed = labels[1]!;
+  const domain = ctx.config.baseline.clusterDomain;
+  // `<svc>.<ns>.svc[.<clusterDomain>]` can only be a Host of namespace <ns>; `<svc>.<ns>` is also
+  // every two-label public domain (example.com), so it is judged like one.
+  const svcForm = labels.length >= 3 && labels[2] === 'svc' && (labels.length === 3 || labels.slice(3).join('.') === domain);
+  const clusterLocal = svcForm || labels.length === 2;
+  const owner = ctx.tenancy.ownerOf(claimed);
+  const held = owner.type !== 'none' || ctx.state.get(groupKind('', 'Namespace'), undefined, claimed) !== undefined;
+  if (!svcForm && !held) return [];
+  const why = namespaceProblem(ctx, claimed, ns);
+  if (!why) return [];
+  return [
+    {
+      rule: DOMAIN_MAPPING_NAME_RULE,
+      path: 'metadata.name',
+      message:
+        `${who(ctx)}: DomainMapping ${ns}/${name} claims a domain of namespace ${claimed} (${clusterLocal ? 'a cluster-local Host of it' : "its services' Host under Knative's default domain template {{.Name}}.{{.Namespace}}.{{.Domain}}"}): ` +
+        `${why}${held ? '' : ' (nobody holds the name yet: whoever creates it tomorrow owns those Hosts)'}. The ingress gateway would route that Host to this mapping instead. Map a domain of your own.`,
+    },
+  ];
+}
+
 function domainMappingHandler(ctx: RuleContext): Decision {
   const b = new DecisionBuilder();
   if (ctx.input.operation !== 'CREATE' && ctx.input.operation !== 'UPDATE') return b.build();
   // The ref is judged wherever the mapping lives (a tenant in a namespace of no tenant still may not map into another's).
   for (const f of checkDomainMappingRef(ctx)) b.violate(f.rule, f.path, f.message);
+  for (const f of checkDomainMappingName(ctx)) b.violate(f.rule, f.path, f.message);
   const scope = workloadScope(ctx);
   if (scope.mode !== 'skip') reportFindings(b, scope, checkIngressClass(ctx));
   return b.build();
@@ -170,6 +215,22 @@ const knativeRules: RuleDoc[] = [
     example: `apiVersion: serving.knative.dev/v1beta1
 kind: DomainMapping
 metadata: {name: shop.example.com, namespace: tenant-1}
+spec:
+  ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: hello, namespace: tenant-2}`,
+  },
+  {
+    id: DOMAIN_MAPPING_NAME_RULE,
+    kinds: ['serving.knative.dev/DomainMapping'],
+    stops:
+      "A DomainMapping named after another tenant's (or a platform) namespace's Hosts: `<svc>.<ns>.svc` or `<svc>.<ns>.svc.<clusterDomain>` (for names nobody holds yet too), " +
+      "or `<svc>.<ns>` or a public domain whose second label is a namespace someone else holds (Knative's default domain template `{{.Name}}.{{.Namespace}}.{{.Domain}}`). Tenants anywhere, platform admins in tenant namespaces.",
+    why:
+      'The mapping\'s name is the domain it claims on the ingress gateway, first come first served (ClusterDomainClaim, autocreated with autocreate-cluster-domain-claims): ' +
+      "a tenant claiming another tenant's Host takes its traffic, a hijack of that tenant's name. Custom domains of the tenant's own (`shop.example.com`) are not judged; other domain templates are not known to tenant-guard.",
+    cite: 'https://knative.dev/docs/serving/services/custom-domains/; knative/serving config-network domain-template',
+    example: `apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata: {name: hello.tenant-1.svc.cluster.local, namespace: tenant-2}
 spec:
   ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: hello, namespace: tenant-2}`,
   },

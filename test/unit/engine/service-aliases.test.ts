@@ -129,3 +129,36 @@ spec: {ref: ${ref}}`);
   const own = externalName('hello.tenant-1.svc.cluster.local');
   t.ok(judge('CREATE', dm('{apiVersion: v1, kind: Service, name: alias}'), alice, { state: store(own) }).allowed, 'a core Service aliasing its own tenant');
 });
+
+t.test("DomainMapping names: another tenant's Hosts are refused, own and custom domains admitted (issue 17)", async (t) => {
+  const dm = (name: string, ns = 'tenant-1') =>
+    obj(`apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata: {name: "${name}", namespace: ${ns}}
+spec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: hello}}`);
+  const s = () => store(obj('apiVersion: v1\nkind: Namespace\nmetadata: {name: legacy}'));
+  for (const name of [
+    'hello.tenant-2.svc.cluster.local',
+    'hello.tenant-2.svc',
+    'hello.tenant-2',
+    'HELLO.Tenant-2.svc.cluster.local.',
+    'hello.tenant-2.example.com',
+    'hello.istio-system.example.com',
+    'hello.legacy.example.com',
+    'hello.tomorrow.svc.cluster.local',
+    'hello.tomorrow.svc',
+  ]) {
+    const d = judge('CREATE', dm(name), alice, { state: s() });
+    t.same(ruleIds(d), ['TG-KNATIVE-DOMAINMAPPING-NAME'], name);
+  }
+  const d = judge('CREATE', dm('hello.tenant-2.svc.cluster.local'), alice, { state: s() });
+  t.match(d.violations[0]!.message, /claims a domain of namespace tenant-2 \(a cluster-local Host of it\): namespace tenant-2 belongs to tenant tenant-2/);
+  t.match(judge('CREATE', dm('hello.tomorrow.svc'), alice, { state: s() }).violations[0]!.message, /nobody holds the name yet/);
+  // Two labels are also every public apex domain: judged only against names someone holds.
+  for (const name of ['hello.tomorrow', 'shop.example.com', 'hello.tenant-1.example.com', 'hello.tenant-1.svc.cluster.local', 'www.shop.example.com', 'example.com']) {
+    const ok = judge('CREATE', dm(name), alice, { state: s() });
+    t.ok(ok.allowed, `${name}: ${ok.violations.map((v) => v.message).join('; ')}`);
+  }
+  t.ok(judge('CREATE', dm('hello.tenant-2.svc.cluster.local', 'tenant-2'), netIstio, { state: s() }).allowed, 'platform controllers are never judged');
+  t.same(ruleIds(judge('CREATE', dm('hello.tenant-2.example.com'), admin, { state: s() })), ['TG-KNATIVE-DOMAINMAPPING-NAME'], 'a platform admin in a tenant namespace is judged too');
+});
