@@ -180,7 +180,8 @@ function ownAction(id: string): string {
 export function actionOf(id: string): string {
   const hidden = HIDES[id] ?? [];
   if (hidden.length === 0) return ownAction(id);
-  const all = `[${[id, ...hidden].map(ownAction).join(', ')}]`;
+  // `[[x, y]].map(a, ...)[0]` binds the list of actions to `a`.
+  const all = `[[${[id, ...hidden].map(ownAction).join(', ')}]]`;
   return `${all}.map(a, a.exists(x, x == 'deny') ? 'deny' : (a.exists(x, x == 'warn') ? 'warn' : 'audit'))[0]`;
 }
 
