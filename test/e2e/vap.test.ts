@@ -14,7 +14,7 @@ import { waitFor } from './fixtures/processes.js';
 import { TENANT_LABEL } from './fixtures/reference.js';
 import { refusalOf } from './fixtures/kube.js';
 import { apiVerdict, CONTROLLER, engineVerdict, kubeAs, LABELLED_NS, RELEASE_NS, setupVapEnv, UNOWNED_NS, type VapEnv } from './fixtures/vap.js';
-import { runCli, tenancyConfigFile } from './fixtures/webhook.js';
+import { helmTemplate, runCli, tenancyConfigFile } from './fixtures/webhook.js';
 
 t.setTimeout(E2E_TIMEOUT_MS);
 
@@ -130,6 +130,8 @@ t.test('ValidatingAdmissionPolicies on a real kube-apiserver, webhook not regist
   });
 
   t.test('UPDATE: the policies judge the object as updated, as the engine does', (t) => updates(t, v));
+
+  t.test("the chart's policies for a second release, next to tenant-guard vap's: no name collides, both hold", (t) => secondRelease(t, v));
 
   // Last: the mutating policies change what later requests would see.
   t.test('MutatingAdmissionPolicies (where served): the tenant label and the sidecar-injection label, without the webhook', (t) => mutatingPolicies(t, v));
@@ -252,4 +254,36 @@ async function updates(t: Test, v: VapEnv): Promise<void> {
   const podAnnotated = structuredClone(pod) as any;
   podAnnotated.metadata.annotations = { 'sidecar.istio.io/inject': 'false' };
   await both('an update adding sidecar.istio.io/inject: false to a Pod', pod, podAnnotated);
+}
+
+/**
+ * The chart rendered as release `second` (its tenancy with another gateway
+ * selector) applied next to `tenant-guard vap`'s output (release
+ * tenant-guard): every object is created (no name in common), and each
+ * release's bindings refuse what its own config forbids.
+ */
+async function secondRelease(t: Test, v: VapEnv): Promise<void> {
+  const docs = await helmTemplate(v.env.bins, v.env.cluster.dir, ['templates/validating-admission-policies.yaml'], {}, {
+    release: 'second',
+    args: ['--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy'],
+    tenancy: { baseline: { gatewayPolicy: { selector: { istio: 'second-gateway' } } } },
+  });
+  t.ok(docs.length > 0 && docs.every((d) => (d.metadata.name ?? '').startsWith('second-tenant-guard-')), docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', '));
+  for (const d of docs) await v.env.admin.create(d);
+  const pod = (labels: Record<string, string>): KubeObject =>
+    ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'gw', namespace: 'tenant-1', labels }, spec: { containers: [{ name: 'a', image: 'x' }] } }) as unknown as KubeObject;
+  let refused: Awaited<ReturnType<typeof apiVerdict>> | undefined;
+  await waitFor(
+    "release second's bindings to refuse its gateway's selector",
+    async () => {
+      refused = await apiVerdict(v, pod({ istio: 'second-gateway' }));
+      return !refused.allowed;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  t.same(refused!.rules, ['TG-WORKLOAD-GATEWAY-LABEL']);
+  t.match(refused!.message ?? '', /binding 'second-tenant-guard-workloads'/, "refused by release second's binding");
+  const first = await apiVerdict(v, pod({ app: 'istio-ingressgateway', istio: 'ingressgateway' }));
+  t.match(first.message ?? '', /binding 'tenant-guard-workloads'.*TG-WORKLOAD-GATEWAY-LABEL/, "the default selector is still refused by release tenant-guard's binding");
+  t.ok((await apiVerdict(v, pod({ istio: 'other' }))).allowed, 'a pod neither release forbids is admitted');
 }
