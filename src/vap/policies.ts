@@ -1,11 +1,17 @@
 // Builds the ValidatingAdmissionPolicies, their bindings and the params
-// ConfigMap from the CEL rule table (rules.ts) and a tenancy config.
+// ConfigMaps from the CEL rule table (rules.ts) and a tenancy config.
 //
 // The policies themselves do not depend on the config: everything they need
 // from it (tenant label, tenant and system namespaces, drain ports, platform
-// identities) is read from the params ConfigMap, so the Helm chart ships the
-// policies as generated here (charts/tenant-guard/files/vap-policies.yaml) and
-// renders only the ConfigMap and the bindings from its values.
+// identities, the shared gateway's selector, the enforcement and the
+// exceptions) is read from the params ConfigMaps, so the Helm chart ships the
+// policies as generated here (charts/tenant-guard/files/vap-policies.yaml),
+// renamed for its release, and renders only the ConfigMaps and the bindings
+// from its values. One binding per policy and enforcement action in use, each
+// with the params of its action (enforcement.ts says why).
+//
+// Names: `<fullname>-<family>` as the chart's fullname of a release
+// (`tenant-guard vap --release`), so two installs never share an object.
 
 import type { EnforcementAction, TenancyConfig } from '../config/types.js';
 import { PARAM_SEPARATOR } from './cel.js';
