@@ -12,7 +12,7 @@ import { ruleCatalog } from '../../../src/engine/index.js';
 import { CAPTURE_KNOBS } from '../../../src/engine/sidecar-metadata-checks.js';
 import { renderChartMutatingPolicies, renderChartPolicies } from '../../../src/vap/chart-file.js';
 import { PATH_RULES } from '../../../src/config/rule-classes.js';
-import { actionsInUse, encodeExceptions } from '../../../src/vap/enforcement.js';
+import { actionOf, actionsInUse, encodeExceptions, liftedBy } from '../../../src/vap/enforcement.js';
 import { paramsConfigMaps, paramsData, policyBindings, releaseFullname, validatingPolicies, vapManifests } from '../../../src/vap/policies.js';
 import { CEL_RULES, FAMILIES, UNCOMPILED } from '../../../src/vap/rules.js';
 
@@ -226,6 +226,17 @@ t.test('release names: the chart fullname rule', async (t) => {
 
 t.test('no compiled rule is lifted by a path (the CEL exceptions do not re-judge paths)', async (t) => {
   t.same(CEL_RULES.filter((r) => PATH_RULES.has(r.id)).map((r) => r.id), []);
+});
+
+t.test("every validation fails only in its action's binding; exceptions lift hardening rules only, with the rules they hide", async (t) => {
+  for (const p of validatingPolicies()) {
+    for (const v of (p.spec as { validations: { expression: string }[] }).validations) t.match(v.expression, / != params\.data\.action$/);
+  }
+  t.equal(liftedBy('TG-WORKLOAD-GATEWAY-LABEL'), 'false', 'an isolation rule is never lifted');
+  t.equal(liftedBy('TG-PEERAUTHN-MESH-STRICT'), 'false');
+  t.match(liftedBy('TG-WORKLOAD-HOST-PATH'), /^variables\.enfExceptions\.exists\(/);
+  t.match(liftedBy('TG-PEERAUTHN-MODE'), /TG-PEERAUTHN-WEAKEN/, 'a rule that hides another is lifted only with it');
+  t.match(actionOf('TG-PEERAUTHN-PORT-MODE'), /TG-PEERAUTHN-WEAKEN/, 'and is never more lenient than it');
 });
 
 t.test('tenant-guard vap prints the manifests', async (t) => {
