@@ -73,7 +73,7 @@ function exampleSection(r: RuleDoc): string[] {
 function withoutWebhook(id: string): { cell: string; line: string } {
   const cel = CEL_RULES.find((r) => r.id === id);
   if (!cel) return { cell: 'webhook only', line: 'webhook only (needs the webhook: cluster state, a patch, or parsing CEL cannot do)' };
-  const policy = `ValidatingAdmissionPolicy \`tenant-guard-${cel.family}\``;
+  const policy = `ValidatingAdmissionPolicy \`<fullname>-${cel.family}\``;
   if (!cel.webhookOnly) return { cell: 'yes (VAP)', line: `yes: ${policy} (\`tenant-guard vap\`, chart \`vap.enabled\`)` };
   return { cell: 'yes (VAP), partly', line: `yes: ${policy}, except ${cel.webhookOnly}, which only the webhook checks` };
 }
@@ -96,7 +96,8 @@ export function renderRulesMarkdown(rules: RuleDoc[]): string {
     '',
     'The column *Without the webhook* says which rules the API server enforces by itself, through the ValidatingAdmissionPolicies `tenant-guard vap` prints ' +
       'and the Helm chart installs (`vap.enabled`), with the same rule ids, while the webhook is down or failing open; the e2e tests refuse every such example ' +
-      'with the webhook stopped and compare the policies with the engine on generated objects. The others need cluster state, a patch or parsing that CEL cannot do.',
+      'with the webhook stopped and compare the policies with the engine on generated objects. The policies follow the same `enforcement` and `exceptions` ' +
+      '(one binding per action in use; docs/enforcement.md). The others need cluster state, a patch or parsing that CEL cannot do.',
     '',
     '| Rule | Kinds | Stops | Default action | Without the webhook |',
     '|---|---|---|---|---|',

@@ -12,7 +12,7 @@
 import { INJECT_KEY } from '../engine/sidecar-metadata-checks.js';
 import { celString } from './cel.js';
 import type { KubeManifest } from './policies.js';
-import { POLICY_LABELS, POLICY_PREFIX } from './policies.js';
+import { naming, POLICY_LABELS, type BindingOptions, type Naming } from './policies.js';
 import { PLATFORM_CONTROLLER_ONLY, WORKLOAD_VARIABLES, type CelVariable } from './rules.js';
 
 const WRITE = ['CREATE', 'UPDATE'];
@@ -58,7 +58,7 @@ function labelOps(pointer: string, meta: string, key: string, value: string, kee
 
 const TENANT_LABEL = 'params.data.tenantLabel';
 
-export function mutatingPolicies(): KubeManifest[] {
+export function mutatingPolicies(n: Naming = naming()): KubeManifest[] {
   const notController = [{ name: 'not-a-platform-controller', expression: `!(${PLATFORM_CONTROLLER_ONLY})` }];
   const common = { failurePolicy: 'Fail', reinvocationPolicy: 'IfNeeded', paramKind: { apiVersion: 'v1', kind: 'ConfigMap' }, matchConditions: notController };
   const templateMeta = 'variables.template.?metadata.orValue({})';
@@ -68,7 +68,7 @@ export function mutatingPolicies(): KubeManifest[] {
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingAdmissionPolicy',
-      metadata: { name: `${POLICY_PREFIX}tenant-label`, labels: { ...POLICY_LABELS } },
+      metadata: { name: `${n.prefix}tenant-label`, labels: { ...POLICY_LABELS } },
       spec: {
         ...common,
         matchConstraints: {
@@ -99,7 +99,7 @@ export function mutatingPolicies(): KubeManifest[] {
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingAdmissionPolicy',
-      metadata: { name: `${POLICY_PREFIX}sidecar-injection`, labels: { ...POLICY_LABELS } },
+      metadata: { name: `${n.prefix}sidecar-injection`, labels: { ...POLICY_LABELS } },
       spec: {
         ...common,
         matchConstraints: {
@@ -122,11 +122,12 @@ export function mutatingPolicies(): KubeManifest[] {
   ];
 }
 
-export function mutatingBindings(opts: { namespace: string; paramsName: string }): KubeManifest[] {
-  return mutatingPolicies().map((p) => ({
+export function mutatingBindings(opts: BindingOptions): KubeManifest[] {
+  const n = naming(opts.release, opts.paramsName);
+  return mutatingPolicies(n).map((p) => ({
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingAdmissionPolicyBinding',
     metadata: { name: p.metadata.name, labels: { ...POLICY_LABELS } },
-    spec: { policyName: p.metadata.name, paramRef: { name: opts.paramsName, namespace: opts.namespace, parameterNotFoundAction: 'Deny' } },
+    spec: { policyName: p.metadata.name, paramRef: { name: n.paramsName, namespace: opts.namespace, parameterNotFoundAction: 'Deny' } },
   }));
 }

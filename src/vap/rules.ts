@@ -186,9 +186,15 @@ const WORKLOAD_RULES: CelRule[] = [
   {
     id: 'TG-WORKLOAD-GATEWAY-LABEL',
     family: 'workloads',
-    expression: enforced(`!variables.labels.exists(k, k in ${celList(GATEWAY_NAME_LABELS)})`),
-    problem: "the pod claims to be a Gateway API gateway's proxy (gateway-name label), escaping the tenant's policies",
-    fix: 'remove the label',
+    // checkGatewayNameLabel: a gateway-name label, or every label of the shared gateway's selector (params.data.gatewaySelector, `key=value` a line).
+    expression: enforced(
+      `!variables.labels.exists(k, k in ${celList(GATEWAY_NAME_LABELS)}) && ` +
+        "!(params.data.gatewaySelector != '' && params.data.gatewaySelector.split('\\n').all(l, " +
+        "l.substring(0, l.indexOf('=')) in variables.labels && variables.labels[l.substring(0, l.indexOf('='))] == l.substring(l.indexOf('=') + 1)))",
+    ),
+    problem:
+      "the pod claims to be a gateway's proxy (a Gateway API gateway-name label, or every label of the shared gateway's selector, config baseline.gatewayPolicy.selector), taking the gateway's policies instead of the tenant's",
+    fix: 'remove the label, or use other labels',
   },
   {
     id: 'TG-WORKLOAD-HOST-PATH',

@@ -12,8 +12,9 @@ import { ADMIN } from './fixtures/cluster.js';
 import { E2E_TIMEOUT_MS } from './fixtures/env.js';
 import { waitFor } from './fixtures/processes.js';
 import { TENANT_LABEL } from './fixtures/reference.js';
+import { refusalOf } from './fixtures/kube.js';
 import { apiVerdict, CONTROLLER, engineVerdict, kubeAs, LABELLED_NS, RELEASE_NS, setupVapEnv, UNOWNED_NS, type VapEnv } from './fixtures/vap.js';
-import { runCli, tenancyConfigFile } from './fixtures/webhook.js';
+import { helmTemplate, runCli, tenancyConfigFile } from './fixtures/webhook.js';
 
 t.setTimeout(E2E_TIMEOUT_MS);
 
@@ -128,6 +129,10 @@ t.test('ValidatingAdmissionPolicies on a real kube-apiserver, webhook not regist
     t.same(pv.rules, ['TG-WORKLOAD-HOST-PATH'], `a Pod's 101st volume is found: ${pv.message}`);
   });
 
+  t.test('UPDATE: the policies judge the object as updated, as the engine does', (t) => updates(t, v));
+
+  t.test("the chart's policies for a second release, next to tenant-guard vap's: no name collides, both hold", (t) => secondRelease(t, v));
+
   // Last: the mutating policies change what later requests would see.
   t.test('MutatingAdmissionPolicies (where served): the tenant label and the sidecar-injection label, without the webhook', (t) => mutatingPolicies(t, v));
 });
@@ -178,4 +183,107 @@ async function mutatingPolicies(t: Test, v: VapEnv): Promise<void> {
   t.same(refused.rules, ['TG-WORKLOAD-INJECT-OPTOUT'], 'an opt-out is not overwritten: the validating policy refuses it');
   const pod = (await v.env.admin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: LABELLED_NS }, spec: { containers: [{ name: 'a', image: 'x' }] } } as KubeObject, { dryRun: true })) as any;
   t.equal(pod.metadata.labels?.[TENANT_LABEL], 'tenant-x', 'a Pod: its own labels');
+}
+
+/**
+ * UPDATE. The engine judges the whole object on every UPDATE (pod.ts,
+ * templateHandler: level-based, not a diff), so does the policy: an update
+ * adding a forbidden annotation is refused, and so is an update of an
+ * unrelated field of an object that already violates a rule (created before
+ * tenant-guard, or by a platform controller): the object must be brought
+ * into line in the same write. The one exception, setuid on a Pod's existing
+ * containers, is not compiled (TG-WORKLOAD-SETUID is webhook-only).
+ */
+async function updates(t: Test, v: VapEnv): Promise<void> {
+  const admin = v.env.admin;
+  const deployment = (name: string, spec: Record<string, unknown> = {}, annotations: Record<string, string> = {}): KubeObject =>
+    ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: 'tenant-1' },
+      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name }, annotations }, spec: { containers: [{ name: 'app', image: 'x' }], ...spec } } },
+    }) as unknown as KubeObject;
+  const both = async (what: string, current: KubeObject, next: KubeObject, as = ADMIN) => {
+    const engine = engineVerdict(v, next, as, { operation: 'UPDATE', oldObject: current });
+    let api: { allowed: boolean; rules: string[]; message?: string };
+    try {
+      await kubeAs(v, as).replace({ ...next, metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion } } as KubeObject, { dryRun: true });
+      api = { allowed: true, rules: [] };
+    } catch (e) {
+      const r = refusalOf(e);
+      if (!r) throw e;
+      api = { allowed: false, rules: [/\b(TG-[A-Z0-9-]+):/.exec(r.message)?.[1] ?? ''], message: r.message };
+    }
+    t.equal(api.allowed, engine.rules.length === 0, `${what}: the API server ${api.allowed ? 'admits' : 'refuses'} as the engine does (engine: ${JSON.stringify(engine.rules)}) ${api.message ?? ''}`);
+    if (!api.allowed) t.ok(engine.rules.includes(api.rules[0]!), `${what}: the API server names a rule the engine found (${api.rules[0]})`);
+    return api;
+  };
+
+  // A clean Deployment, then an update adding a capture opt-out.
+  const clean = await admin.create(deployment('upd-clean'));
+  const optOut = structuredClone(clean) as any;
+  optOut.spec.template.metadata.annotations = { 'traffic.sidecar.istio.io/excludeInboundPorts': '8080' };
+  const r1 = await both('an update adding traffic.sidecar.istio.io/excludeInboundPorts', clean, optOut);
+  t.same(r1.rules, ['TG-WORKLOAD-CAPTURE-BYPASS'], 'refused with the rule id, without the webhook');
+  const relabel = structuredClone(clean) as any;
+  relabel.metadata.labels = { ...relabel.metadata.labels, tier: 'web' };
+  t.ok((await both('an unrelated update of a clean Deployment', clean, relabel)).allowed, 'an unrelated update of a clean object is admitted');
+
+  // An object already violating a rule: written by a platform controller (the policies skip it).
+  const legacy = await kubeAs(v, CONTROLLER).create(deployment('upd-legacy', { hostNetwork: true }));
+  const touched = structuredClone(legacy) as any;
+  touched.metadata.labels = { ...touched.metadata.labels, tier: 'web' };
+  const r2 = await both('an unrelated update (a label) of a Deployment with hostNetwork', legacy, touched);
+  t.same(r2.rules, ['TG-WORKLOAD-HOST-NETWORK'], 'refused: the whole object is judged, as by the engine');
+  const fixed = structuredClone(legacy) as any;
+  delete fixed.spec.template.spec.hostNetwork;
+  t.ok((await both('an update removing hostNetwork', legacy, fixed)).allowed, 'the update that fixes it is admitted');
+  t.ok((await both('the controller updating the violating object', legacy, touched, CONTROLLER)).allowed, 'platform controllers are skipped on UPDATE too');
+
+  // A Pod: metadata is all a tenant may change; still judged whole.
+  const pod = await kubeAs(v, CONTROLLER).create({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'upd-pod', namespace: 'tenant-1' },
+    spec: { hostPID: true, containers: [{ name: 'app', image: 'x' }] },
+  } as KubeObject);
+  const podLabelled = structuredClone(pod) as any;
+  podLabelled.metadata.labels = { tier: 'web' };
+  const r3 = await both("an update of a violating Pod's labels", pod, podLabelled);
+  t.same(r3.rules, ['TG-WORKLOAD-HOST-NAMESPACES']);
+  const podAnnotated = structuredClone(pod) as any;
+  podAnnotated.metadata.annotations = { 'sidecar.istio.io/inject': 'false' };
+  await both('an update adding sidecar.istio.io/inject: false to a Pod', pod, podAnnotated);
+}
+
+/**
+ * The chart rendered as release `second` (its tenancy with another gateway
+ * selector) applied next to `tenant-guard vap`'s output (release
+ * tenant-guard): every object is created (no name in common), and each
+ * release's bindings refuse what its own config forbids.
+ */
+async function secondRelease(t: Test, v: VapEnv): Promise<void> {
+  const docs = await helmTemplate(v.env.bins, v.env.cluster.dir, ['templates/validating-admission-policies.yaml'], {}, {
+    release: 'second',
+    args: ['--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy'],
+    tenancy: { baseline: { gatewayPolicy: { selector: { istio: 'second-gateway' } } } },
+  });
+  t.ok(docs.length > 0 && docs.every((d) => (d.metadata.name ?? '').startsWith('second-tenant-guard-')), docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', '));
+  for (const d of docs) await v.env.admin.create(d);
+  const pod = (labels: Record<string, string>): KubeObject =>
+    ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'gw', namespace: 'tenant-1', labels }, spec: { containers: [{ name: 'a', image: 'x' }] } }) as unknown as KubeObject;
+  let refused: Awaited<ReturnType<typeof apiVerdict>> | undefined;
+  await waitFor(
+    "release second's bindings to refuse its gateway's selector",
+    async () => {
+      refused = await apiVerdict(v, pod({ istio: 'second-gateway' }));
+      return !refused.allowed;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  t.same(refused!.rules, ['TG-WORKLOAD-GATEWAY-LABEL']);
+  t.match(refused!.message ?? '', /binding 'second-tenant-guard-workloads'/, "refused by release second's binding");
+  const first = await apiVerdict(v, pod({ app: 'istio-ingressgateway', istio: 'ingressgateway' }));
+  t.match(first.message ?? '', /binding 'tenant-guard-workloads'.*TG-WORKLOAD-GATEWAY-LABEL/, "the default selector is still refused by release tenant-guard's binding");
+  t.ok((await apiVerdict(v, pod({ istio: 'other' }))).allowed, 'a pod neither release forbids is admitted');
 }

@@ -345,3 +345,10 @@ could opt itself out unseen.
 {{- $mult := dict "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 "d" 86400.0 -}}
 {{- mulf $n (get $mult $unit) -}}
 {{- end -}}
+
+{{/* Fails unless the string (list WHERE STRING) can go into the ValidatingAdmissionPolicies' params (src/vap/enforcement.ts plain). */}}
+{{- define "tenant-guard.vapPlain" -}}
+{{- if regexMatch "[|,;:\n]" (index . 1) -}}
+{{- fail (printf "%s: %q cannot be written to the ValidatingAdmissionPolicies' params (it holds one of | , ; : or a newline, which no Kubernetes name or label does)" (index . 0) (index . 1)) -}}
+{{- end -}}
+{{- end -}}
