@@ -31,6 +31,7 @@ import type { EnforcementAction, ExceptionSpec, TenancyConfig } from '../config/
 import { expiryOf } from '../config/expiry.js';
 import { FAIL_CLOSED_RULES, HARDENING_RULES, HIDES } from '../config/rule-classes.js';
 import { TenantGuardError } from '../errors.js';
+import { proxySelectors } from '../tenancy/proxy-selectors.js';
 import { celString } from './cel.js';
 
 export type ValidationAction = 'Deny' | 'Warn' | 'Audit';
@@ -110,17 +111,25 @@ export function encodeExceptions(config: TenancyConfig, now: number): string {
   return lines.join('\n');
 }
 
-/** `gatewaySelector`: the shared gateway's selector (baseline.gatewayPolicy.selector), `key=value` a line, keys sorted. */
+/**
+ * `gatewaySelector`: the selectors tenant pods may not wear in full
+ * (tenancy/proxy-selectors.ts: the shared gateway's, baseline.gatewayPolicy.selector,
+ * and each shared hop's labels), one a line, `key=value` pairs joined by `,`, keys sorted.
+ */
 export function encodeGatewaySelector(config: TenancyConfig): string {
-  const sel = config.baseline.gatewayPolicy.selector;
-  return Object.keys(sel)
-    .sort()
-    .map((k) => {
-      if (k.includes('=') || k.includes('\n') || sel[k]!.includes('\n')) {
-        throw new TenantGuardError('TG_ERR_CONFIG_INVALID', `baseline.gatewayPolicy.selector: "${k}" cannot be written to the ValidatingAdmissionPolicies' params (a label key holds no = and no newline)`);
-      }
-      return `${k}=${sel[k]}`;
-    })
+  return proxySelectors(config)
+    .map(({ selector }) =>
+      Object.keys(selector)
+        .sort()
+        .map((k) => {
+          const v = selector[k]!;
+          if (/[=,\n]/.test(k) || /[,\n]/.test(v)) {
+            throw new TenantGuardError('TG_ERR_CONFIG_INVALID', `label "${k}: ${v}" of a gateway selector (baseline.gatewayPolicy.selector or sharedHops labels) cannot be written to the ValidatingAdmissionPolicies' params (no = in a key, no comma or newline)`);
+          }
+          return `${k}=${v}`;
+        })
+        .join(','),
+    )
     .join('\n');
 }
 

@@ -186,14 +186,14 @@ const WORKLOAD_RULES: CelRule[] = [
   {
     id: 'TG-WORKLOAD-GATEWAY-LABEL',
     family: 'workloads',
-    // checkGatewayNameLabel: a gateway-name label, or every label of the shared gateway's selector (params.data.gatewaySelector, `key=value` a line).
+    // checkGatewayNameLabel: a gateway-name label, or every label of a shared proxy's selector (params.data.gatewaySelector: one selector a line, `key=value` pairs joined by `,`).
     expression: enforced(
       `!variables.labels.exists(k, k in ${celList(GATEWAY_NAME_LABELS)}) && ` +
-        "!(params.data.gatewaySelector != '' && params.data.gatewaySelector.split('\\n').all(l, " +
+        "!params.data.gatewaySelector.split('\\n').exists(sel, sel != '' && sel.split(',').all(l, " +
         "l.substring(0, l.indexOf('=')) in variables.labels && variables.labels[l.substring(0, l.indexOf('='))] == l.substring(l.indexOf('=') + 1)))",
     ),
     problem:
-      "the pod claims to be a gateway's proxy (a Gateway API gateway-name label, or every label of the shared gateway's selector, config baseline.gatewayPolicy.selector), taking the gateway's policies instead of the tenant's",
+      "the pod claims to be a gateway's proxy (a Gateway API gateway-name label, or every label of a shared proxy's selector, config baseline.gatewayPolicy.selector or sharedHops labels), taking that proxy's policies instead of the tenant's",
     fix: 'remove the label, or use other labels',
   },
   {

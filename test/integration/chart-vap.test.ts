@@ -51,6 +51,19 @@ t.test('where served: the generated policies, one binding each, the params from 
   }
 });
 
+t.test("shared hops' labels join the gateway's selector in the params (TG-WORKLOAD-GATEWAY-LABEL)", async (t) => {
+  const values = [
+    '--set', 'tenancy.sharedHops[0].name=ext', '--set', 'tenancy.sharedHops[0].namespace=istio-system',
+    '--set', 'tenancy.sharedHops[0].labels.app=ext-gw', '--set', 'tenancy.sharedHops[0].labels.istio=external',
+    '--set', 'tenancy.sharedHops[0].serviceAccount=ext-gw', '--set-string', 'tenancy.sharedHops[0].ports[0]=8080',
+  ];
+  const docs = render([...SERVED, ...values]);
+  const params = find(docs, 'ConfigMap', `${FULLNAME}-vap-params`);
+  const config = parseTenancyConfigText((find(docs, 'ConfigMap', `${FULLNAME}-config`) as any).data['tenancy.yaml'], 'rendered');
+  t.equal(params.data.gatewaySelector, 'app=istio-ingressgateway,istio=ingressgateway\napp=ext-gw,istio=external');
+  t.same(params.data, paramsData(config), "equal to the generator's");
+});
+
 t.test('the bindings follow tenancy.enforcement; exceptions not expired go into the params', async (t) => {
   const values = [
     '--set', 'tenancy.tenants[0].name=tenant-1', '--set', 'tenancy.tenants[0].namespaces[0]=tenant-1',

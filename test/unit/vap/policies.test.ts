@@ -127,7 +127,7 @@ t.test('params: the tenancy config as lists one item a line', async (t) => {
     platformAdminGroups: 'platform-admins',
     platformControllerUsers: 'system:kube-controller-manager\nsystem:kube-scheduler',
     platformControllerGroups: 'system:serviceaccounts:istio-system\nsystem:serviceaccounts:knative-serving\nsystem:serviceaccounts:kube-system',
-    gatewaySelector: 'app=istio-ingressgateway\nistio=ingressgateway',
+    gatewaySelector: 'app=istio-ingressgateway,istio=ingressgateway',
     action: 'deny',
     enforcementAction: 'deny',
     enforcementOverrides: '',
