@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import type { KubeObject } from '../../../src/kube/objects.js';
 import { MeshState } from '../../../src/mesh/mesh-state.js';
 import { reachNamespace, type ReachResult } from '../../../src/mesh/reach.js';
-import { DATA_PATHS, type DataPath } from '../../../src/mesh/routes.js';
+import { solveRoute } from '../../../src/mesh/request-space.js';
+import { DATA_PATHS, routesFor, type DataPath, type Route } from '../../../src/mesh/routes.js';
 import { Sampler, witnessJourney, witnessProblems, type HopCase, type Journey } from './requests.js';
 import { makeScenario, rand, ROOT, stateOf, TARGET, TARGET_TENANT, type Scenario } from './scenarios.js';
 
@@ -30,11 +31,13 @@ const opt = (name: string, dflt: number) => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 const SEED = opt('seed', Number(process.env.REACH_SEED ?? 17));
-const SCENARIOS = opt('scenarios', Number(process.env.REACH_SCENARIOS ?? 60));
+const SCENARIOS = opt('scenarios', Number(process.env.REACH_SCENARIOS ?? 30));
 const ATTACKS = opt('attacks', Number(process.env.REACH_ATTACKS ?? 2000));
 const ORACLE_BIN = process.env.ORACLE_BIN ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'istio-oracle', 'istio-oracle');
 /** Cases per oracle process: bounds the JSON handed over at once. */
 const CHUNK = 25_000;
+/** Variants of each aimed attack (Sampler.perturb). */
+const VARIANTS = 40;
 
 interface OracleAnswer {
   id: string;
@@ -239,10 +242,27 @@ for (const s of scenarios) {
 }
 const tJudge = Date.now();
 
+/** Per way of a closed path, the witness of each proper prefix of its hops that has one, as a journey over the whole way. */
+function prefixJourneys(j: Judged, path: DataPath): { journey: Journey; route: Route; prefix: number }[] {
+  const out: { journey: Journey; route: Route; prefix: number }[] = [];
+  for (const labels of j.m.podLabels(TARGET)) {
+    for (const route of routesFor(j.m, path, { kind: 'foreign', tenant: TARGET_TENANT }, TARGET, labels)) {
+      for (let n = 1; n < route.hops.length; n++) {
+        const w = solveRoute(j.m, { ...route, hops: route.hops.slice(0, n) });
+        if (w) out.push({ journey: witnessJourney(path, route, w), route, prefix: n });
+      }
+    }
+  }
+  return out;
+}
+
+let aimed = 0;
 // Round 1: every witness hop, and the first hop of every attack.
 const batch = new Batch();
 const opens: { j: Judged; path: DataPath; ids: string[] }[] = [];
 const attacks: { j: Judged; path: DataPath; journey: Journey; ids: string[] }[] = [];
+/** Aimed attacks: their first `prefix` hops are a model witness Istio must allow; the rest must deny. */
+const prefixes: { j: Judged; path: DataPath; journey: Journey; prefix: number; ids: string[] }[] = [];
 for (const j of judged) {
   const r0 = rand(SEED * 104729 + Number(j.s.id.split('-')[1]));
   const sampler = new Sampler(r0, j.s, j.m);
@@ -252,6 +272,16 @@ for (const j of judged) {
       const journey = witnessJourney(path, v.found!.route, v.found!.witness);
       opens.push({ j, path, ids: journey.hops.map((h) => batch.add(j.s, h)) });
     } else {
+      // Aimed attacks: on each way of the path, a request the model lets past
+      // the first hops (a witness of the route's prefix) sent on to the end.
+      for (const { journey, route, prefix } of prefixJourneys(j, path)) {
+        aimed++;
+        prefixes.push({ j, path, journey, prefix, ids: [batch.add(j.s, journey.hops[0]!)] });
+        for (let n = 0; n < VARIANTS; n++) {
+          const v = sampler.perturb(journey, route);
+          attacks.push({ j, path, journey: v, ids: [batch.add(j.s, v.hops[0]!)] });
+        }
+      }
       for (let n = 0; n < ATTACKS; n++) {
         const journey = sampler.journey(path);
         attacks.push({ j, path, journey, ids: [batch.add(j.s, journey.hops[0]!)] });
@@ -262,7 +292,7 @@ for (const j of judged) {
 batch.run();
 // Further rounds: the next hop of each attack every earlier hop let through.
 for (let hop = 1; hop < 3; hop++) {
-  const next = attacks.filter((a) => a.ids.length === hop && a.journey.hops.length > hop && batch.answer(a.ids[hop - 1]!).verdict === 'allow');
+  const next = [...attacks, ...prefixes].filter((a) => a.ids.length === hop && a.journey.hops.length > hop && batch.answer(a.ids[hop - 1]!).verdict === 'allow');
   if (next.length === 0) break;
   for (const a of next) a.ids.push(batch.add(a.j.s, a.journey.hops[hop]!));
   batch.run();
@@ -273,6 +303,15 @@ const openFailures: OpenFailure[] = [];
 for (const o of opens) {
   const f = replayOpen(o.j, o.path, batch, o.ids);
   if (f) openFailures.push(f);
+}
+for (const p of prefixes) {
+  const answers = p.ids.map((id) => batch.answer(id));
+  const denied = answers.findIndex((a) => a.verdict !== 'allow');
+  if (denied >= 0 && denied < p.prefix) {
+    openFailures.push({ kind: 'open', s: p.j.s, path: p.path, journey: p.journey, reason: `(the first ${p.prefix} hop(s) of a closed way, which the model lets through)`, problem: `Istio ${answers[denied]!.verdict === 'deny' ? 'denies' : 'fails on'} the prefix's witness at hop ${denied} (${p.journey.hops[denied]!.label})`, hop: denied, istio: answers[denied] });
+  }
+  // Every hop let it through: as much a hole as a sampled one.
+  if (denied < 0) attacks.push({ j: p.j, path: p.path, journey: p.journey, ids: p.ids });
 }
 const closedFailures: ClosedFailure[] = [];
 const closedVerdicts = new Set<string>();
@@ -300,14 +339,16 @@ console.log(
   `reach-diff: seed ${SEED}, ${SCENARIOS} policy sets (${invalid.length} refused by istiod's validation, ${unreadable} unreadable by the model, ${errors.length} model errors), ` +
     `${judged.length} judged on ${DATA_PATHS.length} paths in ${tJudge - t0} ms; ${oracleCases} oracle cases in ${oracleRuns} oracle runs, ${tOracle - tJudge} ms`,
 );
-console.log(`reach-diff: ${opens.length} open verdicts replayed (${byPath(opens)})`);
-console.log(`reach-diff: ${closedVerdicts.size} closed verdicts attacked with ${attacks.length} sampled foreign requests (${ATTACKS} each; ${passedFirst} got past the first hop)`);
+console.log(`reach-diff: ${opens.length} open verdicts replayed (${byPath(opens)}), and ${prefixes.length} witnesses of the open first hops of closed ways`);
+console.log(
+  `reach-diff: ${closedVerdicts.size} closed verdicts attacked with ${attacks.length} foreign requests (${ATTACKS} sampled each; ${aimed * VARIANTS} variants of ${aimed} aimed past the first hops; ${passedFirst} got past the first hop)`,
+);
 check(errors.length === 0, 'the model judges every policy set', errors.map((e) => `${e.s.id}: ${e.error}`).slice(0, 3).join('; '));
 check(judged.length >= SCENARIOS / 2, 'at least half of the policy sets are judged (istiod accepts them, the model reads them)', `${judged.length}/${SCENARIOS}`);
 check(opens.length > 0 && closedVerdicts.size > 0, 'both verdicts occur', `${opens.length} open, ${closedVerdicts.size} closed`);
 check(oracleErrors === 0, 'the oracle answers every request', `${oracleErrors} errors`);
-check(openFailures.length === 0, "every open verdict's witness is a request of its path that Istio allows at every hop", `${openFailures.length} of ${opens.length} fail`);
-check(closedFailures.length === 0, 'no sampled foreign request passes every hop of a closed path', `${closedFailures.length} of ${attacks.length} pass`);
+check(openFailures.length === 0, "every open verdict's witness (and every open prefix's) is a request of its path that Istio allows at every hop it was found for", `${openFailures.length} of ${opens.length + prefixes.length} fail`);
+check(closedFailures.length === 0, "no sampled or aimed foreign request passes every hop of a closed path", `${closedFailures.length} of ${attacks.length} pass`);
 
 // The smallest counterexample of each kind (first few distinct scenarios/paths).
 const seen = new Set<string>();

@@ -349,6 +349,57 @@ export class Sampler {
     return out;
   }
 
+  /**
+   * A variant of a journey along `route`: one to three of the caller's
+   * choices drawn again (its identity, the Host within what the route routes,
+   * the first hop's port on a direct call, method, path, other headers, token,
+   * addresses); what the platform hops set stays.
+   */
+  perturb(j: Journey, route: Route): Journey {
+    const r = this.r;
+    const hops = j.hops.map((h) => ({ ...h, request: { ...h.request, headers: { ...h.request.headers } } }));
+    const first = hops[0]!.request;
+    const all = (f: (q: OracleRequest) => void) => hops.forEach((h) => f(h.request));
+    for (let n = 1 + r.int(3); n > 0; n--) {
+      switch (r.int(7)) {
+        case 0:
+          if (first.principal !== null || r.chance(0.5)) first.principal = this.attacker(false);
+          break;
+        case 1: {
+          const host = route.hostRoutedTo ? this.routedHost(route.hostRoutedTo, route.hostAnyPort === true) : this.freeHost();
+          all((q) => (q.host = host));
+          break;
+        }
+        case 2:
+          if (j.path === 'direct') first.port = this.port(REVISION_POD_PORTS, true);
+          break;
+        case 3: {
+          const method = this.from(this.v.methods, ['GET', 'POST', 'PUT']);
+          const path = this.from(this.v.paths, ['/', '/admin', `/${r.token()}`]);
+          all((q) => ((q.method = method), (q.path = path)));
+          break;
+        }
+        case 4: {
+          const extra = this.headers();
+          // (never the routing header: the route decides it)
+          all((q) => Object.assign(q.headers, extra));
+          break;
+        }
+        case 5: {
+          const jwt = this.jwt();
+          all((q) => (q.jwt = jwt));
+          break;
+        }
+        case 6:
+          first.sourceIP = this.ip();
+          first.remoteIP = r.chance(0.5) ? first.sourceIP : this.ip();
+          first.destinationIP = this.ip();
+          break;
+      }
+    }
+    return { ...j, way: `${j.way} (varied)`, hops };
+  }
+
   /** One sampled foreign request along one way of `path` into the target. */
   journey(path: DataPath): Journey {
     const r = this.r;
