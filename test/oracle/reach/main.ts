@@ -60,7 +60,7 @@ function oracle(cases: { id: string; policies: KubeObject[]; workload: HopCase['
   for (let i = 0; i < cases.length; i += CHUNK) {
     const input = JSON.stringify({ options: { rootNamespace: ROOT, trustDomain: 'cluster.local', extAuthz: 'allow' }, cases: cases.slice(i, i + CHUNK) });
     const res = spawnSync(ORACLE_BIN, [], { input, maxBuffer: 1 << 30 });
-    if (res.status !== 0) throw new Error(`istio-oracle (${ORACLE_BIN}) failed: ${res.stderr?.toString() || res.error}`);
+    if (res.status !== 0) throw new Error(`the istio-oracle (${ORACLE_BIN}) failed: ${res.stderr?.toString().trim() || res.error?.message}`);
     for (const line of res.stdout.toString().split('\n')) {
       if (!line.trim()) continue;
       const a = JSON.parse(line) as OracleAnswer;
@@ -222,6 +222,13 @@ function show(f: OpenFailure | ClosedFailure): string {
 }
 
 // --- run ---------------------------------------------------------------------
+
+// The oracle missing or failing ends the run as one failed check, in one line.
+process.on('uncaughtException', (e) => {
+  console.log(`not ok - reach-diff: ${e instanceof Error ? e.message : String(e)}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+});
 
 const t0 = Date.now();
 let scenarios = Array.from({ length: SCENARIOS }, (_, i) => makeScenario(SEED, i));
