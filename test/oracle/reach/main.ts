@@ -264,6 +264,7 @@ function prefixJourneys(j: Judged, path: DataPath): { journey: Journey; route: R
 }
 
 let aimed = 0;
+let aimedOwn = 0;
 // Round 1: every witness hop, and the first hop of every attack.
 const batch = new Batch();
 const opens: { j: Judged; path: DataPath; ids: string[] }[] = [];
@@ -286,6 +287,17 @@ for (const j of judged) {
         prefixes.push({ j, path, journey, prefix, ids: [batch.add(j.s, journey.hops[0]!)] });
         for (let n = 0; n < VARIANTS; n++) {
           const v = sampler.perturb(journey, route);
+          attacks.push({ j, path, journey: v, ids: [batch.add(j.s, v.hops[0]!)] });
+        }
+      }
+      // Aimed too: what the target's own tenant and the platform get through, re-sent by foreign callers.
+      for (const own of [[TARGET], ['knative-serving'], [ROOT]]) {
+        const r = reachNamespace(j.m, path, { kind: 'namespaces', namespaces: own }, TARGET, false);
+        if (!r.allowed) continue;
+        const base = witnessJourney(path, r.found!.route, r.found!.witness);
+        aimedOwn++;
+        for (let n = 0; n < VARIANTS; n++) {
+          const v = sampler.perturb(base, r.found!.route, true);
           attacks.push({ j, path, journey: v, ids: [batch.add(j.s, v.hops[0]!)] });
         }
       }
@@ -348,7 +360,7 @@ console.log(
 );
 console.log(`reach-diff: ${opens.length} open verdicts replayed (${byPath(opens)}), and ${prefixes.length} witnesses of the open first hops of closed ways`);
 console.log(
-  `reach-diff: ${closedVerdicts.size} closed verdicts attacked with ${attacks.length} foreign requests (${ATTACKS} sampled each; ${aimed * VARIANTS} variants of ${aimed} aimed past the first hops; ${passedFirst} got past the first hop)`,
+  `reach-diff: ${closedVerdicts.size} closed verdicts attacked with ${attacks.length} foreign requests (${ATTACKS} sampled each; ${aimed * VARIANTS} variants of ${aimed} aimed past the first hops, ${aimedOwn * VARIANTS} of ${aimedOwn} requests of the target's tenant or the platform re-sent by foreign callers; ${passedFirst} got past the first hop)`,
 );
 check(errors.length === 0, 'the model judges every policy set', errors.map((e) => `${e.s.id}: ${e.error}`).slice(0, 3).join('; '));
 check(judged.length >= SCENARIOS / 2, 'at least half of the policy sets are judged (istiod accepts them, the model reads them)', `${judged.length}/${SCENARIOS}`);

@@ -353,14 +353,17 @@ export class Sampler {
    * A variant of a journey along `route`: one to three of the caller's
    * choices drawn again (its identity, the Host within what the route routes,
    * the first hop's port on a direct call, method, path, other headers, token,
-   * addresses); what the platform hops set stays.
+   * addresses); what the platform hops set stays. `foreign`: the caller's
+   * identity is always drawn again, among foreign ones.
    */
-  perturb(j: Journey, route: Route): Journey {
+  perturb(j: Journey, route: Route, foreign = false): Journey {
     const r = this.r;
     const hops = j.hops.map((h) => ({ ...h, request: { ...h.request, headers: { ...h.request.headers } } }));
     const first = hops[0]!.request;
+    // A request of the target's own tenant (or the platform's) re-sent by a foreign caller.
+    if (foreign) first.principal = this.attacker(false);
     const all = (f: (q: OracleRequest) => void) => hops.forEach((h) => f(h.request));
-    for (let n = 1 + r.int(3); n > 0; n--) {
+    for (let n = (foreign ? 0 : 1) + r.int(3); n > 0; n--) {
       switch (r.int(7)) {
         case 0:
           if (first.principal !== null || r.chance(0.5)) first.principal = this.attacker(false);
