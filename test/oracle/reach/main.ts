@@ -310,7 +310,8 @@ for (const j of judged) {
 }
 batch.run();
 // Further rounds: the next hop of each attack every earlier hop let through.
-for (let hop = 1; hop < 3; hop++) {
+const longest = [...attacks, ...prefixes].reduce((n, a) => Math.max(n, a.journey.hops.length), 1);
+for (let hop = 1; hop < longest; hop++) {
   const next = [...attacks, ...prefixes].filter((a) => a.ids.length === hop && a.journey.hops.length > hop && batch.answer(a.ids[hop - 1]!).verdict === 'allow');
   if (next.length === 0) break;
   for (const a of next) a.ids.push(batch.add(a.j.s, a.journey.hops[hop]!));
