@@ -1,5 +1,5 @@
 import type { Value } from './formula.js';
-import { cidrWitness, parsePrincipal } from './istio-match.js';
+import { parseCidr, parsePrincipal } from './istio-match.js';
 
 // Finite sets of attacker choices that are enough to find a witness request
 // whenever one exists. Every pattern is exact, `prefix*`, `*suffix` or `*`,
@@ -146,16 +146,41 @@ export function serviceAccountCandidates(principalPatterns: string[], saPatterns
   return [...out];
 }
 
-/** Witness addresses: the first address of each block, plus addresses in none of the usual ranges. */
+/** An address as a string (IPv6 as eight groups, which Go's netip reads like any other spelling). */
+function formatIp(v6: boolean, n: bigint): string {
+  if (!v6) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.');
+  const groups: string[] = [];
+  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((n >> s) & 0xffffn).toString(16));
+  return groups.join(':');
+}
+
+/**
+ * Witness addresses. A block is an interval of one family's addresses, so
+ * every way of lying in some blocks and outside the others is met where some
+ * interval starts: the first address of each block, the first address after
+ * it, and the family's first address (0.0.0.0, ::) where blocks of that
+ * family exist; plus an address of each family in none of the usual ranges,
+ * which stands for every address of a family no block names. (Found by the
+ * reachability differential test, test/oracle/reach: with the first
+ * addresses and the two usual ones only, `notRemoteIpBlocks: [0.0.0.0/0,
+ * 2001:db8::/32]` looked unsatisfiable, while any other IPv6 address meets it.)
+ */
 export function ipCandidates(blocks: string[]): string[] {
-  const out = new Set<string>();
+  const starts = new Set<string>();
+  const afters: string[] = [];
+  const families = new Set<boolean>();
   for (const b of blocks) {
-    const w = cidrWitness(b);
-    if (w) out.add(w);
+    const c = parseCidr(b);
+    if (!c) continue;
+    const width = c.v6 ? 128n : 32n;
+    const host = width - BigInt(c.bits);
+    const start = (c.base >> host) << host;
+    const after = start + (1n << host);
+    starts.add(formatIp(c.v6, start));
+    if (after < 1n << width) afters.push(formatIp(c.v6, after));
+    families.add(c.v6);
   }
-  out.add('198.51.100.23');
-  out.add('2001:db8::17');
-  return [...out];
+  return [...new Set([...starts, '198.51.100.23', '2001:db8::17', ...afters, ...[...families].map((v6) => formatIp(v6, 0n))])];
 }
 
 /** Ports: the hop's own plus every port a pattern names, and one nobody names. */

@@ -10,7 +10,12 @@
 #    (ORACLE_SEED, default 5000) and Istio's builder testdata inputs;
 #  - fails on any disagreement outside test/oracle/verdict.mjs's deliberate differences,
 #    on any case where Istio allows and the model denies, and below 99% agreement
-#    on the random cases whose policies istiod accepts (CUSTOM included).
+#    on the random cases whose policies istiod accepts (CUSTOM included);
+#  - checks the symbolic reachability verdict (src/mesh/reach.ts) the same way
+#    (test/oracle/reach/main.ts): REACH_SCENARIOS (default 30) random policy sets
+#    around a tenant and its shared hops, seed REACH_SEED (default 17); every open
+#    verdict's witness must pass every hop in Istio, every closed path must stop
+#    REACH_ATTACKS (default 2000) sampled foreign requests, plus aimed ones.
 # Ends with "N passed, N failed" (summed by .ci/run).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -54,5 +59,14 @@ summary=$(tail -n 1 "$OUT/verdict.txt")
 p=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$summary"); f=$(sed -nE 's/.* ([0-9]+) failed$/\1/p' <<<"$summary")
 if [ "$selftest" -eq 0 ]; then p=$((${p:-0} + 1)); echo "ok - the Istio side reproduces the builder's golden files"
 else f=$((${f:-0} + 1)); echo "not ok - the Istio side does not reproduce the builder's golden files"; fi
+
+echo "== symbolic reachability verdicts against the oracle (${REACH_SCENARIOS:-30} policy sets, seed ${REACH_SEED:-17})"
+reach=0
+(cd "$REPO" && node --import tsx test/oracle/reach/main.ts --seed "${REACH_SEED:-17}" --scenarios "${REACH_SCENARIOS:-30}" --attacks "${REACH_ATTACKS:-2000}") >"$OUT/reach.txt" 2>&1 || reach=1
+sed '$d' "$OUT/reach.txt"
+rsummary=$(tail -n 1 "$OUT/reach.txt")
+rp=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$rsummary"); rf=$(sed -nE 's/.* ([0-9]+) failed$/\1/p' <<<"$rsummary")
+if [ -z "$rp" ] || [ -z "$rf" ]; then echo "$rsummary"; echo "not ok - reach-diff: test/oracle/reach/main.ts did not finish"; rp=0; rf=1; reach=1; fi
+p=$((${p:-0} + rp)); f=$((${f:-1} + rf))
 echo "${p:-0} passed, ${f:-1} failed"
-[ "$verdict" -eq 0 ] && [ "$selftest" -eq 0 ]
+[ "$verdict" -eq 0 ] && [ "$selftest" -eq 0 ] && [ "$reach" -eq 0 ]
