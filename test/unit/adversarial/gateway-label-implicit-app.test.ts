@@ -61,3 +61,25 @@ t.test('control: the same labels written out are refused', async (t) => {
   const d = judge({ apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'istio2', namespace: 'tenant-2' }, spec: { template: { metadata: { labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } }, spec: { containers: [container] } } } } as KubeObject);
   t.ok(d.violations.some((v) => v.rule === 'TG-WORKLOAD-GATEWAY-LABEL'));
 });
+
+// What the admitted Service's pod then is to the mesh (decideRequest, the model checked against Istio by test:oracle):
+// tenant-1's workload reaches tenant-2's user container on 8080 through the root-namespace gateway ALLOW,
+// while the matrix, which assumes no tenant pod wears the gateway's labels, reports tenant-1 -> tenant-2 closed.
+import { decideRequest } from '../../../src/mesh/decide.js';
+import { computeMatrix } from '../../../src/mesh/matrix.js';
+import { referencePolicies } from '../mesh/reference-state.js';
+
+t.test('consequence: the pod Knative runs takes the gateway policy, the matrix says closed', async (t) => {
+  const policies = referencePolicies('kind').filter((o) => o.kind === 'AuthorizationPolicy');
+  const req = { principal: 'cluster.local/ns/tenant-1/sa/default', sourceIP: '10.0.0.1', port: 8080, host: 'x', method: 'GET', path: '/' };
+  const opts = { rootNamespace: 'istio-system', trustDomain: 'cluster.local' };
+  const plain = decideRequest(policies, { namespace: 'tenant-2', labels: { istio: 'ingressgateway', app: 'other' } }, req, opts);
+  t.equal(plain.verdict, 'deny', 'a tenant-2 pod without the implicit app label: tenant-1 denied');
+  const knativePod = decideRequest(policies, { namespace: 'tenant-2', labels: { istio: 'ingressgateway', app: 'istio-ingressgateway', 'serving.knative.dev/revision': 'istio-ingressgateway' } }, req, opts);
+  t.equal(knativePod.verdict, 'allow', `the pod Knative labels app=istio-ingressgateway: tenant-1 admitted (${knativePod.applied.allow.join(', ')})`);
+  const s = referenceState('kind');
+  s.upsert(namespace('tenant-1', { [TL]: 'tenant-1', 'istio-injection': 'enabled' }));
+  s.upsert(namespace('tenant-2', { [TL]: 'tenant-2', 'istio-injection': 'enabled' }));
+  const cell = computeMatrix(s, config()).cells.find((c) => c.from === 'tenant-1' && c.to === 'tenant-2' && c.path === 'direct');
+  t.equal(cell?.allowed, false, 'the model reports tenant-1 -> tenant-2 direct closed (it assumes the label rule holds)');
+});
