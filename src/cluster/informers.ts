@@ -30,6 +30,8 @@ export const WATCHED_KINDS: readonly GroupKind[] = [
   GK.WasmPlugin,
   GK.KnativeService,
   GK.KnativeConfiguration,
+  // Few, and read by Namespace reviews (engine/domain-mapping-claims.ts).
+  GK.KnativeDomainMapping,
 ];
 
 export interface ClusterWatcherOptions {

@@ -23,6 +23,9 @@ import { handleEnvoyFilter, handleSidecar, handleWasmPlugin, proxyExtensionRules
 import { checkExportTo, checkRevisionLabel, sharedIstioRules } from './istio-shared.js';
 import { handleVirtualService, virtualServiceRules } from './istio-virtual-service.js';
 import type { Decision } from './types.js';
+import { checkGatewayNameLabel, readMetadata } from './sidecar-metadata-checks.js';
+import { proxySelectors } from '../tenancy/proxy-selectors.js';
+import { reportFindings, workloadScope, type Finding } from './workload-findings.js';
 
 /**
  * ServiceEntry: a tenant may add hosts (external APIs, or its own
@@ -43,6 +46,10 @@ function handleWorkloadEntry(ctx: RuleContext): Decision {
   const b = new DecisionBuilder();
   if (ctx.input.operation === 'DELETE') return b.build();
   checkWorkloadEntryTarget(ctx, b);
+  // A WorkloadEntry's labels are the workload's: root-namespace selectors select it like a pod.
+  const findings: Finding[] = [];
+  checkGatewayNameLabel(findings, readMetadata({ labels: ctx.input.object?.spec?.labels }, 'spec'), 'spec', proxySelectors(ctx.config));
+  reportFindings(b, workloadScope(ctx), findings);
   checkRevisionLabel(ctx, b);
   return b.build();
 }

@@ -8,6 +8,7 @@ import { FOREIGN_HOST_RULE } from './istio-foreign-hosts.js';
 import { checkRevisionLabel, describeObject, isRestricted, namespaceOf, who } from './istio-shared.js';
 import { hostProblem, judgesTargets } from './network-targets.js';
 import { checkGatewayNameLabel, checkSidecarAnnotations, readMetadata } from './sidecar-metadata-checks.js';
+import { proxySelectors } from '../tenancy/proxy-selectors.js';
 import type { Decision } from './types.js';
 import { reportFindings, workloadScope, type Finding } from './workload-findings.js';
 
@@ -80,8 +81,9 @@ export const workloadGroupHandler: KindHandler = (ctx): Decision => {
   const findings: Finding[] = [];
   const meta = readMetadata(field(spec, 'metadata'), 'spec.metadata');
   checkSidecarAnnotations(findings, meta, 'spec.metadata', ctx.config);
-  checkGatewayNameLabel(findings, meta, 'spec.metadata');
-  checkGatewayNameLabel(findings, readMetadata({ labels: field(field(spec, 'template'), 'labels') }, 'spec.template'), 'spec.template');
+  // The workloads it registers carry these labels, and root-namespace selectors select them like pods.
+  checkGatewayNameLabel(findings, meta, 'spec.metadata', proxySelectors(ctx.config));
+  checkGatewayNameLabel(findings, readMetadata({ labels: field(field(spec, 'template'), 'labels') }, 'spec.template'), 'spec.template', proxySelectors(ctx.config));
   reportFindings(b, workloadScope(ctx), findings);
   checkRevisionLabel(ctx, b);
   return b.build();

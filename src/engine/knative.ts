@@ -26,10 +26,11 @@ import { guardSetuid, NOTHING_SKIPPED } from './sidecar-setuid-guard.js';
 import type { KindHandler, RuleContext, RuleDoc, RuleModule } from './context.js';
 import { DecisionBuilder } from './decision.js';
 import { checkInjectOptOut, INJECT_KEY, readMetadata } from './sidecar-metadata-checks.js';
-import type { Decision } from './types.js';
+import type { Decision, KubeObject } from './types.js';
+import { DOMAIN_MAPPING_NAME_RULE } from './domain-mapping-claims.js';
 import { mapEntryPath, reportFindings, workloadScope, type Finding } from './workload-findings.js';
 import { mapValue } from './workload-labels.js';
-import { addLabels, OWN_METADATA, podFindings, POD_AT_ROOT, templateAt, type PodLocation } from './workload-template-checks.js';
+import { addLabels, OWN_METADATA, podFindings, POD_AT_ROOT, templateAt, valueAt, type PodLocation } from './workload-template-checks.js';
 
 export const INGRESS_CLASS_KEY = 'networking.knative.dev/ingress.class';
 /** net-istio's class; Knative routes a Service through the KIngress implementation its class names. */
@@ -63,6 +64,19 @@ interface KnativeKind {
   ingressClass: boolean;
 }
 
+/**
+ * Knative labels a revision's pods `app: <revision name>` unless the template
+ * sets `app` (knative/serving pkg/reconciler/revision/resources/meta.go
+ * makeLabels), and the tenant picks the revision's name (the template's
+ * metadata.name, or a Revision's own): a name equal to a shared proxy's `app`
+ * would complete its selector on the pods.
+ */
+function implicitRevisionLabels(obj: KubeObject, kind: KnativeKind): Record<string, string> | undefined {
+  const meta = valueAt(obj, kind.pod.meta) as { name?: unknown } | undefined;
+  const name = kind.hasTemplate ? meta?.name : obj.metadata.name;
+  return typeof name === 'string' && name !== '' ? { app: name } : undefined;
+}
+
 function knativeHandler(kind: KnativeKind): KindHandler {
   return (ctx): Decision => {
     const b = new DecisionBuilder();
@@ -70,7 +84,7 @@ function knativeHandler(kind: KnativeKind): KindHandler {
     const scope = workloadScope(ctx);
     if (scope.mode === 'skip') return b.build();
     const obj = ctx.input.object!;
-    const pod = podFindings(ctx, obj, kind.pod, { tenant: scope.tenant, userWrittenOnly: true });
+    const pod = podFindings(ctx, obj, kind.pod, { tenant: scope.tenant, userWrittenOnly: true, implicitLabels: implicitRevisionLabels(obj, kind) });
     const setuid = guardSetuid(ctx, b, obj, kind.pod.spec, { enforce: scope.mode === 'enforce', canPatch: true, skip: NOTHING_SKIPPED });
     // An opt-out on the Service/Configuration itself states the intent as
     // clearly as one on the template: refuse it too (reported first, read
@@ -146,7 +160,6 @@ function checkDomainMappingRef(ctx: RuleContext): Finding[] {
   return out;
 }
 
-const DOMAIN_MAPPING_NAME_RULE = 'TG-KNATIVE-DOMAINMAPPING-NAME';
 
 /**
  * A DomainMapping's name is the domain it claims on the ingress gateway

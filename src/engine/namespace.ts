@@ -26,6 +26,7 @@ import { DecisionBuilder } from './decision.js';
 import { checkReleasedName, checkTrustedName, namespaceTrustRules } from './namespace-trust.js';
 import { RESERVED_NAME_RULE, reservedNameRules, reservedNamespaces } from './reserved-names.js';
 import { setMapEntries } from './workload-labels.js';
+import { checkMappedName } from './domain-mapping-claims.js';
 import type { Decision } from './types.js';
 
 const INJECTION = 'istio-injection';
@@ -150,7 +151,10 @@ function judgeWrite(ctx: RuleContext, v: Verdict): void {
     tenant = explicit ?? claimed;
     const oldTenant = explicit ?? (oldLabels[T] || undefined);
     if (claimed && !tenancy.tenant(claimed)) v.warn(`Namespace "${name}" is labelled for tenant "${claimed}", which the tenancy config does not define; it is treated as a tenant of its own.`);
-    if (input.operation === 'CREATE' || oldTenant !== tenant) checkTrustedName(ctx, name, tenant, (r, p, m) => v.deny(r, p, m));
+    if (input.operation === 'CREATE' || oldTenant !== tenant) {
+      checkTrustedName(ctx, name, tenant, (r, p, m) => v.deny(r, p, m));
+      checkMappedName(ctx, name, tenant, (r, p, m) => v.deny(r, p, m));
+    }
     if (input.operation === 'UPDATE' && oldTenant !== tenant) {
       v.warn(
         tenant === undefined
@@ -170,7 +174,10 @@ function judgeWrite(ctx: RuleContext, v: Verdict): void {
   } else {
     tenant = judgeTenantClaim(ctx, v, name, explicit, claimed, oldLabels);
     // Labels are protected from non-platform actors, so only a CREATE picks a holder here.
-    if (input.operation === 'CREATE' && !v.b.hasViolations()) checkTrustedName(ctx, name, tenant, (r, p, m) => v.deny(r, p, m));
+    if (input.operation === 'CREATE' && !v.b.hasViolations()) {
+      checkTrustedName(ctx, name, tenant, (r, p, m) => v.deny(r, p, m));
+      checkMappedName(ctx, name, tenant, (r, p, m) => v.deny(r, p, m));
+    }
     if (tenant === undefined) return;
     if (input.operation === 'UPDATE') protectLabels(ctx, v, labels, oldLabels, ensure);
     else if (labels[IGNORE] !== undefined)

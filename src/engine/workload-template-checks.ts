@@ -62,6 +62,12 @@ export interface PodCheckOptions {
    * `sidecar.istio.io/status` there was written by the user.
    */
   userWrittenOnly: boolean;
+  /**
+   * Labels the pods get from a controller unless the template sets them
+   * (Knative's `app: <revision name>`): judged as worn for the shared
+   * proxies' selectors.
+   */
+  implicitLabels?: Record<string, string>;
 }
 
 const NONE_INJECTED: ReadonlySet<string> = new Set();
@@ -73,7 +79,8 @@ export function podFindings(ctx: RuleContext, obj: unknown, loc: PodLocation, op
   const meta = readMetadata(valueAt(obj, loc.meta), metaPath);
   checkInjectOptOut(out, meta, metaPath);
   checkSidecarAnnotations(out, meta, metaPath, ctx.config);
-  checkGatewayNameLabel(out, meta, metaPath, proxySelectors(ctx.config));
+  const worn = opts.implicitLabels ? { ...meta, labels: { ...opts.implicitLabels, ...meta.labels } } : meta;
+  checkGatewayNameLabel(out, worn, metaPath, proxySelectors(ctx.config));
   if (opts.userWrittenOnly) checkNoInjectionStatus(out, meta, metaPath);
   if (opts.tenant) checkRevisionLabel(out, meta, metaPath, opts.tenant, ctx.tenancy);
   checkPodSpec(out, valueAt(obj, loc.spec), loc.specPath, opts.injected ?? NONE_INJECTED, proxyIdsOf(ctx.state, ctx.input.namespace));

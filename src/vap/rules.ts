@@ -83,6 +83,11 @@ export const WORKLOAD_VARIABLES: CelVariable[] = [
     expression: "object.kind == 'CronJob' ? object.spec.?jobTemplate.?spec.?template.orValue({}) : (object.kind in ['Pod', 'Revision'] ? object : object.spec.?template.orValue({}))",
   },
   { name: 'labels', expression: 'variables.pod.?metadata.?labels.orValue({})' },
+  // Knative labels a revision's pods app: <revision name> unless the template sets app (knative.ts implicitRevisionLabels).
+  {
+    name: 'implicitApp',
+    expression: "object.apiVersion.startsWith('serving.knative.dev/') && !('app' in variables.labels) ? variables.pod.?metadata.?name.orValue('') : ''",
+  },
   { name: 'annotations', expression: 'variables.pod.?metadata.?annotations.orValue({})' },
   { name: 'spec', expression: 'variables.pod.?spec.orValue({})' },
   // Istio's injected containers, exempt on Pods (sidecar-injection-status.ts).
@@ -190,7 +195,8 @@ const WORKLOAD_RULES: CelRule[] = [
     expression: enforced(
       `!variables.labels.exists(k, k in ${celList(GATEWAY_NAME_LABELS)}) && ` +
         "!params.data.gatewaySelector.split('\\n').exists(sel, sel != '' && sel.split(',').all(l, " +
-        "l.substring(0, l.indexOf('=')) in variables.labels && variables.labels[l.substring(0, l.indexOf('='))] == l.substring(l.indexOf('=') + 1)))",
+        "(l.substring(0, l.indexOf('=')) in variables.labels && variables.labels[l.substring(0, l.indexOf('='))] == l.substring(l.indexOf('=') + 1)) || " +
+        "(l.substring(0, l.indexOf('=')) == 'app' && variables.implicitApp != '' && variables.implicitApp == l.substring(l.indexOf('=') + 1))))",
     ),
     problem:
       "the pod claims to be a gateway's proxy (a Gateway API gateway-name label, or every label of a shared proxy's selector, config baseline.gatewayPolicy.selector or sharedHops labels), taking that proxy's policies instead of the tenant's",
