@@ -233,10 +233,11 @@ spec:
   },
   {
     id: DOMAIN_MAPPING_NAME_RULE,
-    kinds: ['serving.knative.dev/DomainMapping'],
+    kinds: ['serving.knative.dev/DomainMapping', 'Namespace'],
     stops:
       "A DomainMapping named after another tenant's (or a platform) namespace's Hosts: `<svc>.<ns>.svc` or `<svc>.<ns>.svc.<clusterDomain>` (for names nobody holds yet too), " +
-      "or `<svc>.<ns>` or a public domain whose second label is a namespace someone else holds (Knative's default domain template `{{.Name}}.{{.Namespace}}.{{.Domain}}`). Tenants anywhere, platform admins in tenant namespaces.",
+      "or `<svc>.<ns>` or a public domain whose second label is a namespace someone else holds (Knative's default domain template `{{.Name}}.{{.Namespace}}.{{.Domain}}`). Tenants anywhere, platform admins in tenant namespaces. " +
+      'And the other order: creating (or giving to another tenant) a namespace whose name a DomainMapping of another tenant already claims that way.',
     why:
       'The mapping\'s name is the domain it claims on the ingress gateway, first come first served (ClusterDomainClaim, autocreated with autocreate-cluster-domain-claims): ' +
       "a tenant claiming another tenant's Host takes its traffic, a hijack of that tenant's name. Custom domains of the tenant's own (`shop.example.com`) are not judged; other domain templates are not known to tenant-guard.",

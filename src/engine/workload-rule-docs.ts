@@ -34,7 +34,7 @@ spec:
     id: WORKLOAD_RULE.gatewayLabel,
     kinds: WORKLOAD_KINDS,
     stops:
-      'A tenant workload labelled gateway.networking.k8s.io/gateway-name or istio.io/gateway-name (the labels of a Gateway API gateway proxy), or with every label of the shared gateway\'s selector (`baseline.gatewayPolicy.selector`, `istio: ingressgateway` by default) or of a shared hop\'s labels (config `sharedHops`).',
+      'A tenant workload labelled gateway.networking.k8s.io/gateway-name or istio.io/gateway-name (the labels of a Gateway API gateway proxy), or with every label of the shared gateway\'s selector (`baseline.gatewayPolicy.selector`, `istio: ingressgateway` by default) or of a shared hop\'s labels (config `sharedHops`); Knative\'s implicit `app: <revision name>` counts, and WorkloadEntry/WorkloadGroup labels are judged alike.',
     why:
       'Istio binds AuthorizationPolicies with targetRefs to a Gateway API Gateway to the pods carrying its gateway-name label, and with ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY=false such pods ignore ' +
       "namespace-wide and selector-based policies: a tenant pod wearing the label would fall outside its tenant's AuthorizationPolicies and take calls from every tenant. Gateway pods are deployed by Istio's controller, which is never blocked. " +
