@@ -74,12 +74,8 @@ export function checkTrustedName(ctx: RuleContext, name: string, owner: string |
   );
   if (inherited.length === 0) return;
   const holder = owner === undefined ? 'a namespace of no tenant' : `tenant ${owner}`;
-  deny(
-    TRUSTED_NAME_RULE,
-    'metadata.name',
-    msg`"${name}" is trusted by ${describeAll(ctx, inherited)}. As ${holder}, its workloads would inherit that trust and reach those workloads. ` +
-      `Pick another name, or first remove "${name}" from those policies (or declare a peering in the tenancy config).`,
-  );
+  const fix = `Pick another name, or first remove "${name}" from those policies (or declare a peering in the tenancy config).`;
+  deny(TRUSTED_NAME_RULE, 'metadata.name', msg`"${name}" is trusted by ${describeAll(ctx, inherited)}. As ${holder}, its workloads would inherit that trust and reach those workloads. ${fix}`);
 }
 
 /**
