@@ -17,7 +17,7 @@ export class DecisionBuilder {
   /** A message naming other objects is given as a MessageText (src/kube/message-text.ts) so each reader gets what they may see. */
   violate(rule: string, path: string, message: string | MessageText): this {
     const v: Violation = { rule, path, message: String(message) };
-    if (message instanceof MessageText && message.namesTenantObjects) v.text = message;
+    if (message instanceof MessageText && message.namesTenantObjects) setText(v, message);
     (this.violations ??= []).push(v);
     return this;
   }
@@ -62,6 +62,21 @@ export class DecisionBuilder {
     if (!allowed && this.patch && this.patch.length > 0) d.heldPatch = this.patch;
     return d;
   }
+}
+
+/**
+ * Attach a violation's structured message. Not enumerable: JSON outputs
+ * (`check -o json`, `audit -o json`) and object spreads see only `message`,
+ * the full rendering; copy it to a derived violation with `keepText`.
+ */
+function setText(v: Violation, text: MessageText): void {
+  Object.defineProperty(v, 'text', { value: text, enumerable: false, writable: true, configurable: true });
+}
+
+/** `to`, a copy of violation `from` (with fields added), keeping its structured message. */
+export function keepText<V extends Violation>(from: Violation, to: V): V {
+  if (from.text) setText(to, from.text);
+  return to;
 }
 
 /** Marks a warning that announces a patch ("RULE at PATH (patched): ..."): it goes away with the patch when a request is denied. */

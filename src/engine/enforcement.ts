@@ -17,6 +17,7 @@ import { FAIL_CLOSED_RULES, HARDENING_RULES, HIDES, PATH_RULES, refMatches } fro
 import { Tenancy } from '../tenancy/tenancy.js';
 import { expiryOf } from '../config/expiry.js';
 import { msg, type MessageText } from '../kube/message-text.js';
+import { keepText } from './decision.js';
 
 export { expiryOf } from '../config/expiry.js';
 import type { AdmissionInput, Decision, Violation } from './types.js';
@@ -287,14 +288,14 @@ export function applyEnforcement(
       break;
     }
     if (by) {
-      relaxed.push({ ...v, action: 'exception', exception: by.name });
+      relaxed.push(keepText(v, { ...v, action: 'exception', exception: by.name }));
       outcomes.push({ rule: v.rule, outcome: 'exception', exception: by.name });
       continue;
     }
     const action = c.actionOf(v.rule, f.namespace, f.tenant);
     outcomes.push({ rule: v.rule, outcome: action });
     if (action === 'deny') denying.push(v);
-    else relaxed.push({ ...v, action });
+    else relaxed.push(keepText(v, { ...v, action }));
   }
   if (relaxed.length === 0) return { decision: d, outcomes, expired: [...expired] };
   const warnings = [...d.warnings];

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { FULL_AUDIENCE, msg, ref, refList, render } from '../../../src/kube/message-text.js';
 import { audienceOf, decisionFor } from '../../../src/engine/audience.js';
-import { DecisionBuilder } from '../../../src/engine/decision.js';
+import { DecisionBuilder, keepText } from '../../../src/engine/decision.js';
 
 const mine = ref('AuthorizationPolicy tenant-2/own (rules[0])', 'tenant-2', 'policy');
 const theirs = ref('AuthorizationPolicy tenant-1/secret (rules[3])', 'tenant-1', 'policy');
@@ -36,8 +36,9 @@ t.test('MessageTexts nest, and a message naming only platform objects is kept as
 
 t.test('decisionFor renders violations, warnings and relaxed violations for the audience', async (t) => {
   const d = new DecisionBuilder().violate('R', 'metadata.name', msg`by ${theirs}`).warn(msg`see ${theirs}`).warn('plain').build();
-  d.relaxed = [{ ...d.violations[0]!, action: 'audit' }];
+  d.relaxed = [keepText(d.violations[0]!, { ...d.violations[0]!, action: 'audit' as const })];
   t.equal(d.violations[0]!.message, 'by AuthorizationPolicy tenant-1/secret (rules[3])');
+  t.same(JSON.parse(JSON.stringify(d.violations[0])), { rule: 'R', path: 'metadata.name', message: 'by AuthorizationPolicy tenant-1/secret (rules[3])' }, 'JSON outputs (check, audit) carry the full message only');
   const forBob = decisionFor(d, audienceOf({ role: 'tenant', username: 'bob', tenants: ['tenant-2'], admin: true }));
   t.same(forBob.violations, [{ rule: 'R', path: 'metadata.name', message: 'by a policy of tenant tenant-1' }]);
   t.same(forBob.warnings, ['see a policy of tenant tenant-1', 'plain']);
