@@ -17,6 +17,7 @@ import { seeHelp } from './config-flag.js';
 import { installedConfig } from './installed-config.js';
 import { exportState } from './state-export.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
+import { Tenancy } from '../tenancy/tenancy.js';
 
 const HELP = `usage: tenant-guard audit [--kubeconfig FILE] [--context NAME] [--config FILE] [-o text|json|yaml] [--report] [--export-state DIR]
 
@@ -137,8 +138,10 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
     }
     io.stdout.write(output === 'json' ? JSON.stringify(report, null, 2) + '\n' : output === 'yaml' ? stringify(report, { lineWidth: 0 }) : formatAuditText(report, matrixText));
     if (flags.report) {
+      // A namespace's PolicyReport is its tenant's to read: rendered for that tenant (src/reports/policy-reports.ts).
+      const tenancy = new Tenancy(config, snap.store);
       try {
-        const w = await writePolicyReports(client, buildPolicyReports(results, report.openPaths, new Date()), { terminating: terminatingNamespaces(snap.store) });
+        const w = await writePolicyReports(client, buildPolicyReports(results, report.openPaths, new Date(), { tenantOf: (ns) => tenancy.tenantOf(ns) }), { terminating: terminatingNamespaces(snap.store) });
         const namespaced = w.written - (w.clusterWritten ? 1 : 0);
         io.stderr.write(
           `wrote ${namespaced} PolicyReport${namespaced === 1 ? '' : 's'}${w.clusterWritten ? ' and the ClusterPolicyReport tenant-guard' : ''}${w.deleted ? `; deleted ${w.deleted} stale` : ''}` +

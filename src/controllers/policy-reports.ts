@@ -14,6 +14,7 @@ import { judgeSnapshot, snapshotCluster } from '../reports/cluster-audit.js';
 import { buildPolicyReports } from '../reports/policy-reports.js';
 import { terminatingNamespaces, writePolicyReports, type WriteFailure, type WriteRetry } from '../reports/write-policy-reports.js';
 import type { Leadership } from './leadership.js';
+import { Tenancy } from '../tenancy/tenancy.js';
 
 export interface PolicyReportMetrics {
   runs: Counter<'result'>;
@@ -95,7 +96,8 @@ export class PolicyReportController {
       const snap = await snapshotCluster(this.client, config);
       const results = judgeSnapshot(snap, config);
       const openPaths = openCrossTenantPaths(computeMatrix(snap.store, config));
-      const reports = buildPolicyReports(results, openPaths, new Date());
+      const tenancy = new Tenancy(config, snap.store);
+      const reports = buildPolicyReports(results, openPaths, new Date(), { tenantOf: (ns) => tenancy.tenantOf(ns) });
       let logged = 0;
       const onFailure = (f: WriteFailure) => {
         this.metrics?.writes.inc({ result: f.action === 'write' ? 'failed' : `${f.action}_failed` });

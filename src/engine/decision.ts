@@ -1,3 +1,4 @@
+import { MessageText } from '../kube/message-text.js';
 import type { Decision, PatchOp, Violation } from './types.js';
 
 /**
@@ -8,18 +9,24 @@ import type { Decision, PatchOp, Violation } from './types.js';
 export class DecisionBuilder {
   private violations?: Violation[];
   private warnings?: string[];
+  private warningTexts?: Map<string, MessageText>;
   private patch?: PatchOp[];
   /** Warnings about what the patch does: dropped with the patch when the request is denied. */
   private patchWarnings?: string[];
 
-  violate(rule: string, path: string, message: string): this {
-    (this.violations ??= []).push({ rule, path, message });
+  /** A message naming other objects is given as a MessageText (src/kube/message-text.ts) so each reader gets what they may see. */
+  violate(rule: string, path: string, message: string | MessageText): this {
+    const v: Violation = { rule, path, message: String(message) };
+    if (message instanceof MessageText && message.namesTenantObjects) setText(v, message);
+    (this.violations ??= []).push(v);
     return this;
   }
 
-  warn(message: string): this {
+  warn(message: string | MessageText): this {
     const warnings = (this.warnings ??= []);
-    if (!warnings.includes(message)) warnings.push(message);
+    const full = String(message);
+    if (!warnings.includes(full)) warnings.push(full);
+    if (message instanceof MessageText && message.namesTenantObjects) (this.warningTexts ??= new Map()).set(full, message);
     return this;
   }
 
@@ -50,10 +57,26 @@ export class DecisionBuilder {
       // A denied request is not mutated: the API server ignores the patch anyway.
       patch: allowed ? (this.patch ??= []) : [],
     };
+    if (this.warningTexts) d.warningTexts = this.warningTexts;
     // Kept aside for the enforcement step, which may admit the request after all (enforcement.ts).
     if (!allowed && this.patch && this.patch.length > 0) d.heldPatch = this.patch;
     return d;
   }
+}
+
+/**
+ * Attach a violation's structured message. Not enumerable: JSON outputs
+ * (`check -o json`, `audit -o json`) and object spreads see only `message`,
+ * the full rendering; copy it to a derived violation with `keepText`.
+ */
+function setText(v: Violation, text: MessageText): void {
+  Object.defineProperty(v, 'text', { value: text, enumerable: false, writable: true, configurable: true });
+}
+
+/** `to`, a copy of violation `from` (with fields added), keeping its structured message. */
+export function keepText<V extends Violation>(from: Violation, to: V): V {
+  if (from.text) setText(to, from.text);
+  return to;
 }
 
 /** Marks a warning that announces a patch ("RULE at PATH (patched): ..."): it goes away with the patch when a request is denied. */

@@ -16,6 +16,8 @@ import type { EnforcementAction, ExceptionSpec, LabelSelector, TenancyConfig } f
 import { FAIL_CLOSED_RULES, HARDENING_RULES, HIDES, PATH_RULES, refMatches } from '../config/rule-classes.js';
 import { Tenancy } from '../tenancy/tenancy.js';
 import { expiryOf } from '../config/expiry.js';
+import { msg, type MessageText } from '../kube/message-text.js';
+import { keepText } from './decision.js';
 
 export { expiryOf } from '../config/expiry.js';
 import type { AdmissionInput, Decision, Violation } from './types.js';
@@ -244,10 +246,11 @@ function lifts(x: CompiledException, rule: string, rejudge: ((config: TenancyCon
   return !d.violations.some((v) => v.rule === rule);
 }
 
-function warningOf(v: RelaxedViolation, x?: CompiledException): string {
+function warningOf(v: RelaxedViolation, x?: CompiledException): MessageText {
   const where = v.path ? ` ${v.path}:` : '';
-  if (x) return `[${v.rule}] admitted by tenant-guard exception "${x.name}" (${x.reason}; expires ${x.expires}):${where} ${v.message}`;
-  return `[${v.rule}] would be denied; admitted because the rule is in warn mode:${where} ${v.message}`;
+  const message = v.text ?? v.message;
+  if (x) return msg`[${v.rule}] admitted by tenant-guard exception "${x.name}" (${x.reason}; expires ${x.expires}):${where} ${message}`;
+  return msg`[${v.rule}] would be denied; admitted because the rule is in warn mode:${where} ${message}`;
 }
 
 /**
@@ -285,21 +288,24 @@ export function applyEnforcement(
       break;
     }
     if (by) {
-      relaxed.push({ ...v, action: 'exception', exception: by.name });
+      relaxed.push(keepText(v, { ...v, action: 'exception', exception: by.name }));
       outcomes.push({ rule: v.rule, outcome: 'exception', exception: by.name });
       continue;
     }
     const action = c.actionOf(v.rule, f.namespace, f.tenant);
     outcomes.push({ rule: v.rule, outcome: action });
     if (action === 'deny') denying.push(v);
-    else relaxed.push({ ...v, action });
+    else relaxed.push(keepText(v, { ...v, action }));
   }
   if (relaxed.length === 0) return { decision: d, outcomes, expired: [...expired] };
   const warnings = [...d.warnings];
+  let warningTexts = d.warningTexts;
   for (const r of relaxed) {
     if (r.action === 'audit') continue;
-    const w = warningOf(r, r.action === 'exception' ? scoped.find((x) => x.name === r.exception) : undefined);
+    const text = warningOf(r, r.action === 'exception' ? scoped.find((x) => x.name === r.exception) : undefined);
+    const w = String(text);
     if (!warnings.includes(w)) warnings.push(w);
+    if (text.namesTenantObjects) warningTexts = new Map([...(warningTexts ?? []), [w, text]]);
   }
   const allowed = denying.length === 0;
   const decision: Decision = {
@@ -311,6 +317,7 @@ export function applyEnforcement(
     patch: allowed ? d.heldPatch ?? d.patch : [],
     relaxed,
   };
+  if (warningTexts) decision.warningTexts = warningTexts;
   if (!allowed && d.heldPatch) decision.heldPatch = d.heldPatch;
   return { decision, outcomes, expired: [...expired] };
 }

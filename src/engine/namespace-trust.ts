@@ -8,6 +8,7 @@
 import { Ownership } from '../tenancy/ownership.js';
 import { EVERY_TENANT, trustsOfName, type NameTrust } from '../mesh/namespace-trust.js';
 import type { RuleContext, RuleDoc } from './context.js';
+import { msg, ref, refList, type MessageText, type ObjectRef } from '../kube/message-text.js';
 
 export const TRUSTED_NAME_RULE = 'TG-NS-TRUSTED-NAME';
 
@@ -34,11 +35,24 @@ metadata: {name: tenant-1-jobs}`,
   },
 ];
 
-function describe(t: NameTrust): string {
-  if (t.routesFrom !== undefined) {
-    return `AuthorizationPolicy ${t.policy} (${t.field}), which routes ${t.routesFrom === '*' ? 'any caller' : `callers of ${t.routesFrom.join(', ')}`} to it through the activator`;
-  }
-  return `AuthorizationPolicy ${t.policy} (${t.field}), which admits callers into ${t.protects === EVERY_TENANT ? 'every tenant' : `tenant ${t.protects}`}`;
+/**
+ * One trusting policy, as a reference: a caller of another tenant reads "a
+ * policy of tenant tenant-1 (admits callers into tenant tenant-1)", never its
+ * name or rules (src/kube/message-text.ts).
+ */
+function describe(ctx: RuleContext, t: NameTrust): ObjectRef {
+  const effect =
+    t.routesFrom !== undefined
+      ? `routes ${t.routesFrom === '*' ? 'any caller' : `callers of ${t.routesFrom.join(', ')}`} to it through the activator`
+      : `admits callers into ${t.protects === EVERY_TENANT ? 'every tenant' : `tenant ${t.protects}`}`;
+  return ref(`AuthorizationPolicy ${t.policy.namespace}/${t.policy.name} (${t.field}), which ${effect}`, ctx.tenancy.tenantOf(t.policy.namespace), 'policy');
+}
+
+function describeAll(ctx: RuleContext, ts: NameTrust[]) {
+  return refList(
+    ts.map((t) => describe(ctx, t)),
+    { separator: '; ', max: 3, plural: 'policies' },
+  );
 }
 
 /**
@@ -46,7 +60,7 @@ function describe(t: NameTrust): string {
  * undefined: no tenant). `deny` records a violation (or a warning for
  * platform controllers, as the namespace rules do).
  */
-export function checkTrustedName(ctx: RuleContext, name: string, owner: string | undefined, deny: (rule: string, path: string, message: string) => void): void {
+export function checkTrustedName(ctx: RuleContext, name: string, owner: string | undefined, deny: (rule: string, path: string, message: string | MessageText) => void): void {
   const own = new Ownership(ctx.state, ctx.config);
   // A caller of namespace `ns` may reach a workload of `owner`: its own, a peer's, or the platform's.
   const welcome = (ns: string) => {
@@ -60,14 +74,8 @@ export function checkTrustedName(ctx: RuleContext, name: string, owner: string |
   );
   if (inherited.length === 0) return;
   const holder = owner === undefined ? 'a namespace of no tenant' : `tenant ${owner}`;
-  const shown = inherited.slice(0, 3).map(describe).join('; ');
-  const more = inherited.length > 3 ? `; and ${inherited.length - 3} more` : '';
-  deny(
-    TRUSTED_NAME_RULE,
-    'metadata.name',
-    `"${name}" is trusted by ${shown}${more}. As ${holder}, its workloads would inherit that trust and reach those workloads. ` +
-      `Pick another name, or first remove "${name}" from those policies (or declare a peering in the tenancy config).`,
-  );
+  const fix = `Pick another name, or first remove "${name}" from those policies (or declare a peering in the tenancy config).`;
+  deny(TRUSTED_NAME_RULE, 'metadata.name', msg`"${name}" is trusted by ${describeAll(ctx, inherited)}. As ${holder}, its workloads would inherit that trust and reach those workloads. ${fix}`);
 }
 
 /**
@@ -77,17 +85,16 @@ export function checkTrustedName(ctx: RuleContext, name: string, owner: string |
  * the exception: tenant-guard's reconciler drops the name from them itself,
  * and until it has, this rule refuses anyone else creating the name.
  */
-export function checkReleasedName(ctx: RuleContext, name: string, deny: (rule: string, path: string, message: string) => void, warn: (message: string) => void): void {
+export function checkReleasedName(ctx: RuleContext, name: string, deny: (rule: string, path: string, message: string | MessageText) => void, warn: (message: string | MessageText) => void): void {
   const trusts = trustsOfName(ctx.state, ctx.config, name);
   const blocking = trusts.filter((t) => !t.managed);
   const managed = trusts.filter((t) => t.managed);
-  const list = (ts: NameTrust[]) => `${ts.slice(0, 3).map(describe).join('; ')}${ts.length > 3 ? `; and ${ts.length - 3} more` : ''}`;
   if (blocking.length > 0) {
     deny(
       TRUSTED_NAME_RULE,
       'metadata.name',
-      `"${name}" is still trusted by ${list(blocking)}. Deleting the namespace frees the name, and whoever creates it next would inherit that trust. Remove "${name}" from those policies first.`,
+      msg`"${name}" is still trusted by ${describeAll(ctx, blocking)}. Deleting the namespace frees the name, and whoever creates it next would inherit that trust. Remove "${name}" from those policies first.`,
     );
   }
-  if (managed.length > 0) warn(`${TRUSTED_NAME_RULE}: the baseline's ${list(managed)} still name "${name}"; tenant-guard drops it from them, and meanwhile refuses creating "${name}" for any other tenant.`);
+  if (managed.length > 0) warn(msg`${TRUSTED_NAME_RULE}: the baseline's ${describeAll(ctx, managed)} still name "${name}"; tenant-guard drops it from them, and meanwhile refuses creating "${name}" for any other tenant.`);
 }

@@ -22,6 +22,7 @@
 
 import { GK } from '../cluster/state.js';
 import type { RuleContext, RuleDoc, RuleModule } from './context.js';
+import { msg, type MessageText } from '../kube/message-text.js';
 import { DecisionBuilder } from './decision.js';
 import { checkReleasedName, checkTrustedName, namespaceTrustRules } from './namespace-trust.js';
 import { RESERVED_NAME_RULE, reservedNameRules, reservedNamespaces } from './reserved-names.js';
@@ -68,11 +69,11 @@ class Verdict {
     private readonly warnOnly: boolean,
     private readonly who: string,
   ) {}
-  deny(rule: string, path: string, message: string): void {
-    if (this.warnOnly) this.b.warn(`${rule} at ${path} (not enforced on platform controller ${this.who}): ${message}`);
+  deny(rule: string, path: string, message: string | MessageText): void {
+    if (this.warnOnly) this.b.warn(msg`${rule} at ${path} (not enforced on platform controller ${this.who}): ${message}`);
     else this.b.violate(rule, path, message);
   }
-  warn(message: string): void {
+  warn(message: string | MessageText): void {
     this.b.warn(message);
   }
 }

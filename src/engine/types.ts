@@ -5,6 +5,7 @@
 export type { KubeObject, ObjectMeta } from '../kube/objects.js';
 export type { AdmissionInput, GroupVersionKind, Operation, PatchOp, UserInfo } from '../kube/admission.js';
 import type { PatchOp } from '../kube/admission.js';
+import type { MessageText } from '../kube/message-text.js';
 
 export interface Violation {
   /** Stable rule id, documented in docs/rules.md (e.g. `TG-KSVC-INJECT-OPTOUT`). */
@@ -13,6 +14,12 @@ export interface Violation {
   message: string;
   /** Field path in the object, e.g. `spec.template.metadata.annotations["sidecar.istio.io/inject"]`. */
   path: string;
+  /**
+   * Set when the message names another tenant's objects: the message with
+   * those kept as references, rendered per reader (src/engine/audience.ts).
+   * `message` is its full rendering.
+   */
+  text?: MessageText;
 }
 
 export interface Decision {
@@ -21,6 +28,8 @@ export interface Decision {
   intercepted: boolean;
   violations: Violation[];
   warnings: string[];
+  /** The warnings that name a tenant's objects, by their full rendering, as references (see Violation.text). */
+  warningTexts?: ReadonlyMap<string, MessageText>;
   patch: PatchOp[];
   /**
    * Set only on a refused decision whose handler had mutations to make: the

@@ -20,8 +20,8 @@ import type { KubeObject } from '../kube/objects.js';
 export const EVERY_TENANT = '*';
 
 export interface NameTrust {
-  /** namespace/name of the policy. */
-  policy: string;
+  /** The policy: a message names it (or, to another tenant, only its tenant) from these. */
+  policy: { namespace: string; name: string };
   /** `rules[0].from[1].source.namespaces[2] = "x"`, or the when condition. */
   field: string;
   /** The tenant whose workloads the rule admits callers into, or EVERY_TENANT. */
@@ -211,7 +211,7 @@ function routesToName(state: ClusterState, config: TenancyConfig, name: string):
         if (!pin) continue;
         const i = pin.values!.findIndex((v) => istioStringMatch(v, name));
         out.push({
-          policy: `${p.namespace}/${p.name}`,
+          policy: { namespace: p.namespace, name: p.name },
           field: `rules[${r.index}].when[${pin.index}] ${pin.key} = ${JSON.stringify(pin.values![i])}`,
           protects: EVERY_TENANT,
           managed: isManaged(obj),
@@ -271,7 +271,7 @@ export function trustsOfName(state: ClusterState, config: TenancyConfig, name: s
       seen.add(r);
       const fields = ruleTrusts(r, name, p, config.trustDomain);
       if (fields.length === 0) continue;
-      for (const protects of protectedBy(own, config.meshRootNamespace, p, r)) out.push({ policy: `${p.namespace}/${p.name}`, field: fields[0]!, protects, managed });
+      for (const protects of protectedBy(own, config.meshRootNamespace, p, r)) out.push({ policy: { namespace: p.namespace, name: p.name }, field: fields[0]!, protects, managed });
     }
   }
   return [...out, ...routesToName(state, config, name)];

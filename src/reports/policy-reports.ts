@@ -5,6 +5,7 @@
 // matrix. Schema: test/fixtures/crds/wgpolicyk8s.io_policyreports.yaml
 // (kubernetes-sigs/wg-policy-prototypes, policy-report/crd/v1alpha2).
 import { outcomeAt, rolloutRows, type AuditResult } from './audit-report.js';
+import { decisionFor } from '../engine/audience.js';
 import type { KubeObject } from '../engine/types.js';
 import type { MatrixCell } from '../mesh/matrix.js';
 import { structuredWarning } from './warnings.js';
@@ -129,14 +130,26 @@ function report(kind: PolicyReport['kind'], namespace: string | undefined, resul
 }
 
 /** The reports of one audit: a PolicyReport per namespace with judged objects, and the ClusterPolicyReport. */
-export function buildPolicyReports(results: AuditResult[], openPaths: MatrixCell[], now: Date): { namespaced: PolicyReport[]; cluster: PolicyReport } {
+export interface PolicyReportOptions {
+  /**
+   * The tenant holding a namespace, if any. A namespace's PolicyReport is
+   * read by its tenant (Policy Reporter, `kubectl get policyreport`): its
+   * messages are rendered for that tenant, naming another tenant's objects
+   * only by tenant (src/engine/audience.ts). The ClusterPolicyReport is the
+   * platform's and keeps full detail.
+   */
+  tenantOf?: (namespace: string) => string | undefined;
+}
+
+export function buildPolicyReports(results: AuditResult[], openPaths: MatrixCell[], now: Date, options: PolicyReportOptions = {}): { namespaced: PolicyReport[]; cluster: PolicyReport } {
   const timestamp = { seconds: Math.floor(now.getTime() / 1000), nanos: 0 };
   const byNamespace = new Map<string, ReportResult[]>();
   const clusterResults: ReportResult[] = [];
   for (const r of results) {
     const ns = r.object.metadata.namespace;
     const list = ns ? (byNamespace.get(ns) ?? byNamespace.set(ns, []).get(ns)!) : clusterResults;
-    list.push(...resultsOf(r, timestamp));
+    const tenant = ns ? options.tenantOf?.(ns) : undefined;
+    list.push(...resultsOf(tenant ? { ...r, decision: decisionFor(r.decision, { full: false, tenants: [tenant] }) } : r, timestamp));
   }
   clusterResults.push(...openPaths.map((c) => openPathResult(c, timestamp)));
   for (const row of rolloutRows(results)) {

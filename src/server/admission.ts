@@ -11,6 +11,8 @@ import type { AdmissionSeries, Endpoint, ServerMetrics } from './metrics.js';
 import { allowed, AUDIT_KEYS, denied, errored, outcomeOf, patched, relaxedLabels, review, withRelaxed, type AdmissionResponse, type AdmissionReviewResponse } from './responses.js';
 import { isReadable, readEnvelope, readRequest } from './review.js';
 import { PATCHED_MARK } from '../engine/decision.js';
+import { audienceOf, decisionFor, namesTenantObjects } from '../engine/audience.js';
+import { Tenancy } from '../tenancy/tenancy.js';
 
 export type Evaluate = (input: AdmissionInput, state: ClusterState, config: TenancyConfig) => Decision;
 
@@ -70,12 +72,31 @@ function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: Adm
       d = r.decision;
       if (r.expired.length > 0) logExpired(deps, config, r.expired);
     }
+    // Messages naming another tenant's objects are fitted to the caller; the full ones go to the debug log.
+    if (namesTenantObjects(d)) d = forCaller(d, input, deps, config, uid);
   } catch (e) {
     return errored(uid, 500, `TG_ERR_ENGINE: ${describeError(e)}; the request is denied (fail closed)`);
   }
   if (!d.allowed) return withRelaxed(denied(uid, d.violations, d.warnings, deps.rulesUrl), d.relaxed);
   // /validate runs after every mutating webhook and judges the final object: patches there would be ignored by the API server.
   return withRelaxed(endpoint === 'mutate' ? patched(uid, d.patch, d.warnings) : allowed(uid, d.warnings), d.relaxed);
+}
+
+/** The decision as the caller may read it (src/engine/audience.ts); what was withheld is logged whole at debug. */
+function forCaller(d: Decision, input: AdmissionInput, deps: AdmissionDeps, config: TenancyConfig, uid: string): Decision {
+  const audience = audienceOf(new Tenancy(config, deps.state).actor(input.userInfo));
+  const shown = decisionFor(d, audience);
+  if (shown !== d && deps.log.isLevelEnabled('debug')) {
+    deps.log.debug(
+      {
+        [LOG.uid]: uid,
+        [LOG.user]: input.userInfo.username,
+        [LOG.fullMessages]: [...[...d.violations, ...(d.relaxed ?? [])].filter((v) => v.text).map((v) => `[${v.rule}] ${v.message}`), ...(d.warningTexts?.keys() ?? [])],
+      },
+      MSG.redacted,
+    );
+  }
+  return shown;
 }
 
 function logExpired(deps: AdmissionDeps, config: TenancyConfig, names: string[]): void {

@@ -23,11 +23,14 @@ export const LOG = {
   /** Violations admitted by their action or an exception: `RULE:warn`, `RULE:audit`, `RULE:exception/<name>`. */
   relaxed: 'relaxed',
   exception: 'exception',
+  /** The full messages of a decision whose answer was fitted to a tenant caller (debug). */
+  fullMessages: 'fullMessages',
 } as const;
 
 /** Event names in the `msg` field. */
 export const MSG = {
   decision: 'admission decision',
+  redacted: "answer names another tenant's objects only by tenant; full messages here",
   exceptionExpired: 'exception expired; it no longer matches (remove it from the tenancy config, or extend it)',
   exceptionExpiring: 'exception expires within a week',
   reviewInvalid: 'invalid admission review',

@@ -1,13 +1,13 @@
-// A worker thread of `npm run bench` (section hostileUploads): `clients`
+// A child process of `npm run bench` (section hostileUploads): `clients`
 // connections that each announce a `mib` MiB review and send it slowly, as a
 // hostile pod would, reconnecting a second after the server refuses or cuts
 // them. Raw TLS sockets: the point is what the server holds, not an HTTP
 // client's behaviour.
 import { connect } from 'node:tls';
-import { parentPort, workerData } from 'node:worker_threads';
 import { bigReview } from './scenarios.js';
 
-const { host, port, ca, clients, mib, chunkKiB, intervalMs } = workerData as {
+// Its settings come as JSON in argv; it reports over the IPC channel.
+const { host, port, ca, clients, mib, chunkKiB, intervalMs } = JSON.parse(process.argv[2]!) as {
   host: string;
   port: number;
   ca: string;
@@ -61,9 +61,9 @@ function client(): Promise<void> {
 }
 
 const all = Array.from({ length: clients }, () => client());
-parentPort!.postMessage({ started: true, bytes: body.length });
-await new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));
+process.send!({ started: true, bytes: body.length });
+await new Promise<void>((resolve) => process.once('message', () => resolve()));
 stop = true;
 for (const s of sockets) s.destroy();
 await Promise.race([Promise.all(all), new Promise((r) => setTimeout(r, 3000))]);
-parentPort!.postMessage(counts);
+process.send!(counts, () => process.exit(0));

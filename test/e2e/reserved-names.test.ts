@@ -30,6 +30,14 @@ tenancy.reservedNamespaces = ['kube-node-lease', 'kube-public', 'kube-system', C
 const configFile = join(cluster.dir, 'tenancy-reserved.yaml');
 writeFileSync(configFile, stringify(tenancy));
 
+// Before any webhook: tenant-2 trusts a namespace name nobody holds yet (issue 20 item 4 below).
+await admin.create({
+  apiVersion: 'security.istio.io/v1',
+  kind: 'AuthorizationPolicy',
+  metadata: { name: 'secret-name-xyz', namespace: 'tenant-2' },
+  spec: { rules: [{ from: [{ source: { namespaces: ['tenant-2', 'tenant-2-jobs'] } }] }] },
+} as KubeObject);
+
 const kubeconfig = await installChartIdentity(bins, cluster, admin);
 const server = new TenantGuardServer(cluster);
 t.teardown(() => server.stop());
@@ -85,4 +93,13 @@ t.test('platform admins create and label them', async (t) => {
   t.equal(created.metadata.name, 'cert-manager');
   await admin.mergePatch(ns('kube-public'), { metadata: { labels: { team: 'platform' } } });
   t.equal((await admin.find(ns('kube-public')))?.metadata.labels?.team, 'platform');
+});
+
+t.test("a refusal names another tenant's policy only by tenant; a platform admin reads it whole (issue 20)", async (t) => {
+  const r = await alice.refusal('create tenant-2-jobs', () => alice.create(ns('tenant-2-jobs')));
+  t.equal(r.code, 403);
+  t.match(r.message, /\[TG-NS-TRUSTED-NAME\] metadata\.name: "tenant-2-jobs" is trusted by a policy of tenant tenant-2\. As tenant tenant-1/);
+  t.notMatch(r.message, /secret-name-xyz|rules\[0\]/, "tenant-2's policy name and rule stay hidden from alice");
+  const full = await admin.refusal('create tenant-2-jobs for tenant-1', () => admin.create(ns('tenant-2-jobs', { [TENANT_LABEL]: 'tenant-1' }), { dryRun: true }));
+  t.match(full.message, /AuthorizationPolicy tenant-2\/secret-name-xyz \(rules\[0\]\.from\[0\]\.source\.namespaces\[1\] = "tenant-2-jobs"\)/);
 });

@@ -51,3 +51,22 @@ t.test('the rollout: each violation carries its configured action, exceptions ar
   t.match(rollout, { rule: 'TG-X', result: 'warn', properties: { wouldDeny: '2', deny: '0', warn: '1', audit: '0', excepted: '1' } });
   t.match(rollout.message, /2 live objects would be refused under deny: 0 in deny, 1 in warn, 0 in audit, 1 covered by exceptions \(legacy\)/);
 });
+
+t.test("a namespace's PolicyReport is rendered for its tenant: another tenant's objects named only by tenant", async (t) => {
+  const { DecisionBuilder } = await import('../../../src/engine/decision.js');
+  const { msg, ref } = await import('../../../src/kube/message-text.js');
+  const secret = ref('AuthorizationPolicy tenant-1/secret-name-xyz (rules[0])', 'tenant-1', 'policy');
+  const d = new DecisionBuilder().violate('TG-X', 'spec', msg`trusted by ${secret}`).warn(msg`TG-Y: see ${secret}`).build();
+  const results: AuditResult[] = [
+    { object: obj('Deployment', 'd', 'tenant-2'), as, decision: d },
+    { object: obj('Namespace', 'tenant-2'), as, decision: d },
+  ];
+  const tenantOf = (ns: string) => (ns.startsWith('tenant-') ? ns : undefined);
+  const r = buildPolicyReports(results, [], now, { tenantOf });
+  const messages = r.namespaced[0]!.results.map((x) => x.message).join('\n');
+  t.match(messages, /trusted by a policy of tenant tenant-1/);
+  t.match(messages, /see a policy of tenant tenant-1/);
+  t.notMatch(messages, /secret-name-xyz/);
+  t.match(r.cluster.results.map((x) => x.message).join('\n'), /secret-name-xyz/, 'the ClusterPolicyReport (the platform\'s) keeps full detail');
+  t.match(buildPolicyReports(results, [], now).namespaced[0]!.results[0]!.message, /secret-name-xyz/, 'without tenantOf: full');
+});
