@@ -143,6 +143,7 @@ const PLURAL: Record<string, string> = {
   'extensions.istio.io/WasmPlugin': 'wasmplugins',
   'serving.knative.dev/Service': 'services',
   'serving.knative.dev/Configuration': 'configurations',
+  'serving.knative.dev/DomainMapping': 'domainmappings',
 };
 
 t.test('ClusterRole: get/list/watch on exactly the watched kinds, nothing else', async (t) => {
