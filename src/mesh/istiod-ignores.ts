@@ -23,7 +23,7 @@ import type { TenancyConfig } from '../config/types.js';
 import type { KubeObject } from '../kube/objects.js';
 
 export const REVISION_LABEL = 'istio.io/rev';
-const INJECTION_LABEL = 'istio-injection';
+export const INJECTION_LABEL = 'istio-injection';
 /** The revision name of a control plane installed without one (istiod's REVISION env). */
 export const DEFAULT_REVISION = 'default';
 

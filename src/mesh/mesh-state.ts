@@ -1,7 +1,7 @@
 import { OverlayState } from '../cluster/overlay.js';
 import { GK, groupKindOf, type ClusterState } from '../cluster/state.js';
 import { baselineForNamespace } from '../tenancy/baseline-objects.js';
-import { ignoredByIstiod } from './istiod-ignores.js';
+import { ignoredByIstiod, INJECTION_LABEL } from './istiod-ignores.js';
 
 const REVISION_LABEL = 'istio.io/rev';
 import type { KubeObject } from '../kube/objects.js';
@@ -33,6 +33,15 @@ const sharedActivatorHops = new WeakMap<PinIndex, Map<string, { root: ParsedPoli
  * (the target, the mesh root, the activator's and the gateway's), never the
  * whole cluster. Parsing is memoised per object (policy-cache.ts).
  */
+const configIds = new WeakMap<TenancyConfig, number>();
+let nextConfigId = 0;
+
+function configId(c: TenancyConfig): number {
+  let id = configIds.get(c);
+  if (id === undefined) configIds.set(c, (id = nextConfigId++));
+  return id;
+}
+
 export class MeshState {
   readonly root: string;
   readonly ownership: Ownership;
@@ -72,6 +81,18 @@ export class MeshState {
 
   virtualNamespaces(): string[] {
     return [...this.virtual.keys()];
+  }
+
+  /**
+   * What policiesIn(ns) reads besides the namespace's policies: the config
+   * (reloads make a new object) and the Namespace's labels that decide which
+   * istiod revision serves it (istiod-ignores.ts). Data derived from
+   * policiesIn and kept across reviews (ClusterState.derived, dropped only
+   * when a policy changes) carries it in its key.
+   */
+  private policiesInKey(ns: string): string {
+    const labels = this.state.get(GK.Namespace, undefined, ns)?.metadata.labels ?? {};
+    return `${configId(this.config)}|${labels[this.config.tenantLabel] ?? ''}|${labels[REVISION_LABEL] ?? ''}|${labels[INJECTION_LABEL] ?? ''}`;
   }
 
   /** The AuthorizationPolicies of a namespace as the model evaluates them (see readPolicies), the pending baseline included. */
@@ -206,7 +227,7 @@ export class MeshState {
    * same PeerAuthentication. A DENY selector is never assumed to match.
    */
   private platformLabelCandidates(w: Workload, sidecar: boolean): Record<string, string>[] {
-    const key = `mesh:selecting:${JSON.stringify(w.labels)}`;
+    const key = `mesh:selecting:${JSON.stringify(w.labels)}:${this.policiesInKey(w.namespace)}:${this.policiesInKey(this.root)}`;
     const selecting = (ns: string) =>
       this.state.derived(key, GK.AuthorizationPolicy, ns, () => uniqueLabelSets(this.policiesIn(ns).filter((p) => p.action === 'ALLOW' && !p.dryRun).flatMap((p) => selectingLabels(p, w, this.root))));
     const policySets: Record<string, string>[] = [w.labels, ...selecting(w.namespace), ...(w.namespace === this.root ? [] : selecting(this.root))];
@@ -226,7 +247,7 @@ export class MeshState {
     const key = `${this.root}|${JSON.stringify(w.labels)}|${ns}|${hostRouted}`;
     let hit = this.activatorMemo.get(key);
     if (hit) return hit;
-    const index = this.state.derived('mesh:activator-index', GK.AuthorizationPolicy, w.namespace, () => indexByRoutingPin(this.policiesIn(w.namespace)));
+    const index = this.state.derived(`mesh:activator-index:${this.policiesInKey(w.namespace)}`, GK.AuthorizationPolicy, w.namespace, () => indexByRoutingPin(this.policiesIn(w.namespace)));
     const root = w.namespace === this.root ? [] : this.policiesIn(this.root);
     // Kept across reviews while the activator's and the root's policies stay the same objects, so a hop's
     // formula (request-space.ts) is compiled once per state change, not per review.
