@@ -7,6 +7,14 @@ import { LOG } from './log-keys.js';
 import type { Endpoint } from './metrics.js';
 import type { SerialLane } from './serial-lane.js';
 
+/** What answering a body the budget cut needs (BodyTicket.subject). */
+interface CutSubject {
+  endpoint: Endpoint;
+  req: IncomingMessage;
+  res: ServerResponse;
+  reqId: string;
+}
+
 export type AdmissionHandler = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, reqId: string) => void;
 
 // application/json, with or without parameters (charset).
@@ -72,6 +80,13 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
     res.end(text, () => req.socket.destroy());
   };
 
+  if (guard) {
+    guard.budget.onCut = (subject, why) => {
+      const { endpoint, req, res, reqId } = subject as CutSubject;
+      overloaded(endpoint, req, res, reqId, why);
+    };
+  }
+
   return (endpoint, req, res, reqId) => {
     const type = req.headers['content-type'];
     if (type === undefined || !JSON_TYPE.test(type)) {
@@ -86,7 +101,7 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
       ticket = guard.budget.admit(declared > limits.limitBytes ? 0 : declared);
       if (typeof ticket === 'string') return overloaded(endpoint, req, res, reqId, ticket);
       const t = ticket;
-      t.onCut = (why) => overloaded(endpoint, req, res, reqId, why);
+      t.subject = { endpoint, req, res, reqId } satisfies CutSubject;
       res.once('close', () => t.release());
     }
     readJsonBody(req, limits, lane, (error, body, big) => {

@@ -129,7 +129,7 @@ export function readJsonBody(raw: IncomingMessage, limits: BodyLimits, lane: Ser
   raw.on('data', onData);
   raw.on('end', () => {
     // Arrived whole: no longer a slow body the budget may cut.
-    if (ticket) ticket.onCut = undefined;
+    if (ticket) ticket.subject = undefined;
     if (over) return finish(new BodyError(413, 'too large', UID_RE.exec(head ?? '')?.[1]));
     if (!Number.isNaN(declared) && declared !== received) return finish(new BodyError(400, `the body has ${received} bytes, content-length says ${declared}`));
     const buf = first ?? (chunks ? Buffer.concat(chunks, received) : Buffer.alloc(0));

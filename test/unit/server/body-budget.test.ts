@@ -37,12 +37,13 @@ t.test('the newest slow bodies beyond maxSlowBodies are cut; finished ones are n
   const b = new BodyBudget(limits, () => now);
   t.teardown(() => b.close());
   const cut: string[] = [];
+  b.onCut = (subject, why) => cut.push(`${String(subject)}:${why}`);
   const tickets = ['a', 'b', 'c'].map((name) => {
     const tk = b.admit(10) as BodyTicket;
-    tk.onCut = (why) => cut.push(`${name}:${why}`);
+    tk.subject = name;
     return tk;
   });
-  tickets[2]!.onCut = undefined; // c has arrived whole and is being judged
+  tickets[2]!.subject = undefined; // c has arrived whole and is being judged
   now = 100;
   b.sweep();
   t.same(cut, ['b:slow_bodies'], 'a is the oldest slow body and is kept; b is cut; c is not slow');
