@@ -2,6 +2,8 @@
 // (Kleene) logic so the search can prune a partial request as soon as some
 // hop is certainly denied.
 
+import { objectIds } from './object-ids.js';
+
 export type Value = string | undefined; // undefined: the attribute is absent
 
 /** How candidate values for a variable are derived from the patterns that test it. */
@@ -244,6 +246,9 @@ function literalOf(f: Formula): Literal | undefined {
 
 const holds = (lits: Literal[], v: Value) => lits.every((l) => l.leaf.pred(v) !== l.negated);
 
+/** A number per compiled leaf, for cache keys (leaves are shared across reviews through the formula memos). */
+const leafId = objectIds<Leaf>();
+
 const leafSetSigs = new WeakMap<readonly Leaf[], string>();
 
 /** A cache key for a set of leaves, by identity; kept per array (leavesOfKey's arrays are shared). */
@@ -278,16 +283,6 @@ function leafSetSig(ls: readonly Leaf[]): string {
  * the values chosen for the attributes they test. `budget` bounds the steps:
  * exhausting it throws, so a caller never mistakes "gave up" for "denied".
  */
-const leafIds = new WeakMap<Leaf, number>();
-let nextLeafId = 0;
-
-/** A number per compiled leaf, for cache keys (leaves are shared across reviews through the formula memos). */
-function leafId(l: Leaf): number {
-  let id = leafIds.get(l);
-  if (id === undefined) leafIds.set(l, (id = nextLeafId++));
-  return id;
-}
-
 export function solve(f: Formula, vars: SearchVar[], fixed: Assignment, budget = 200_000): Assignment | undefined {
   const order = new Map(vars.map((v, i) => [v.key, i]));
   const byKey = new Map(vars.map((v) => [v.key, v]));

@@ -7,6 +7,7 @@ const REVISION_LABEL = 'istio.io/rev';
 import type { KubeObject } from '../kube/objects.js';
 import type { SharedHop, TenancyConfig } from '../config/types.js';
 import { wornProxySelector } from '../tenancy/proxy-selectors.js';
+import { objectIds } from './object-ids.js';
 import { joinLabelSets, selectingLabels, uniqueLabelSets } from './label-sets.js';
 import { Ownership } from '../tenancy/ownership.js';
 import { mtlsModeFor, type MtlsMode } from './peer-authentication.js';
@@ -33,14 +34,8 @@ const sharedActivatorHops = new WeakMap<PinIndex, Map<string, { root: ParsedPoli
  * (the target, the mesh root, the activator's and the gateway's), never the
  * whole cluster. Parsing is memoised per object (policy-cache.ts).
  */
-const configIds = new WeakMap<TenancyConfig, number>();
-let nextConfigId = 0;
-
-function configId(c: TenancyConfig): number {
-  let id = configIds.get(c);
-  if (id === undefined) configIds.set(c, (id = nextConfigId++));
-  return id;
-}
+/** A number per config object: a reload makes a new one. */
+const configId = objectIds<TenancyConfig>();
 
 export class MeshState {
   readonly root: string;
