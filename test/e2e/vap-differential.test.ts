@@ -29,7 +29,7 @@ import type { KubeObject } from '../../src/engine/types.js';
 import { CAPTURE_KNOBS, PROXY_OVERRIDES } from '../../src/engine/sidecar-metadata-checks.js';
 import { ADMIN, type UserIdentity } from './fixtures/cluster.js';
 import { E2E_TIMEOUT_MS } from './fixtures/env.js';
-import { apiVerdict, COMPILED, CONTROLLER, engineVerdict, kubeAs, LABELLED_NS, setupVapEnv, switchConfig, UNOWNED_NS, type VapEnv } from './fixtures/vap.js';
+import { apiVerdict, bindingProbes, COMPILED, CONTROLLER, engineVerdict, kubeAs, LABELLED_NS, probeDisagreements, setupVapEnv, switchConfig, UNOWNED_NS, type VapEnv } from './fixtures/vap.js';
 
 t.setTimeout(E2E_TIMEOUT_MS);
 
@@ -352,11 +352,13 @@ t.test('differential: engine vs ValidatingAdmissionPolicies', async (t) => {
         spec: { selector: { matchLabels: { app: 'probe' } }, template: { metadata: { labels: { app: 'probe' }, annotations }, spec: { containers: [{ name: 'a', image: 'x' }], ...spec } } },
       }) as unknown as KubeObject;
     let last = '';
+    const probes = bindingProbes(NAMESPACES);
     await switchConfig(v, ENFORCEMENT_CONFIG, async () => {
       const warned = await apiVerdict(v, dep('tenant-1', { 'traffic.sidecar.istio.io/excludeInboundPorts': '8080' }));
       const audited = await apiVerdict(v, dep('tenant-2', {}, { hostPID: true }));
-      last = JSON.stringify({ warned, audited });
-      return warned.allowed && warned.warned.includes('TG-WORKLOAD-CAPTURE-BYPASS') && audited.allowed && audited.warned.length === 0;
+      const apart = await probeDisagreements(v, probes);
+      last = JSON.stringify({ warned, audited, apart });
+      return warned.allowed && warned.warned.includes('TG-WORKLOAD-CAPTURE-BYPASS') && audited.allowed && audited.warned.length === 0 && apart.length === 0;
     }).catch(async (e: unknown) => {
       t.comment(`last probes: ${last}`);
       const cms = await v.env.admin.list<KubeObject>('v1', 'ConfigMap', 'tenant-guard');
