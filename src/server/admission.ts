@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { ClusterState } from '../cluster/state.js';
 import type { TenancyConfig } from '../config/types.js';
 import { applyEnforcement, requestFacts, type EnforcementResult } from '../engine/enforcement.js';
-import { isIntercepted } from '../engine/index.js';
 import type { AdmissionInput, Decision } from '../engine/types.js';
 import { describeError, isTenantGuardError } from '../errors.js';
 import type { ConfigProvider } from './config-provider.js';
@@ -48,13 +47,6 @@ export interface AdmissionDeps {
 export type AdmissionReply =
   | { statusCode: 200; body: AdmissionReviewResponse }
   | { statusCode: 400; body: { statusCode: 400; code: 'TG_ERR_REVIEW_INVALID'; error: 'Bad Request'; message: string } };
-
-/** A bounded label: kinds no rule looks at are folded into "other" so a client cannot blow up the series count. */
-function kindLabel(input: AdmissionInput | undefined): string {
-  if (!input) return 'unknown';
-  const { group, kind } = input.kind;
-  return isIntercepted(group, kind) ? `${group || 'core'}/${kind}` : 'other';
-}
 
 function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: AdmissionDeps, notes: { enforcement?: EnforcementResult }): AdmissionResponse {
   if (!deps.stateReady())
@@ -144,7 +136,7 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, re
 
   const seconds = (performance.now() - started) / 1e3;
   const decision = outcomeOf(response);
-  deps.series.record(endpoint, kindLabel(input), input?.operation ?? 'unknown', decision, seconds);
+  deps.series.record(endpoint, input ? deps.series.kindLabel(input.kind.group, input.kind.kind) : 'unknown', input?.operation ?? 'unknown', decision, seconds);
   const rules = deniedRules(response);
   for (const rule of rules) deps.series.denial(uid, rule);
   const enforced = notes.enforcement;

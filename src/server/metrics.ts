@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { buildInfo } from '../release/build-info.js';
+import { RequestDurationHistogram, requestsCounter, RequestSeriesStore, type RequestLabel } from './request-series.js';
 
 /** The endpoint labels: one per admission route. */
 export type Endpoint = 'mutate' | 'validate';
@@ -11,9 +12,15 @@ export type Endpoint = 'mutate' | 'validate';
  */
 export interface ServerMetrics {
   registry: Registry;
+  /**
+   * The counts behind `requests` and `latency`, updated per request without
+   * prom-client's label hashing (request-series.ts); record through it, never
+   * through the two metrics.
+   */
+  requestSeries: RequestSeriesStore;
   /** decision: allowed | patched | denied | error | invalid (HTTP 4xx, no review answered). */
-  requests: Counter<'endpoint' | 'kind' | 'operation' | 'decision'>;
-  latency: Histogram<'endpoint' | 'kind' | 'operation' | 'decision'>;
+  requests: Counter<RequestLabel>;
+  latency: RequestDurationHistogram;
   /** Once per review (AdmissionReview uid) and rule: the API server's /mutate and /validate calls of one request count once. */
   denials: Counter<'rule'>;
   /** action: deny | warn | audit | exception (how each violation ended under the configured enforcement). */
@@ -33,21 +40,17 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export function createServerMetrics(registry: Registry): ServerMetrics {
   const registers = [registry];
+  const requestSeries = new RequestSeriesStore(LATENCY_BUCKETS);
   return {
     registry,
-    requests: new Counter({
-      name: 'tenant_guard_admission_requests_total',
-      help: 'Admission reviews answered, by endpoint, kind, operation and decision.',
-      labelNames: ['endpoint', 'kind', 'operation', 'decision'],
+    requestSeries,
+    requests: requestsCounter(requestSeries, registers, 'tenant_guard_admission_requests_total', 'Admission reviews answered, by endpoint, kind, operation and decision.'),
+    latency: new RequestDurationHistogram(
+      requestSeries,
+      'tenant_guard_admission_duration_seconds',
+      'Time from the request body parsed to the response built, by endpoint, kind, operation and decision.',
       registers,
-    }),
-    latency: new Histogram({
-      name: 'tenant_guard_admission_duration_seconds',
-      help: 'Time from the request body parsed to the response built, by endpoint, kind, operation and decision.',
-      labelNames: ['endpoint', 'kind', 'operation', 'decision'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+    ),
     denials: new Counter({
       name: 'tenant_guard_admission_denials_total',
       help: 'Denied admission requests by rule id: once per review (AdmissionReview uid) and rule, however many endpoints judged it.',
@@ -105,39 +108,48 @@ export function recordCertExpiry(metrics: Pick<ServerMetrics, 'certExpiry'>, val
   if (Number.isFinite(ms)) metrics.certExpiry.set(ms / 1000);
 }
 
+/** How many (group, kind) labels are remembered; beyond it a label is computed per request. */
+const KIND_LABELS_KEPT = 512;
+
 /** How many recent review uids the denial count remembers (one request's /mutate and /validate calls come moments apart). */
 const RECENT_REVIEWS = 4096;
 
-interface Series {
-  requests: Counter.Internal;
-  latency: Histogram.Internal<'endpoint' | 'kind' | 'operation' | 'decision'>;
-}
-
 /**
- * The per-request metric updates, with the labelled children kept: prom-client
- * sorts and hashes a label object on every inc()/observe(), which is a
- * measurable part of a 0.1 ms review. The label values are bounded (see
- * kindLabel in admission.ts), so the cache is too.
+ * The per-request metric updates. Requests and latency go to plain counters
+ * (request-series.ts); the denial and violation counters, updated only when a
+ * rule fires, keep prom-client's labelled children.
  */
 export class AdmissionSeries {
-  private readonly series = new Map<string, Series>();
   private readonly denialSeries = new Map<string, Counter.Internal>();
   private readonly violationSeries = new Map<string, Counter.Internal>();
   /** uid -> rules already counted for that review; insertion-ordered, the oldest dropped first. */
   private readonly counted = new Map<string, Set<string>>();
+  /** group -> kind -> label, for the kinds seen (bounded: a client may send any kind). */
+  private readonly kindLabels = new Map<string, Map<string, string>>();
+  private kindLabelCount = 0;
 
-  constructor(private readonly metrics: ServerMetrics) {}
+  constructor(
+    private readonly metrics: ServerMetrics,
+    /** Whether some rule looks at a kind (the engine's isIntercepted). */
+    private readonly intercepted: (group: string, kind: string) => boolean,
+  ) {}
+
+  /** A bounded label: kinds no rule looks at are folded into "other" so a client cannot blow up the series count. */
+  kindLabel(group: string, kind: string): string {
+    const known = this.kindLabels.get(group)?.get(kind);
+    if (known !== undefined) return known;
+    const label = this.intercepted(group, kind) ? `${group || 'core'}/${kind}` : 'other';
+    if (this.kindLabelCount < KIND_LABELS_KEPT) {
+      let byKind = this.kindLabels.get(group);
+      if (!byKind) this.kindLabels.set(group, (byKind = new Map()));
+      byKind.set(kind, label);
+      this.kindLabelCount++;
+    }
+    return label;
+  }
 
   record(endpoint: Endpoint, kind: string, operation: string, decision: string, seconds?: number): void {
-    const key = `${endpoint}\0${kind}\0${operation}\0${decision}`;
-    let s = this.series.get(key);
-    if (!s) {
-      const labels = { endpoint, kind, operation, decision };
-      s = { requests: this.metrics.requests.labels(labels), latency: this.metrics.latency.labels(labels) };
-      this.series.set(key, s);
-    }
-    s.requests.inc();
-    if (seconds !== undefined) s.latency.observe(seconds);
+    this.metrics.requestSeries.get(endpoint, kind, operation, decision).record(seconds);
   }
 
   /**

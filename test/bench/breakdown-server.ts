@@ -11,13 +11,19 @@
 // Run as its own process: `breakdown-server.ts <mode> <port> <certs dir> <state path>...`.
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { DEFAULT_CONFIG_PATH } from '../../src/config/default.js';
-import { evaluate } from '../../src/engine/index.js';
 import type { Decision } from '../../src/engine/types.js';
-import { buildApp } from '../../src/server/app.js';
 import type { Evaluate } from '../../src/server/admission.js';
-import { manifestState } from '../../src/server/cluster-state.js';
-import { FileConfigProvider } from '../../src/server/config-provider.js';
+
+// The app as `npm start` runs it: the compiled dist/ the bench has just built
+// (tsx's transform of the sources adds a __name() call to every named closure a
+// request creates, which is not what users run); BENCH_TSX=1: the sources.
+const from = process.env.BENCH_TSX === '1' ? '../../src' : '../../dist';
+const load = <T>(path: string) => import(`${from}/${path}`) as Promise<T>;
+const { DEFAULT_CONFIG_PATH } = await load<typeof import('../../src/config/default.js')>('config/default.js');
+const { evaluate } = await load<typeof import('../../src/engine/index.js')>('engine/index.js');
+const { buildApp } = await load<typeof import('../../src/server/app.js')>('server/app.js');
+const { manifestState } = await load<typeof import('../../src/server/cluster-state.js')>('server/cluster-state.js');
+const { FileConfigProvider } = await load<typeof import('../../src/server/config-provider.js')>('server/config-provider.js');
 
 const [mode, port, certs, ...statePaths] = process.argv.slice(2);
 const logger = pino({ level: 'info' }, pino.destination('/dev/null'));
