@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { admit, type AdmissionDeps } from './admission.js';
 import { readJsonBody, tooLargeReview, type BodyLimits } from './body.js';
-import type { BodyBudget, BudgetRefusal } from './body-budget.js';
+import type { BodyBudget, BodyTicket, BudgetRefusal } from './body-budget.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import { LOG } from './log-keys.js';
 import type { Endpoint } from './metrics.js';
@@ -19,6 +19,10 @@ export type AdmissionHandler = (endpoint: Endpoint, req: IncomingMessage, res: S
 
 // application/json, with or without parameters (charset).
 const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+
+function release(ticket: BodyTicket | undefined): void {
+  if (ticket !== undefined) ticket.release();
+}
 
 function codedError(statusCode: number, error: string, message: string, code = 'TG_ERR_REVIEW_INVALID') {
   return { statusCode, code, error, message: `${code}: ${message}` };
@@ -94,19 +98,22 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
       refuse(endpoint, res, reqId, 415, codedError(415, 'Unsupported Media Type', `content-type must be application/json, got ${JSON.stringify(type ?? null)}`));
       return;
     }
-    let ticket: ReturnType<BodyBudget['admit']> | undefined;
+    let ticket: BodyTicket | undefined;
     if (guard) {
       const declared = Number(req.headers['content-length']);
       // An oversized body is read and dropped, never kept: it reserves nothing (but counts as a body that may be slow).
-      ticket = guard.budget.admit(declared > limits.limitBytes ? 0 : declared);
-      if (typeof ticket === 'string') return overloaded(endpoint, req, res, reqId, ticket);
-      const t = ticket;
-      t.subject = { endpoint, req, res, reqId } satisfies CutSubject;
-      res.once('close', () => t.release());
+      const admitted = guard.budget.admit(declared > limits.limitBytes ? 0 : declared);
+      if (typeof admitted === 'string') return overloaded(endpoint, req, res, reqId, admitted);
+      ticket = admitted;
+      ticket.subject = { endpoint, req, res, reqId } satisfies CutSubject;
+      // Released below once the answer is written, on every path; a 'close' listener per request would cost more
+      // than the rest of the budget. Should a path ever miss it, the budget's sweep frees the ticket of a finished response.
+      ticket.response = res;
     }
     readJsonBody(req, limits, lane, (error, body, big) => {
       try {
         if (error) {
+          release(ticket);
           if (res.destroyed || res.headersSent) return;
           if (error.statusCode === 503) overloaded(endpoint, req, res, reqId, 'body_budget');
           else if (error.statusCode === 413) refuse(endpoint, res, reqId, 413, tooLargeReview(limits.limitBytes, error.uid));
@@ -114,19 +121,27 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
           return;
         }
         // Cut by the budget while its last bytes were on the way: already answered.
-        if (res.headersSent) return;
+        if (res.headersSent) return release(ticket);
         if (!big) {
           const r = admit(endpoint, body, deps, reqId);
+          release(ticket);
           send(res, r.statusCode, r.body);
           return;
         }
         lane.run(() => admit(endpoint, body, deps, reqId)).then(
-          (r) => send(res, r.statusCode, r.body),
-          (e: unknown) => internalError(res, reqId, e),
+          (r) => {
+            release(ticket);
+            send(res, r.statusCode, r.body);
+          },
+          (e: unknown) => {
+            release(ticket);
+            internalError(res, reqId, e);
+          },
         );
       } catch (e) {
+        release(ticket);
         internalError(res, reqId, e);
       }
-    }, typeof ticket === 'object' ? ticket : undefined);
+    }, ticket);
   };
 }

@@ -114,6 +114,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     slowAfterMs: SLOW_BODY_MS,
     ...options.bodyBudget,
   });
+  metrics.bodyBudget.current = budget;
   const handle = createAdmissionHandler(
     deps,
     { limitBytes: BODY_LIMIT_BYTES, bigBytes: BIG_BODY_BYTES, drainBytes: BODY_DRAIN_BYTES },

@@ -30,6 +30,13 @@ export class BodyTicket {
    * ~14 µs of GC per review on the bench (issue 20, serving cost).
    */
   subject: unknown;
+  /**
+   * The answer to this body's request. The handler releases the ticket once
+   * it has written the answer; a ticket whose answer is finished or whose
+   * connection is gone is released by the sweep as well, so no path can keep
+   * a reservation for good.
+   */
+  response: { readonly writableFinished: boolean; readonly destroyed: boolean } | undefined;
   released = false;
 
   constructor(
@@ -126,8 +133,11 @@ export class BodyBudget {
     }
     const cutoff = this.now() - this.limits.slowAfterMs;
     const slow: BodyTicket[] = [];
-    // A Set iterates in insertion order: oldest first.
-    for (const t of this.pending) if (t.startedAt <= cutoff && t.subject !== undefined) slow.push(t);
+    // A Set iterates in insertion order: oldest first (deleting the current entry keeps the iteration valid).
+    for (const t of this.pending) {
+      if (t.response !== undefined && (t.response.writableFinished || t.response.destroyed)) this.release(t);
+      else if (t.startedAt <= cutoff && t.subject !== undefined) slow.push(t);
+    }
     for (const t of slow.slice(this.limits.maxSlowBodies)) {
       const subject = t.subject;
       this.release(t);

@@ -31,6 +31,11 @@ export interface ServerMetrics {
   refusals: Counter<'reason'>;
   /** notAfter of the certificate being served, whatever its source. */
   certExpiry: Gauge;
+  /** Bytes reserved by request bodies in flight, and how many bodies (the memory budget, body-budget.ts), read at scrape time. */
+  bodyBytesInFlight: Gauge;
+  bodiesInFlight: Gauge;
+  /** What the two gauges read: the app's body budget (buildApp sets it). */
+  bodyBudget: { current?: { readonly bytesInFlight: number; readonly bodiesInFlight: number } };
   buildInfo: Gauge<'version' | 'commit' | 'node'>;
 }
 
@@ -41,7 +46,25 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export function createServerMetrics(registry: Registry): ServerMetrics {
   const registers = [registry];
   const requestSeries = new RequestSeriesStore(LATENCY_BUCKETS);
+  const bodyBudget: ServerMetrics['bodyBudget'] = {};
   return {
+    bodyBudget,
+    bodyBytesInFlight: new Gauge({
+      name: 'tenant_guard_request_body_bytes_in_flight',
+      help: 'Bytes of admission request bodies reserved now (declared or received) against the memory budget of bodies in flight.',
+      registers,
+      collect() {
+        this.set(bodyBudget.current?.bytesInFlight ?? 0);
+      },
+    }),
+    bodiesInFlight: new Gauge({
+      name: 'tenant_guard_request_bodies_in_flight',
+      help: 'Admission request bodies being read or judged now (each holds a share of the memory budget).',
+      registers,
+      collect() {
+        this.set(bodyBudget.current?.bodiesInFlight ?? 0);
+      },
+    }),
     registry,
     requestSeries,
     requests: requestsCounter(requestSeries, registers, 'tenant_guard_admission_requests_total', 'Admission reviews answered, by endpoint, kind, operation and decision.'),

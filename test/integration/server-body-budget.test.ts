@@ -111,3 +111,57 @@ t.test('slow bodies beyond their cap: the newest is cut, the oldest keeps going'
   older.socket.destroy();
   t.match(await s.registry.getSingleMetricAsString('tenant_guard_requests_refused_total'), /reason="slow_bodies"\} 1/);
 });
+
+t.test('every way a request ends frees its reservation at once, without the sweep', async (t) => {
+  // A sweep every 150 s: within the test only the handler's own releases can free anything.
+  const log = capturingLogger();
+  const registry = new Registry();
+  const app = buildApp({
+    config: staticConfig(loadDefaultTenancyConfig()),
+    state: new MemoryStore(),
+    logger: log.logger,
+    registry,
+    tls: { cert: pair.certPem, key: pair.keyPem },
+    bodyBudget: { totalBytes: 16 * 1024 * KiB, bigTotalBytes: 12 * 1024 * KiB, bigBytes: 256 * KiB, maxSlowBodies: 10, slowAfterMs: 600_000 },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  const port = (app.server.address() as { port: number }).port;
+  const url = `https://127.0.0.1:${port}/validate`;
+  const gauges = async () => {
+    const text = await registry.metrics();
+    const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    return { bytes: read('tenant_guard_request_body_bytes_in_flight'), bodies: read('tenant_guard_request_bodies_in_flight') };
+  };
+  const freed = async (what: string) => {
+    let g = await gauges();
+    for (let i = 0; i < 50 && (g.bytes !== 0 || g.bodies !== 0); i++) g = (await sleep(20), await gauges());
+    t.same(g, { bytes: 0, bodies: 0 }, `${what}: nothing left reserved`);
+  };
+
+  const held = await slowUpload(port, `content-length: ${300 * KiB}\r\n`);
+  await sleep(50);
+  t.same(await gauges(), { bytes: 300 * KiB, bodies: 1 }, 'a body on its way holds its declared length');
+  held.socket.destroy();
+  await freed('a client gone in the middle of its body');
+
+  const call = (body: string) => httpsCall(url, { ca: ca.certPem, body });
+  t.equal((await call(small)).status, 200);
+  await freed('an answered review');
+  t.equal((await call('{"not json')).status, 400);
+  await freed('a body that is not JSON');
+  t.equal((await call('{"kind":"Pod"}')).status, 400);
+  await freed('JSON that is no AdmissionReview');
+  const review = reviewOf(inputFor(knativeService('tenant-1', 'hello'), ALICE)) as { request: { object: { metadata: Record<string, unknown> } } };
+  review.request.object.metadata.annotations = { pad: 'x'.repeat(400 * KiB) };
+  const big = await call(JSON.stringify(review));
+  t.equal(big.status, 200, 'a big review is judged in the lane');
+  await freed('a big review');
+  t.equal((await call(`{"pad":"${'x'.repeat(8 * 1024 * KiB)}"}`)).status, 413);
+  await freed('a body over the limit');
+  const short = await slowUpload(port, 'content-length: 100\r\n', '{"apiVersion":"admission.k8s.io/v1"}');
+  await sleep(50);
+  short.socket.end();
+  await Promise.race([short.answer, sleep(2000)]);
+  await freed('a body shorter than its content-length, the connection half-closed');
+});

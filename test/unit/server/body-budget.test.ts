@@ -50,3 +50,20 @@ t.test('the newest slow bodies beyond maxSlowBodies are cut; finished ones are n
   t.equal(b.bodiesInFlight, 2);
   t.ok(tickets[1]!.released);
 });
+
+t.test('the sweep frees a ticket whose answer is finished or whose connection is gone, slow or not', async (t) => {
+  let now = 0;
+  const b = new BodyBudget(limits, () => now);
+  t.teardown(() => b.close());
+  const answered = b.admit(100) as BodyTicket;
+  answered.response = { writableFinished: true, destroyed: false };
+  const gone = b.admit(100) as BodyTicket;
+  gone.response = { writableFinished: false, destroyed: true };
+  const live = b.admit(100) as BodyTicket;
+  live.response = { writableFinished: false, destroyed: false };
+  b.sweep();
+  t.ok(answered.released && gone.released, 'both freed at the first sweep, before they could count as slow');
+  t.notOk(live.released, 'a request still being answered keeps its reservation');
+  t.equal(b.bytesInFlight, 100);
+  t.equal(b.bodiesInFlight, 1);
+});
