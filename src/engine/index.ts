@@ -24,6 +24,7 @@ import { statusWriteHandler, unjudgedKindHandler, unjudgedKindRules } from './un
 import type { AdmissionInput, Decision, Violation } from './types.js';
 import { FieldShapeError } from './field-shape-error.js';
 import { msg, withheld, type MessageText } from '../kube/message-text.js';
+import { ENGINE_ERROR_WITHHELD } from './audience.js';
 
 export type { AdmissionInput, Decision } from './types.js';
 
@@ -96,10 +97,6 @@ function handlerFor(input: AdmissionInput, gk: GroupKind): KindHandler | undefin
   }
   return handlers.get(gk) ?? (isMeshGroup(input.kind.group) ? unjudgedKindHandler : undefined);
 }
-
-/** What a tenant reads in place of an unexpected exception's words. */
-export const ENGINE_ERROR_WITHHELD =
-  "an internal error (its words may name objects you cannot read, so they are withheld here; tenant-guard's debug log and `tenant-guard check` show them to platform admins)";
 
 function engineError(message: string | MessageText): Decision {
   const violation: Violation = typeof message === 'string' ? { rule: 'TG-ENGINE-ERROR', path: '', message } : { rule: 'TG-ENGINE-ERROR', path: '', message: message.toString(), text: message };

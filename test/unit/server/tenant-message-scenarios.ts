@@ -109,7 +109,7 @@ function otherDrain(): KubeObject[] {
  * as a corrupted cache entry or a model invariant broken by that policy
  * would. The webhook's own reads (who the caller is) stay whole.
  */
-function failingPolicies(s: ClusterState, culprit: string): ClusterState {
+export function failingPolicies(s: ClusterState, culprit: string): ClusterState {
   const fail = (gk: GroupKind) => {
     if (gk === GK.AuthorizationPolicy) throw new Error(`AuthorizationPolicy ${culprit}: spec.rules[0].from[0].source.namespaces[0] "*" cannot be compiled (index corrupted)`);
   };

@@ -13,7 +13,7 @@ import { buildApp } from '../../../src/server/app.js';
 import { staticConfig } from '../../../src/server/config-provider.js';
 import { Tenancy } from '../../../src/tenancy/tenancy.js';
 import { capturingLogger, reviewOf } from './reviews.js';
-import { base, draws, fullText, handScenarios, kit, SECRET, type HandScenario } from './tenant-message-scenarios.js';
+import { base, draws, failingPolicies, fullText, handScenarios, kit, SECRET, type HandScenario } from './tenant-message-scenarios.js';
 
 // Issue 20 item 4: a message returned to a tenant caller names its own objects
 // and the platform's, and another tenant's only by tenant. Every rule of the
@@ -179,6 +179,45 @@ t.test("a tenant reads another tenant's policy as \"a policy of tenant tenant-1\
   t.match(log.text(), /secret-name-xyz/, 'the full message is in the debug log');
   const admin = await ask('kubernetes-admin', ['system:masters']);
   t.match(admin.status.message, /AuthorizationPolicy tenant-1\/secret-name-xyz \(rules\[0\]\.from\[0\]\.source\.namespaces\[1\] = "tenant-1-\*"\)/);
+});
+
+// Regression (issue 20 item 4): TG-ENGINE-ERROR and the server's TG_ERR_ENGINE
+// carried an exception's words verbatim, and those can name any object the
+// engine was reading, another tenant's policy included.
+t.test("an engine error shows a tenant caller no exception's words, only a field path of its own object; platform admins and the log read them whole", async (t) => {
+  const culprit = `tenant-1/${SECRET}-policy`;
+  const store = new MemoryStore();
+  for (const o of [...kit('tenant-1'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-2', labels: { [base.tenantLabel]: 'tenant-2' } } }] as KubeObject[]) store.upsert(o);
+  const policy: KubeObject = { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'own', namespace: 'tenant-2' }, spec: { rules: [{ from: [{ source: { namespaces: ['tenant-2'] } }] }] } };
+  const ask = async (evaluateWith: NonNullable<HandScenario['evaluate']>, userInfo: AdmissionInput['userInfo'], object: KubeObject = policy) => {
+    const log = capturingLogger('debug');
+    const app = buildApp({ config: staticConfig(base), state: store, logger: log.logger, registry: new Registry(), evaluate: evaluateWith });
+    const input: AdmissionInput = { operation: 'CREATE', kind: { group: object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '', version: 'v1', kind: object.kind }, userInfo, dryRun: false, namespace: 'tenant-2', name: object.metadata.name!, object };
+    const res = (await app.inject({ method: 'POST', url: '/validate', payload: reviewOf(input) })).json().response;
+    await app.close();
+    return { message: res.status.message as string, log: log.text() };
+  };
+  const bob = { username: 'bob', groups: ['tenant-2-admins'] };
+  const admin = { username: 'kubernetes-admin', groups: ['system:masters'] };
+  // The real engine fails on another tenant's policy: TG-ENGINE-ERROR.
+  const broken: NonNullable<HandScenario['evaluate']> = (i, s, c) => evaluate(i, failingPolicies(s, culprit), c);
+  const tenant = await ask(broken, bob);
+  t.match(tenant.message, /\[TG-ENGINE-ERROR\] could not judge AuthorizationPolicy tenant-2\/own: an internal error \(its words may name objects you cannot read/);
+  t.notMatch(tenant.message, SECRET);
+  t.match(tenant.log, `${SECRET}-policy`, 'the debug log holds the full message');
+  t.match((await ask(broken, admin)).message, `could not judge AuthorizationPolicy tenant-2/own: AuthorizationPolicy ${culprit}: spec.rules[0]`, 'a platform admin reads it whole');
+  // A field of the caller's own object with the wrong shape: the path is the help, shown to the tenant.
+  const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'tenant-2' }, spec: { containers: 'app' } };
+  t.match((await ask(evaluate, bob, pod)).message, /\[TG-ENGINE-ERROR\] could not judge Pod tenant-2\/web: spec\.containers is not a list; denied/);
+  // An engine that throws outright (the server's last line of defence): TG_ERR_ENGINE, same rule for its words.
+  const boom: NonNullable<HandScenario['evaluate']> = () => {
+    throw new Error(`AuthorizationPolicy ${culprit} broke the model`);
+  };
+  const thrown = await ask(boom, bob);
+  t.match(thrown.message, /^TG_ERR_ENGINE: an internal error \(its words may name objects you cannot read/);
+  t.notMatch(thrown.message, SECRET);
+  t.match(thrown.log, `${SECRET}-policy`, 'the error log line holds the full error');
+  t.match((await ask(boom, admin)).message, `TG_ERR_ENGINE: AuthorizationPolicy ${culprit} broke the model`);
 });
 
 // A rule added without an example and without a scenario would never be judged above: refuse it.
