@@ -61,6 +61,8 @@ export interface HandScenario {
 }
 
 const T1 = 'tenant-1';
+/** A user of no tenant and no platform group. */
+const NOBODY = { username: 'eve', groups: ['system:authenticated'] };
 const OWN = 'tenant-2'; // BOB's tenant and namespace
 
 function ns(name: string, tenant: string | undefined, labels: Record<string, string> = {}): KubeObject {
@@ -137,6 +139,20 @@ export function handScenarios(): HandScenario[] {
       ...w,
       input: inputFor({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'own', namespace: OWN }, spec: { rules: [{ from: [{ source: { namespaces: [OWN] } }] }] } }, BOB),
       evaluate: broken,
+      fullNamesSecrets: true,
+    });
+  }
+  {
+    // The same failure for a caller of no tenant, writing into a namespace of no tenant.
+    const w = world([ns('scratch', undefined)]);
+    const culprit = `${T1}-${SECRET}-ns/${SECRET}-deny-hosts`;
+    out.push({
+      rule: 'TG-ENGINE-ERROR',
+      aim: "the exception's own words, read by a caller of no tenant",
+      config: base,
+      ...w,
+      input: inputFor({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'mine', namespace: 'scratch' }, spec: {} }, NOBODY),
+      evaluate: (input, state, config) => evaluate(input, failingPolicies(state, culprit), config),
       fullNamesSecrets: true,
     });
   }
@@ -259,6 +275,17 @@ export function handScenarios(): HandScenario[] {
       config: withBaseline,
       ...w,
       input: inputFor(pod(OWN, 'web'), BOB),
+    });
+  }
+  {
+    // A caller of no tenant, into a namespace the state has not seen yet.
+    const w = world([drainPolicy(`${T1}-${SECRET}-ns`, `${SECRET}-allow`)]);
+    out.push({
+      rule: 'TG-BASELINE-OPEN-WINDOW',
+      aim: 'the namespace the caller names, not yet known (a caller of no tenant)',
+      config: withBaseline,
+      ...w,
+      input: inputFor(pod('fresh', 'web'), NOBODY),
     });
   }
   {
