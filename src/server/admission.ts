@@ -97,8 +97,10 @@ function readsEverything(input: AdmissionInput, deps: AdmissionDeps): boolean {
 function forCaller(d: Decision, input: AdmissionInput, deps: AdmissionDeps, config: TenancyConfig, uid: string): Decision {
   const audience = audienceOf(new Tenancy(config, deps.state).actor(input.userInfo));
   const shown = decisionFor(d, audience);
-  if (shown !== d && deps.log.isLevelEnabled('debug')) {
-    deps.log.debug(
+  // An engine error's words were withheld from the caller: the operator needs them without debug logging on.
+  const level = d.violations.some((v) => v.rule === 'TG-ENGINE-ERROR' && v.text) ? 'warn' : 'debug';
+  if (shown !== d && deps.log.isLevelEnabled(level)) {
+    deps.log[level](
       {
         [LOG.uid]: uid,
         [LOG.user]: input.userInfo.username,
