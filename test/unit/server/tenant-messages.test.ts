@@ -24,7 +24,9 @@ import { base, draws, failingPolicies, fullText, handScenarios, kit, SECRET, typ
 // each Namespace write names it to a platform reader). The answer the webhook
 // sends (status message, warnings, audit annotations), under deny, warn and
 // audit enforcement, must hold none of those names; `check` (platform) still
-// shows them.
+// shows them. Rules without an example, or whose example is a platform
+// admin's, are drawn by hand-written scenarios (tenant-message-scenarios.ts);
+// the last test fails for a catalog rule that neither draws for a tenant caller.
 
 const withAction = (config: TenancyConfig, action: 'deny' | 'warn' | 'audit'): TenancyConfig => ({ ...config, enforcement: { ...config.enforcement, action, overrides: [] } });
 const ACTIONS = ['deny', 'warn', 'audit'] as const;
