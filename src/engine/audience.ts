@@ -7,6 +7,10 @@ import type { Decision, Violation } from './types.js';
 // webhook renders it for the caller before answering, `check` and `audit`
 // (run by platform admins) print it whole.
 
+/** What a caller other than a platform reader reads in place of an unexpected exception's words (TG-ENGINE-ERROR, TG_ERR_ENGINE). */
+export const ENGINE_ERROR_WITHHELD =
+  "an internal error (its words may name objects you cannot read, so they are withheld here; tenant-guard's log and `tenant-guard check` show them to platform admins)";
+
 /**
  * What a caller may read: platform admins and controllers everything; a
  * tenant admin or a tenant's service account its own tenants' objects and the

@@ -21,7 +21,10 @@ import { ingressHandler, ingressRules } from './k8s-ingress.js';
 import { proxyConfigHandler, proxyConfigRules, telemetryHandler, workloadGroupHandler } from './istio-proxy-config.js';
 import { isMeshGroup } from './mesh-kinds.js';
 import { statusWriteHandler, unjudgedKindHandler, unjudgedKindRules } from './unjudged-kinds.js';
-import type { AdmissionInput, Decision } from './types.js';
+import type { AdmissionInput, Decision, Violation } from './types.js';
+import { FieldShapeError } from './field-shape-error.js';
+import { msg, withheld, type MessageText } from '../kube/message-text.js';
+import { ENGINE_ERROR_WITHHELD } from './audience.js';
 
 export type { AdmissionInput, Decision } from './types.js';
 
@@ -95,11 +98,12 @@ function handlerFor(input: AdmissionInput, gk: GroupKind): KindHandler | undefin
   return handlers.get(gk) ?? (isMeshGroup(input.kind.group) ? unjudgedKindHandler : undefined);
 }
 
-function engineError(message: string): Decision {
+function engineError(message: string | MessageText): Decision {
+  const violation: Violation = typeof message === 'string' ? { rule: 'TG-ENGINE-ERROR', path: '', message } : { rule: 'TG-ENGINE-ERROR', path: '', message: message.toString(), text: message };
   return {
     allowed: false,
     intercepted: true,
-    violations: [{ rule: 'TG-ENGINE-ERROR', path: '', message }],
+    violations: [violation],
     warnings: [],
     patch: [],
   };
@@ -147,6 +151,10 @@ export function evaluate(input: AdmissionInput, state: ClusterState, config: Ten
     else delete out.heldPatch;
     return out;
   } catch (e) {
-    return engineError(`could not judge ${input.kind.kind} ${input.namespace ? input.namespace + '/' : ''}${input.name ?? ''}: ${describeError(e)}; denied (fail closed)`);
+    // An exception's words can name whatever the engine was reading, another tenant's policy included: only a
+    // field-shape error of the judged object (a path, no value) is shown to every caller; the full message goes
+    // to platform readers and the server's debug log.
+    const why = e instanceof FieldShapeError ? describeError(e) : withheld(describeError(e), ENGINE_ERROR_WITHHELD);
+    return engineError(msg`could not judge ${input.kind.kind} ${input.namespace ? input.namespace + '/' : ''}${input.name ?? ''}: ${why}; denied (fail closed)`);
   }
 }

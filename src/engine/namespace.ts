@@ -29,6 +29,7 @@ import { RESERVED_NAME_RULE, reservedNameRules, reservedNamespaces } from './res
 import { setMapEntries } from './workload-labels.js';
 import { checkMappedName } from './domain-mapping-claims.js';
 import type { Decision } from './types.js';
+import { FieldShapeError } from './field-shape-error.js';
 
 const INJECTION = 'istio-injection';
 const REV = 'istio.io/rev';
@@ -58,7 +59,7 @@ function labelPath(key: string): string {
 function labelsOf(obj: { metadata?: { labels?: unknown } } | undefined): Labels {
   const l = obj?.metadata?.labels;
   if (l === undefined || l === null) return {};
-  if (typeof l !== 'object' || Array.isArray(l)) throw new Error('metadata.labels is not a map');
+  if (typeof l !== 'object' || Array.isArray(l)) throw new FieldShapeError('metadata.labels is not a map');
   return l as Labels;
 }
 

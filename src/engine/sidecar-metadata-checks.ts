@@ -15,6 +15,7 @@ import { parseCidr, rangesOverlap, rangeWithin } from '../net/ip-ranges.js';
 import { inClusterRanges } from './network-targets.js';
 import type { Tenancy } from '../tenancy/tenancy.js';
 import { mapEntryPath, WORKLOAD_RULE, type Finding } from './workload-findings.js';
+import { FieldShapeError } from './field-shape-error.js';
 
 export const INJECT_KEY = 'sidecar.istio.io/inject';
 export const REVISION_LABEL = 'istio.io/rev';
@@ -193,7 +194,7 @@ const NO_METADATA: MetadataView = Object.freeze({ labels: NO_STRINGS, annotation
 
 function stringMap(v: unknown, path: string): Record<string, string> {
   if (v === undefined || v === null) return NO_STRINGS;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`${path} is not a map`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw new FieldShapeError(`${path} is not a map`);
   const m = v as Record<string, unknown>;
   const keys = Object.keys(m);
   // The common map holds strings only (the API server's schema says so): read
@@ -224,7 +225,7 @@ export interface MetadataView {
 /** Labels and annotations of a metadata object, validated as string maps (read-only: may be the object's own maps). */
 export function readMetadata(meta: unknown, path: string): MetadataView {
   if (meta === undefined || meta === null) return NO_METADATA;
-  if (typeof meta !== 'object') throw new Error(`${path} is not an object`);
+  if (typeof meta !== 'object') throw new FieldShapeError(`${path} is not an object`);
   const m = meta as Record<string, unknown>;
   const labels = m.labels === undefined || m.labels === null ? NO_STRINGS : stringMap(m.labels, `${path}.labels`);
   const annotations = m.annotations === undefined || m.annotations === null ? NO_STRINGS : stringMap(m.annotations, `${path}.annotations`);

@@ -4,6 +4,7 @@
 import { containerLabel } from './container-names.js';
 import { DEFAULT_PROXY_IDS, type ProxyIds } from './sidecar-proxy-ids.js';
 import { WORKLOAD_RULE, type Finding } from './workload-findings.js';
+import { FieldShapeError } from './field-shape-error.js';
 
 /**
  * Istio's proxy UID and GID. istio-iptables installs `-m owner --uid-owner
@@ -26,7 +27,7 @@ function notAnObject(v: unknown): boolean {
 
 function asObject(v: unknown, path: string): Record<string, unknown> | undefined {
   if (v === undefined || v === null) return undefined;
-  if (notAnObject(v)) throw new Error(`${path} is not an object`);
+  if (notAnObject(v)) throw new FieldShapeError(`${path} is not an object`);
   return v as Record<string, unknown>;
 }
 
@@ -128,9 +129,9 @@ function hostFindings(out: Finding[], s: Record<string, unknown>, specPath: stri
   }
   const volumes = s.volumes;
   if (volumes !== undefined && volumes !== null) {
-    if (!Array.isArray(volumes)) throw new Error(`${specPath}.volumes is not a list`);
+    if (!Array.isArray(volumes)) throw new FieldShapeError(`${specPath}.volumes is not a list`);
     volumes.forEach((v: unknown, i: number) => {
-      if (notAnObject(v)) throw new Error(`${specPath}.volumes[${i}] is not an object`);
+      if (notAnObject(v)) throw new FieldShapeError(`${specPath}.volumes[${i}] is not an object`);
       const hp = (v as Record<string, unknown> | null | undefined)?.hostPath;
       if (hp === undefined || hp === null) return;
       const p = (hp as { path?: unknown }).path;
@@ -170,9 +171,9 @@ export function checkPodSpec(out: Finding[], spec: unknown, specPath: string, in
   for (const list of CONTAINER_LISTS) {
     const containers = s[list];
     if (containers === undefined || containers === null) continue;
-    if (!Array.isArray(containers)) throw new Error(`${specPath}.${list} is not a list`);
+    if (!Array.isArray(containers)) throw new FieldShapeError(`${specPath}.${list} is not a list`);
     containers.forEach((c: unknown, i: number) => {
-      if (notAnObject(c)) throw new Error(`${specPath}.${list}[${i}] is not an object`);
+      if (notAnObject(c)) throw new FieldShapeError(`${specPath}.${list}[${i}] is not an object`);
       const container = (c ?? {}) as Record<string, unknown>;
       const name = typeof container.name === 'string' ? container.name : '';
       if (injected.has(name)) return;

@@ -7,6 +7,7 @@ import type { Finding } from './workload-findings.js';
 import { ensureLabels } from './workload-labels.js';
 import { pointerOf } from './patch.js';
 import { proxySelectors } from '../tenancy/proxy-selectors.js';
+import { FieldShapeError } from './field-shape-error.js';
 
 /**
  * Where a pod's metadata and spec sit inside an object, as path segments.
@@ -46,7 +47,7 @@ export function valueAt(obj: unknown, segments: string[]): unknown {
   let cur: unknown = obj;
   for (const s of segments) {
     if (cur === undefined || cur === null) return undefined;
-    if (typeof cur !== 'object') throw new Error(`${dotted(segments)}: ${s} is inside a non-object`);
+    if (typeof cur !== 'object') throw new FieldShapeError(`${dotted(segments)}: ${s} is inside a non-object`);
     cur = (cur as Record<string, unknown>)[s];
   }
   return cur;

@@ -28,7 +28,16 @@ export interface RefList {
   readonly plural: string;
 }
 
-type Part = string | ObjectRef | RefList;
+/**
+ * Words only platform readers see, e.g. an exception's message, which can
+ * name whatever object the engine was reading: others read `instead`.
+ */
+export interface Withheld {
+  readonly full: string;
+  readonly instead: string;
+}
+
+type Part = string | ObjectRef | RefList | Withheld;
 
 /** Who reads a message: everything (platform), or the tenants whose objects the reader may see named. */
 export type Audience = { readonly full: true } | { readonly full: false; readonly tenants: readonly string[] };
@@ -42,7 +51,7 @@ export class MessageText {
 
   /** Whether some audience would read it differently (it names a tenant's object). */
   get namesTenantObjects(): boolean {
-    return this.parts.some((p) => typeof p !== 'string' && ('refs' in p ? p.refs.some((r) => r.tenant !== undefined) : p.tenant !== undefined));
+    return this.parts.some((p) => typeof p !== 'string' && ('refs' in p ? p.refs.some((r) => r.tenant !== undefined) : 'instead' in p || p.tenant !== undefined));
   }
 
   toString(): string {
@@ -52,6 +61,10 @@ export class MessageText {
 
 export function ref(full: string, tenant: string | undefined, noun: string): ObjectRef {
   return { full, tenant, noun };
+}
+
+export function withheld(full: string, instead: string): Withheld {
+  return { full, instead };
 }
 
 export function refList(refs: readonly ObjectRef[], options: { separator: string; max: number; plural: string }): RefList {
@@ -74,7 +87,7 @@ export function msg(strings: TemplateStringsArray, ...values: unknown[]): Messag
     if (i >= values.length) return;
     const v = values[i];
     if (v instanceof MessageText) v.parts.forEach(push);
-    else if (isRef(v) || isRefList(v)) push(v);
+    else if (isRef(v) || isRefList(v) || isWithheld(v)) push(v);
     else push(String(v));
   });
   return new MessageText(parts);
@@ -82,6 +95,10 @@ export function msg(strings: TemplateStringsArray, ...values: unknown[]): Messag
 
 function isRef(v: unknown): v is ObjectRef {
   return typeof v === 'object' && v !== null && typeof (v as ObjectRef).full === 'string' && typeof (v as ObjectRef).noun === 'string';
+}
+
+function isWithheld(v: unknown): v is Withheld {
+  return typeof v === 'object' && v !== null && typeof (v as Withheld).full === 'string' && typeof (v as Withheld).instead === 'string';
 }
 
 function isRefList(v: unknown): v is RefList {
@@ -118,6 +135,7 @@ export function render(text: string | MessageText, audience: Audience): string {
   for (const p of text.parts) {
     if (typeof p === 'string') out += p;
     else if ('refs' in p) out += renderList(p, audience);
+    else if ('instead' in p) out += audience.full ? p.full : p.instead;
     else out += visible(p, audience) ? p.full : `${article(p.noun)} ${p.noun} of tenant ${p.tenant}`;
   }
   return out;

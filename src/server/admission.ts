@@ -10,7 +10,7 @@ import type { AdmissionSeries, Endpoint, ServerMetrics } from './metrics.js';
 import { allowed, AUDIT_KEYS, denied, errored, outcomeOf, patched, relaxedLabels, review, withRelaxed, type AdmissionResponse, type AdmissionReviewResponse } from './responses.js';
 import { isReadable, readEnvelope, readRequest } from './review.js';
 import { PATCHED_MARK } from '../engine/decision.js';
-import { audienceOf, decisionFor, namesTenantObjects } from '../engine/audience.js';
+import { audienceOf, decisionFor, ENGINE_ERROR_WITHHELD, namesTenantObjects } from '../engine/audience.js';
 import { Tenancy } from '../tenancy/tenancy.js';
 
 export type Evaluate = (input: AdmissionInput, state: ClusterState, config: TenancyConfig) => Decision;
@@ -43,12 +43,19 @@ export interface AdmissionDeps {
   rulesUrl?: string;
 }
 
+/** What judging a request leaves for its log line. */
+interface Notes {
+  enforcement?: EnforcementResult;
+  /** The full error when the caller's answer withholds its words. */
+  error?: string;
+}
+
 /** An HTTP answer: a review (200) or a coded error for a body that is no review (4xx). */
 export type AdmissionReply =
   | { statusCode: 200; body: AdmissionReviewResponse }
   | { statusCode: 400; body: { statusCode: 400; code: 'TG_ERR_REVIEW_INVALID'; error: 'Bad Request'; message: string } };
 
-function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: AdmissionDeps, notes: { enforcement?: EnforcementResult }): AdmissionResponse {
+function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: AdmissionDeps, notes: Notes): AdmissionResponse {
   if (!deps.stateReady())
     return errored(uid, 500, 'TG_ERR_CLUSTER: tenant-guard has not finished loading the cluster state; the request is refused until it has (fail closed)');
   let d: Decision;
@@ -67,19 +74,33 @@ function judge(endpoint: Endpoint, uid: string, input: AdmissionInput, deps: Adm
     // Messages naming another tenant's objects are fitted to the caller; the full ones go to the debug log.
     if (namesTenantObjects(d)) d = forCaller(d, input, deps, config, uid);
   } catch (e) {
-    return errored(uid, 500, `TG_ERR_ENGINE: ${describeError(e)}; the request is denied (fail closed)`);
+    // The exception's words may name any object the engine read: the caller reads them only if it may read everything; the log keeps them.
+    const full = `TG_ERR_ENGINE: ${describeError(e)}; the request is denied (fail closed)`;
+    notes.error = full;
+    return errored(uid, 500, readsEverything(input, deps) ? full : `TG_ERR_ENGINE: ${ENGINE_ERROR_WITHHELD}; the request is denied (fail closed)`);
   }
   if (!d.allowed) return withRelaxed(denied(uid, d.violations, d.warnings, deps.rulesUrl), d.relaxed);
   // /validate runs after every mutating webhook and judges the final object: patches there would be ignored by the API server.
   return withRelaxed(endpoint === 'mutate' ? patched(uid, d.patch, d.warnings) : allowed(uid, d.warnings), d.relaxed);
 }
 
+/** Whether the caller is a platform reader (src/engine/audience.ts); when that cannot be told, it is not. */
+function readsEverything(input: AdmissionInput, deps: AdmissionDeps): boolean {
+  try {
+    return audienceOf(new Tenancy(deps.config.current(), deps.state).actor(input.userInfo)).full;
+  } catch {
+    return false;
+  }
+}
+
 /** The decision as the caller may read it (src/engine/audience.ts); what was withheld is logged whole at debug. */
 function forCaller(d: Decision, input: AdmissionInput, deps: AdmissionDeps, config: TenancyConfig, uid: string): Decision {
   const audience = audienceOf(new Tenancy(config, deps.state).actor(input.userInfo));
   const shown = decisionFor(d, audience);
-  if (shown !== d && deps.log.isLevelEnabled('debug')) {
-    deps.log.debug(
+  // An engine error's words were withheld from the caller: the operator needs them without debug logging on.
+  const level = d.violations.some((v) => v.rule === 'TG-ENGINE-ERROR' && v.text) ? 'warn' : 'debug';
+  if (shown !== d && deps.log.isLevelEnabled(level)) {
+    deps.log[level](
       {
         [LOG.uid]: uid,
         [LOG.user]: input.userInfo.username,
@@ -121,7 +142,7 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, re
   const read = readRequest(uid, envelope.request);
   let input: AdmissionInput | undefined;
   let response: AdmissionResponse;
-  const notes: { enforcement?: EnforcementResult } = {};
+  const notes: Notes = {};
   try {
     if (isReadable(read)) {
       input = read.input;
@@ -169,7 +190,7 @@ export function admit(endpoint: Endpoint, body: unknown, deps: AdmissionDeps, re
   if (relaxed) line[LOG.relaxed] = relaxedLabels(relaxed);
   if (decision === 'error') {
     line[LOG.errorCode] = errorCodeOf(response);
-    line[LOG.error] = response.status?.message;
+    line[LOG.error] = notes.error ?? response.status?.message;
   }
   deps.log[level](line, MSG.decision);
   return { statusCode: 200, body: review(response) };

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FULL_AUDIENCE, msg, ref, refList, render } from '../../../src/kube/message-text.js';
+import { FULL_AUDIENCE, msg, ref, refList, render, withheld } from '../../../src/kube/message-text.js';
 import { audienceOf, decisionFor } from '../../../src/engine/audience.js';
 import { DecisionBuilder, keepText } from '../../../src/engine/decision.js';
 
@@ -16,6 +16,15 @@ t.test('a reference reads in full to its own tenant and the platform, by tenant 
   t.equal(render(m, bob), 'trusted by a policy of tenant tenant-1, AuthorizationPolicy tenant-2/own (rules[0]) and AuthorizationPolicy istio-system/gw.');
   t.equal(render(m, { full: false, tenants: [] }), 'trusted by a policy of tenant tenant-1, a policy of tenant tenant-2 and AuthorizationPolicy istio-system/gw.');
   t.equal(render('plain', bob), 'plain');
+});
+
+t.test('withheld words read in full to platform readers only, even to the tenant that owns the object judged', async (t) => {
+  const m = msg`could not judge Pod tenant-2/web: ${withheld('policy tenant-1/secret broke', 'an internal error')}; denied`;
+  t.ok(m.namesTenantObjects, 'it reads differently per audience');
+  t.equal(String(m), 'could not judge Pod tenant-2/web: policy tenant-1/secret broke; denied');
+  t.equal(render(m, bob), 'could not judge Pod tenant-2/web: an internal error; denied');
+  t.equal(render(m, { full: false, tenants: ['tenant-1', 'tenant-2'] }), 'could not judge Pod tenant-2/web: an internal error; denied');
+  t.equal(render(msg`[R] ${m}`, FULL_AUDIENCE), '[R] could not judge Pod tenant-2/web: policy tenant-1/secret broke; denied');
 });
 
 t.test('a list counts hidden references per tenant and keeps "and N more"', async (t) => {
