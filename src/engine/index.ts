@@ -19,7 +19,7 @@ import { Tenancy } from '../tenancy/tenancy.js';
 import { admittedHandler, gatewayApiRules, listenerSetHandler, routeHandler } from './gateway-api.js';
 import { ingressHandler, ingressRules } from './k8s-ingress.js';
 import { proxyConfigHandler, proxyConfigRules, telemetryHandler, workloadGroupHandler } from './istio-proxy-config.js';
-import { isMeshGroup } from './mesh-kinds.js';
+import { isMeshGroup, KIND_TABLE } from './mesh-kinds.js';
 import { statusWriteHandler, unjudgedKindHandler, unjudgedKindRules } from './unjudged-kinds.js';
 import type { AdmissionInput, Decision, Violation } from './types.js';
 import { FieldShapeError } from './field-shape-error.js';
@@ -81,6 +81,18 @@ export function interceptedKinds(): GroupKind[] {
 
 export function isIntercepted(group: string, kind: string): boolean {
   return handlers.has(groupKind(group, kind)) || isMeshGroup(group);
+}
+
+const tabledKinds = new Set<GroupKind>(KIND_TABLE.map((r) => groupKind(r.group, r.kind)));
+
+/**
+ * Whether a kind is one of a fixed set: judged by a rule or listed in the kind
+ * table. isIntercepted also holds for any kind name of a mesh group (refused as
+ * unjudged), which a client may make up per request: metric labels use this.
+ */
+export function isNamedKind(group: string, kind: string): boolean {
+  const gk = groupKind(group, kind);
+  return handlers.has(gk) || tabledKinds.has(gk);
 }
 
 /** The handler of a request: its kind's, the closed-world refusal for the other kinds and the status of the mesh groups, or none. */

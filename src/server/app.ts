@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { ClusterState } from '../cluster/state.js';
-import { evaluate as engineEvaluate, isIntercepted } from '../engine/index.js';
+import { evaluate as engineEvaluate, isNamedKind } from '../engine/index.js';
 import type { AdmissionDeps, DecisionLogMode, Evaluate } from './admission.js';
 import { createAdmissionHandler } from './admission-handler.js';
 import type { ConfigProvider } from './config-provider.js';
@@ -99,7 +99,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     state: options.state,
     evaluate: options.evaluate ?? engineEvaluate,
     metrics,
-    series: new AdmissionSeries(metrics, isIntercepted),
+    series: new AdmissionSeries(metrics, isNamedKind),
     log: options.logger,
     decisionLog: options.decisionLog ?? 'denials',
     stateReady: options.stateReady ?? (() => true),

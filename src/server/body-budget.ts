@@ -32,9 +32,9 @@ export class BodyTicket {
   subject: unknown;
   /**
    * The answer to this body's request. The handler releases the ticket once
-   * it has written the answer; a ticket whose answer is finished or whose
-   * connection is gone is released by the sweep as well, so no path can keep
-   * a reservation for good.
+   * it has written the answer; a ticket whose answer is finished, or whose
+   * connection is gone while its body was still arriving, is released by the
+   * sweep as well, so no path can keep a reservation for good.
    */
   response: { readonly writableFinished: boolean; readonly destroyed: boolean } | undefined;
   released = false;
@@ -43,7 +43,8 @@ export class BodyTicket {
     readonly budget: BodyBudget,
     /** Bytes reserved now (the declared length, or what has arrived of a chunked body). */
     public bytes: number,
-    readonly big: boolean,
+    /** Whether it draws on the big share: a body declared that large, or a chunked one that grew to it. */
+    public big: boolean,
     readonly startedAt: number,
   ) {}
 
@@ -107,10 +108,23 @@ export class BodyBudget {
     return ticket;
   }
 
+  /**
+   * A chunked body keeps to the shares a declared one of its size would: it
+   * grows in the small share, and moves whole into the big share once it is
+   * big. Growing against the total alone let a few stalled chunked uploads
+   * take the small bodies' share, and every ordinary review got a 503.
+   */
   grow(ticket: BodyTicket, total: number): boolean {
     if (ticket.released || total <= ticket.bytes) return true;
     const more = total - ticket.bytes;
     if (this.used + more > this.limits.totalBytes) return false;
+    const big = ticket.big || total >= this.limits.bigBytes;
+    if (big) {
+      const bigMore = ticket.big ? more : total;
+      if (this.bigUsed + bigMore > this.limits.bigTotalBytes) return false;
+      this.bigUsed += bigMore;
+      ticket.big = true;
+    } else if (this.used - this.bigUsed + more > this.limits.totalBytes - this.limits.bigTotalBytes) return false;
     this.used += more;
     ticket.bytes = total;
     return true;
@@ -134,8 +148,11 @@ export class BodyBudget {
     const cutoff = this.now() - this.limits.slowAfterMs;
     const slow: BodyTicket[] = [];
     // A Set iterates in insertion order: oldest first (deleting the current entry keeps the iteration valid).
+    // A body that arrived whole is held until it is judged, its client there or not (the lane may keep it a
+    // while): the handler frees it then. Freeing it when the connection went let clients that leave right
+    // after their body queue more bodies in the lane than the budget allows.
     for (const t of this.pending) {
-      if (t.response !== undefined && (t.response.writableFinished || t.response.destroyed)) this.release(t);
+      if (t.response !== undefined && (t.response.writableFinished || (t.response.destroyed && t.subject !== undefined))) this.release(t);
       else if (t.startedAt <= cutoff && t.subject !== undefined) slow.push(t);
     }
     for (const t of slow.slice(this.limits.maxSlowBodies)) {

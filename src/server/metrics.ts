@@ -153,15 +153,18 @@ export class AdmissionSeries {
 
   constructor(
     private readonly metrics: ServerMetrics,
-    /** Whether some rule looks at a kind (the engine's isIntercepted). */
-    private readonly intercepted: (group: string, kind: string) => boolean,
+    /**
+     * Whether a kind gets a label of its own: one of a fixed set (the engine's isNamedKind), never any kind of a
+     * mesh group, whose names a client may make up per request.
+     */
+    private readonly named: (group: string, kind: string) => boolean,
   ) {}
 
-  /** A bounded label: kinds no rule looks at are folded into "other" so a client cannot blow up the series count. */
+  /** A bounded label: kinds outside the engine's fixed set are folded into "other" so a client cannot blow up the series count. */
   kindLabel(group: string, kind: string): string {
     const known = this.kindLabels.get(group)?.get(kind);
     if (known !== undefined) return known;
-    const label = this.intercepted(group, kind) ? `${group || 'core'}/${kind}` : 'other';
+    const label = this.named(group, kind) ? `${group || 'core'}/${kind}` : 'other';
     if (this.kindLabelCount < KIND_LABELS_KEPT) {
       let byKind = this.kindLabels.get(group);
       if (!byKind) this.kindLabels.set(group, (byKind = new Map()));

@@ -4,8 +4,8 @@
 // and hashes the label object on every inc() and observe(), a labels() child
 // included (prometheus/client_js#38, open): with two updates per review that
 // was a measurable part of the server's own CPU per review (issue 20, serving
-// cost). The label values are bounded (kindLabel in admission.ts), so the
-// series are too.
+// cost). The label values are bounded (AdmissionSeries.kindLabel in
+// metrics.ts), so the series are too.
 import { Counter, type Histogram, type Metric, type Registry } from 'prom-client';
 
 export type RequestLabel = 'endpoint' | 'kind' | 'operation' | 'decision';

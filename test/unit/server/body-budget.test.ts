@@ -20,16 +20,34 @@ t.test('reservations by declared length; the big share leaves room for small bod
   t.equal(b.admit(150), 'body_budget', 'a big body cannot take the small share');
 });
 
-t.test('chunked bodies reserve as they grow', async (t) => {
+t.test('chunked bodies reserve as they grow, in the share a declared body of their size would take', async (t) => {
   const b = new BodyBudget(limits);
   t.teardown(() => b.close());
   const c = b.admit(NaN) as BodyTicket;
   t.equal(c.bytes, 0);
-  t.ok(c.grow(900));
-  t.notOk(c.grow(1001), 'beyond the total');
-  t.equal(b.bytesInFlight, 900);
+  t.ok(c.grow(90), 'small: in the small share');
+  t.notOk(c.big);
+  t.ok(c.grow(600), 'big now: it moves whole into the big share');
+  t.ok(c.big);
+  t.notOk(c.grow(701), 'beyond the big share (700), though within the total');
+  t.equal(b.bytesInFlight, 600);
+  t.ok(Array.from({ length: 6 }, () => b.admit(50)).every((s) => s instanceof BodyTicket), 'the small share (300) is left whole to small bodies');
+  const d = b.admit(NaN) as BodyTicket;
+  t.notOk(d.grow(200), 'a second chunked body cannot grow into the big share past its limit');
   c.release();
-  t.equal(b.bytesInFlight, 0);
+  t.equal(b.bytesInFlight, 300);
+  t.ok(d.grow(200), 'freed with the first');
+  d.release();
+  t.equal(b.bytesInFlight, 300);
+});
+
+t.test('small chunked bodies keep to the small share', async (t) => {
+  const b = new BodyBudget(limits);
+  t.teardown(() => b.close());
+  const chunked = Array.from({ length: 4 }, () => b.admit(NaN) as BodyTicket);
+  t.ok(chunked.slice(0, 3).every((c) => c.grow(99)), 'three of 99 bytes: 297 of the 300');
+  t.notOk(chunked[3]!.grow(99), 'a fourth would pass the small share');
+  t.type(b.admit(400), BodyTicket, 'the big share is untouched');
 });
 
 t.test('the newest slow bodies beyond maxSlowBodies are cut; finished ones are not slow', async (t) => {
@@ -51,19 +69,24 @@ t.test('the newest slow bodies beyond maxSlowBodies are cut; finished ones are n
   t.ok(tickets[1]!.released);
 });
 
-t.test('the sweep frees a ticket whose answer is finished or whose connection is gone, slow or not', async (t) => {
+t.test('the sweep frees a ticket whose answer is finished or whose connection went during its body, slow or not', async (t) => {
   let now = 0;
   const b = new BodyBudget(limits, () => now);
   t.teardown(() => b.close());
   const answered = b.admit(100) as BodyTicket;
   answered.response = { writableFinished: true, destroyed: false };
   const gone = b.admit(100) as BodyTicket;
+  gone.subject = 'still arriving';
   gone.response = { writableFinished: false, destroyed: true };
   const live = b.admit(100) as BodyTicket;
   live.response = { writableFinished: false, destroyed: false };
+  // Arrived whole (no subject), its client gone: the body is still held until judged (the serial lane may keep it).
+  const judging = b.admit(100) as BodyTicket;
+  judging.response = { writableFinished: false, destroyed: true };
   b.sweep();
   t.ok(answered.released && gone.released, 'both freed at the first sweep, before they could count as slow');
   t.notOk(live.released, 'a request still being answered keeps its reservation');
-  t.equal(b.bytesInFlight, 100);
-  t.equal(b.bodiesInFlight, 1);
+  t.notOk(judging.released, 'a body waiting to be judged keeps it, its client there or not');
+  t.equal(b.bytesInFlight, 200);
+  t.equal(b.bodiesInFlight, 2);
 });
