@@ -63,7 +63,11 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
     if (!res.headersSent && !res.destroyed) send(res, 500, codedError(500, 'Internal Server Error', 'internal error; see the server log', 'TG_ERR_ENGINE'));
   };
 
-  const refusals = { body_budget: deps.metrics.refusals.labels({ reason: 'body_budget' }), slow_bodies: deps.metrics.refusals.labels({ reason: 'slow_bodies' }) };
+  const refusals: Record<BudgetRefusal, { inc(): void }> = {
+    body_budget: deps.metrics.refusals.labels({ reason: 'body_budget' }),
+    slow_bodies: deps.metrics.refusals.labels({ reason: 'slow_bodies' }),
+    stalled_body: deps.metrics.refusals.labels({ reason: 'stalled_body' }),
+  };
   // Refused before (or instead of) reading the body; the connection is closed after the answer so its bytes stop coming.
   const overloaded = (endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, reqId: string, why: BudgetRefusal) => {
     refusals[why].inc();
@@ -78,7 +82,9 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
     const message =
       why === 'slow_bodies'
         ? `more than ${budget.limits.maxSlowBodies} request bodies were still arriving after ${budget.limits.slowAfterMs} ms; the newest was cut`
-        : `the request bodies in flight would exceed the server's memory budget (${budget.limits.totalBytes} bytes); retry`;
+        : why === 'stalled_body'
+          ? `the request body arrived at less than ${budget.limits.minBytesPerSecond} bytes/s while the memory budget of bodies in flight was full; it was cut to make room`
+          : `the request bodies in flight would exceed the server's memory budget (${budget.limits.totalBytes} bytes); retry`;
     const text = JSON.stringify(codedError(503, 'Service Unavailable', message, 'TG_ERR_OVERLOADED'));
     res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'retry-after': '1', connection: 'close' });
     res.end(text, () => req.socket.destroy());

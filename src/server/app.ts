@@ -18,8 +18,10 @@ import {
   CONNECTIONS_CHECK_INTERVAL_MS,
   KEEP_ALIVE_TIMEOUT_MS,
   MAX_SLOW_BODIES,
+  MIN_BODY_BYTES_PER_S,
   REQUEST_TIMEOUT_MS,
   SLOW_BODY_MS,
+  STALLED_AFTER_MS,
 } from './limits.js';
 import { LOG } from './log-keys.js';
 import { AdmissionSeries, createServerMetrics, type Endpoint, type ServerMetrics } from './metrics.js';
@@ -112,6 +114,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     bigBytes: BIG_BODY_BYTES,
     maxSlowBodies: MAX_SLOW_BODIES,
     slowAfterMs: SLOW_BODY_MS,
+    minBytesPerSecond: MIN_BODY_BYTES_PER_S,
+    stalledAfterMs: STALLED_AFTER_MS,
     ...options.bodyBudget,
   });
   metrics.bodyBudget.current = budget;

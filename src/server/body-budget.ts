@@ -6,7 +6,7 @@
 // of their body is read, never queued or buffered.
 
 /** Why a body was refused; the label of tenant_guard_requests_refused_total. */
-export type BudgetRefusal = 'body_budget' | 'slow_bodies';
+export type BudgetRefusal = 'body_budget' | 'slow_bodies' | 'stalled_body';
 
 export interface BodyBudgetLimits {
   /** Bytes of request bodies held or promised (by content-length) at once. */
@@ -18,6 +18,9 @@ export interface BodyBudgetLimits {
   /** Bodies still arriving after `slowAfterMs`, at once; beyond it the newest are cut. */
   maxSlowBodies: number;
   slowAfterMs: number;
+  /** When a request does not fit, bodies arriving slower than this (bytes/s) after `stalledAfterMs` are cut to make room. */
+  minBytesPerSecond: number;
+  stalledAfterMs: number;
 }
 
 /** One admitted body's share of the budget. */
@@ -37,6 +40,8 @@ export class BodyTicket {
    * sweep as well, so no path can keep a reservation for good.
    */
   response: { readonly writableFinished: boolean; readonly destroyed: boolean } | undefined;
+  /** Bytes of the body arrived so far (its rate, when the budget is full). */
+  received = 0;
   released = false;
 
   constructor(
@@ -93,10 +98,7 @@ export class BodyBudget {
     const known = Number.isFinite(declared) && declared >= 0;
     const bytes = known ? declared : 0;
     const big = known && bytes >= this.limits.bigBytes;
-    if (this.used + bytes > this.limits.totalBytes) return 'body_budget';
-    // Small bodies keep what the big share leaves: ordinary reviews pass while big uploads wait for nothing.
-    if (big && this.bigUsed + bytes > this.limits.bigTotalBytes) return 'body_budget';
-    if (!big && this.used - this.bigUsed + bytes > this.limits.totalBytes - this.limits.bigTotalBytes) return 'body_budget';
+    if (!this.fits(bytes, big) && !this.reclaim(bytes, big)) return 'body_budget';
     const ticket = new BodyTicket(this, bytes, big, this.now());
     this.used += bytes;
     if (big) this.bigUsed += bytes;
@@ -106,6 +108,41 @@ export class BodyBudget {
       this.sweeper.unref();
     }
     return ticket;
+  }
+
+  private fits(bytes: number, big: boolean): boolean {
+    if (this.used + bytes > this.limits.totalBytes) return false;
+    // Small bodies keep what the big share leaves: ordinary reviews pass while big uploads wait for nothing.
+    if (big) return this.bigUsed + bytes <= this.limits.bigTotalBytes;
+    return this.used - this.bigUsed + bytes <= this.limits.totalBytes - this.limits.bigTotalBytes;
+  }
+
+  /**
+   * Make room for a body that does not fit by cutting bodies still arriving
+   * below the minimum rate (after their grace), slowest first, until it fits.
+   * Only a full budget cuts anyone: a slow client harms nobody while there is
+   * room. True when the body fits now.
+   */
+  private reclaim(bytes: number, big: boolean): boolean {
+    const now = this.now();
+    const { minBytesPerSecond, stalledAfterMs } = this.limits;
+    const stalled: { ticket: BodyTicket; rate: number }[] = [];
+    for (const t of this.pending) {
+      const elapsed = now - t.startedAt;
+      if (t.subject === undefined || elapsed < stalledAfterMs) continue;
+      const rate = (t.received * 1000) / elapsed;
+      if (rate < minBytesPerSecond) stalled.push({ ticket: t, rate });
+    }
+    stalled.sort((a, b) => a.rate - b.rate);
+    for (const { ticket } of stalled) {
+      // Only bodies whose share the newcomer needs make room for it (the total is shared by both).
+      if (ticket.big !== big && this.used + bytes <= this.limits.totalBytes) continue;
+      const subject = ticket.subject;
+      this.release(ticket);
+      this.onCut?.(subject, 'stalled_body');
+      if (this.fits(bytes, big)) return true;
+    }
+    return this.fits(bytes, big);
   }
 
   /**

@@ -99,6 +99,7 @@ export function readJsonBody(raw: IncomingMessage, limits: BodyLimits, lane: Ser
   const chunked = ticket !== undefined && Number.isNaN(declared);
   const onData = (chunk: Buffer) => {
     received += chunk.length;
+    if (ticket) ticket.received = received;
     if (chunked && !over && !ticket.grow(received)) {
       raw.off('data', onData);
       first = undefined;

@@ -65,6 +65,27 @@ export const SLOW_BODY_MS = 5_000;
 export const MAX_SLOW_BODIES = 32;
 
 /**
+ * When a request finds the budget full, bodies still arriving slower than
+ * this, STALLED_AFTER_MS or more after their request started (the API server
+ * sends a review's body with its headers), are cut to make room
+ * (slowest first), as Apache's mod_reqtimeout MinRate and nginx's
+ * client_body_timeout do. The API server writes a review in one go over the
+ * cluster network, at megabytes per second; a maximal 7 MiB body at this rate
+ * would not even arrive within the 30 s request timeout. Without it, uploads
+ * that announce just under BIG_BODY_BYTES and send nothing keep the small
+ * bodies' share full by being younger than SLOW_BODY_MS, and every review
+ * gets a 503.
+ */
+export const MIN_BODY_BYTES_PER_S = 64 * 1024;
+/**
+ * Before this a body is not judged stalled. Short, so an attacker who closes
+ * and reopens each upload before it counts as stalled pays a TLS handshake
+ * per upload every half second: a connection flood, which the caller
+ * authentication and the NetworkPolicy keep away, not a budget.
+ */
+export const STALLED_AFTER_MS = 500;
+
+/**
  * An oversized body is read to its end and thrown away, so the client can
  * read its 413 (closing while it sends resets the connection); beyond this
  * much the connection is cut instead.

@@ -27,7 +27,7 @@ export interface ServerMetrics {
   violations: Counter<'endpoint' | 'rule' | 'action'>;
   configReloads: Counter<'result'>;
   tlsReloads: Counter<'result'>;
-  /** reason: client_unauthorized | body_budget | slow_bodies. */
+  /** reason: client_unauthorized | body_budget | slow_bodies | stalled_body. */
   refusals: Counter<'reason'>;
   /** notAfter of the certificate being served, whatever its source. */
   certExpiry: Gauge;
@@ -100,7 +100,7 @@ export function createServerMetrics(registry: Registry): ServerMetrics {
     }),
     refusals: new Counter({
       name: 'tenant_guard_requests_refused_total',
-      help: 'Requests refused before their body was read: client_unauthorized (not the API server), body_budget or slow_bodies (memory budget).',
+      help: 'Requests refused or cut by the server: client_unauthorized (not the API server), body_budget, slow_bodies or stalled_body (the memory budget of request bodies).',
       labelNames: ['reason'],
       registers,
     }),

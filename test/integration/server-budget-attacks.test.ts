@@ -122,3 +122,47 @@ t.test('a body waiting in the lane keeps its reservation after its client left, 
   t.equal(s.metrics.bodyBudget.current!.bytesInFlight, 0, 'and freed once it was');
   first.socket.destroy();
 });
+
+t.test('uploads that announce a small body and send nothing cannot keep the small share full: they are cut when a review needs room', async (t) => {
+  // Small share: 1024 - 768 = 256 KiB, filled by eight stalled uploads of 32 KiB.
+  const s = await server(t, { ...BUDGET, stalledAfterMs: 200 });
+  const stalled = [];
+  for (let i = 0; i < 8; i++) {
+    const c = await open(s.port);
+    c.socket.write(head(`content-length: ${32 * KiB}\r\n`));
+    stalled.push(c);
+  }
+  await sleep(50);
+  const early = await httpsCall(s.url, { ca: ca.certPem, body: small });
+  t.equal(early.status, 503, 'while they are young nothing is judged stalled: the review is refused');
+  await sleep(250);
+  for (let i = 0; i < 5; i++) {
+    const ok = await httpsCall(s.url, { ca: ca.certPem, body: small });
+    t.equal(ok.status, 200, `review ${i + 1} is judged: a stalled upload was cut to make room`);
+  }
+  await sleep(50);
+  const cut = stalled.filter((c) => statusOf(c.text()) === 503);
+  t.ok(cut.length >= 1 && cut.length <= 5, `only as many uploads are cut as the reviews needed (${cut.length} of 8)`);
+  t.match(cut[0]!.text(), /TG_ERR_OVERLOADED[\s\S]*less than 65536 bytes\/s/);
+  t.match(await s.registry.getSingleMetricAsString('tenant_guard_requests_refused_total'), new RegExp(`reason="stalled_body"\\} ${cut.length}`));
+  for (const c of stalled) c.socket.destroy();
+});
+
+t.test('an upload arriving at a steady rate is never cut for a review; the review is refused instead', async (t) => {
+  const s = await server(t, { ...BUDGET, stalledAfterMs: 100 });
+  // Nearly all of the small share (256 KiB), sent at about 160 KiB/s (above the 64 KiB/s minimum).
+  const c = await open(s.port);
+  c.socket.write(head(`content-length: ${256 * KiB - 100}\r\n`));
+  const chunk = 'x'.repeat(8 * KiB);
+  let sent = 0;
+  const feeder = setInterval(() => {
+    if (sent + chunk.length < 250 * KiB) (c.socket.write(chunk), (sent += chunk.length));
+  }, 50);
+  t.teardown(() => clearInterval(feeder));
+  await sleep(400);
+  const refused = await httpsCall(s.url, { ca: ca.certPem, body: small });
+  t.equal(refused.status, 503, 'no room, and the upload in the way is not stalled');
+  t.equal(c.text(), '', 'the steady upload was not cut');
+  clearInterval(feeder);
+  c.socket.destroy();
+});

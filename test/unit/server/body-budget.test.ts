@@ -1,7 +1,7 @@
 import t from 'tap';
 import { BodyBudget, BodyTicket } from '../../../src/server/body-budget.js';
 
-const limits = { totalBytes: 1000, bigTotalBytes: 700, bigBytes: 100, maxSlowBodies: 1, slowAfterMs: 50 };
+const limits = { totalBytes: 1000, bigTotalBytes: 700, bigBytes: 100, maxSlowBodies: 1, slowAfterMs: 50, minBytesPerSecond: 100, stalledAfterMs: 1000 };
 
 t.test('reservations by declared length; the big share leaves room for small bodies', async (t) => {
   const b = new BodyBudget(limits);
@@ -89,4 +89,52 @@ t.test('the sweep frees a ticket whose answer is finished or whose connection we
   t.notOk(judging.released, 'a body waiting to be judged keeps it, its client there or not');
   t.equal(b.bytesInFlight, 200);
   t.equal(b.bodiesInFlight, 2);
+});
+
+t.test('a request that finds the budget full cuts the stalled bodies, slowest first, and only as many as it needs', async (t) => {
+  let now = 0;
+  const b = new BodyBudget(limits, () => now);
+  t.teardown(() => b.close());
+  const cut: string[] = [];
+  b.onCut = (subject, why) => cut.push(`${String(subject)}:${why}`);
+  // The small share is 300: three bodies of 90 and one of 30 fill it.
+  const tickets = (['a', 'b', 'c', 'd'] as const).map((name, i) => {
+    const tk = b.admit(i === 3 ? 30 : 90) as BodyTicket;
+    tk.subject = name;
+    return tk;
+  });
+  now = 500;
+  t.equal(b.admit(60), 'body_budget', 'within their first second no body counts as stalled: refused');
+  t.same(cut, []);
+  now = 2000;
+  tickets[0]!.received = 90; // a: arrived at 45 bytes/s (below 100), but is most of the way
+  tickets[1]!.received = 0; // b: nothing at all
+  tickets[2]!.received = 300; // c: 150 bytes/s, above the minimum rate: never cut
+  tickets[3]!.received = 10; // d: 5 bytes/s
+  const fresh = b.admit(60);
+  t.type(fresh, BodyTicket, 'admitted once room was made');
+  t.same(cut, ['b:stalled_body'], 'the slowest (nothing arrived) is cut first, and one cut was enough for 60 bytes');
+  t.ok(tickets[1]!.released);
+  const more = b.admit(100 - 1);
+  t.type(more, BodyTicket);
+  t.same(cut, ['b:stalled_body', 'd:stalled_body', 'a:stalled_body'], 'then the next slowest, until the newcomer fits');
+  t.notOk(tickets[2]!.released, 'a body arriving above the minimum rate is never cut');
+  tickets[2]!.subject = undefined;
+  t.equal(b.admit(60), 'body_budget', 'nothing left to cut: refused');
+});
+
+t.test('a stalled body is cut only to make room in the share the newcomer needs', async (t) => {
+  let now = 0;
+  const b = new BodyBudget(limits, () => now);
+  t.teardown(() => b.close());
+  const cut: string[] = [];
+  b.onCut = (subject, why) => cut.push(`${String(subject)}:${why}`);
+  const big = b.admit(600) as BodyTicket;
+  big.subject = 'big'; // stalled: nothing arrives
+  for (let i = 0; i < 3; i++) b.admit(99); // small bodies (under bigBytes, 100) that arrived whole and are being judged
+  now = 5000;
+  t.equal(b.admit(50), 'body_budget', 'the small share is full; the total has room');
+  t.same(cut, [], 'so the stalled big body is not cut for a small newcomer: it would free nothing the newcomer needs');
+  t.type(b.admit(150), BodyTicket, 'a big newcomer that does not fit the big share');
+  t.same(cut, ['big:stalled_body'], 'makes room by cutting the stalled big body');
 });
