@@ -129,14 +129,15 @@ export class BodyBudget {
     const stalled: { ticket: BodyTicket; rate: number }[] = [];
     for (const t of this.pending) {
       const elapsed = now - t.startedAt;
-      if (t.subject === undefined || elapsed < stalledAfterMs) continue;
+      // Only bodies that hold bytes of the share the newcomer needs can make room for it. Each share's bound
+      // implies the total's (a share fits => the total fits), so the other share never helps, whatever the total;
+      // and a body that reserves nothing (chunked with no bytes yet, or oversized and dropped) frees nothing.
+      if (t.subject === undefined || elapsed < stalledAfterMs || t.big !== big || t.bytes === 0) continue;
       const rate = (t.received * 1000) / elapsed;
       if (rate < minBytesPerSecond) stalled.push({ ticket: t, rate });
     }
     stalled.sort((a, b) => a.rate - b.rate);
     for (const { ticket } of stalled) {
-      // Only bodies whose share the newcomer needs make room for it (the total is shared by both).
-      if (ticket.big !== big && this.used + bytes <= this.limits.totalBytes) continue;
       const subject = ticket.subject;
       this.release(ticket);
       this.onCut?.(subject, 'stalled_body');

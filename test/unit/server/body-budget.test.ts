@@ -138,3 +138,46 @@ t.test('a stalled body is cut only to make room in the share the newcomer needs'
   t.type(b.admit(150), BodyTicket, 'a big newcomer that does not fit the big share');
   t.same(cut, ['big:stalled_body'], 'makes room by cutting the stalled big body');
 });
+
+t.test('a big newcomer never cuts stalled small bodies, even when the total is spent too (cutting them frees nothing it needs)', async (t) => {
+  let now = 0;
+  const b = new BodyBudget(limits, () => now);
+  t.teardown(() => b.close());
+  const cut: string[] = [];
+  b.onCut = (subject, why) => cut.push(`${String(subject)}:${why}`);
+  // Small share (300) full of stalled small bodies, big share (700) at 650 with a body that is arriving fast.
+  const small = ['s1', 's2', 's3'].map((name) => {
+    const tk = b.admit(99) as BodyTicket;
+    tk.subject = name;
+    return tk;
+  });
+  const bigFast = b.admit(650) as BodyTicket;
+  bigFast.subject = 'bigFast';
+  now = 5000;
+  bigFast.received = 600; // 120 bytes/s: above the minimum rate, never cut
+  t.equal(b.admit(100), 'body_budget', 'the big share cannot take 100 more (750 > 700); the total (1047 > 1000) is spent too');
+  t.same(cut, [], 'no small body was cut: it could not have made room in the big share');
+  t.ok(small.every((s) => !s.released));
+  t.equal(b.bytesInFlight, 947);
+});
+
+t.test('cuts skip bodies that hold nothing: they cannot make room', async (t) => {
+  let now = 0;
+  const b = new BodyBudget(limits, () => now);
+  t.teardown(() => b.close());
+  const cut: string[] = [];
+  b.onCut = (subject, why) => cut.push(`${String(subject)}:${why}`);
+  const empty = b.admit(NaN) as BodyTicket; // chunked, nothing yet (or an oversized body, read and dropped: admit(0))
+  empty.subject = 'empty';
+  const holders = ['h1', 'h2', 'h3'].map((name) => {
+    const tk = b.admit(99) as BodyTicket;
+    tk.subject = name;
+    tk.received = 1000; // fast
+    return tk;
+  });
+  now = 5000;
+  t.equal(b.admit(50), 'body_budget', 'nothing that holds bytes is stalled');
+  t.same(cut, [], 'the empty body was not cut for nothing');
+  t.notOk(empty.released);
+  t.ok(holders.every((h) => !h.released));
+});
