@@ -74,7 +74,10 @@ export const MAX_SLOW_BODIES = 32;
  * would not even arrive within the 30 s request timeout. Without it, uploads
  * that announce just under BIG_BODY_BYTES and send nothing keep the small
  * bodies' share full by being younger than SLOW_BODY_MS, and every review
- * gets a 503.
+ * gets a 503. Small bodies (below BIG_BODY_BYTES) still arriving after
+ * STALLED_AFTER_MS are cut whatever their rate: at this rate alone, one just
+ * under BIG_BODY_BYTES could hold its reservation 4 s, and 64 of them
+ * (4.4 MiB/s) kept the small share full.
  */
 export const MIN_BODY_BYTES_PER_S = 64 * 1024;
 /**

@@ -148,21 +148,45 @@ t.test('uploads that announce a small body and send nothing cannot keep the smal
   for (const c of stalled) c.socket.destroy();
 });
 
-t.test('an upload arriving at a steady rate is never cut for a review; the review is refused instead', async (t) => {
+t.test('a small upload trickling above the minimum rate past the grace is cut for a review (the API server sends small bodies whole)', async (t) => {
   const s = await server(t, { ...BUDGET, stalledAfterMs: 100 });
-  // Nearly all of the small share (256 KiB), sent at about 160 KiB/s (above the 64 KiB/s minimum).
+  // Nearly all of the small share (256 KiB), sent at about 160 KiB/s (above the 64 KiB/s minimum). By the rate
+  // alone such uploads held the small share: 64 of them at 70 KiB/s (4.4 MiB/s) refused 61 of 64 reviews.
   const c = await open(s.port);
   c.socket.write(head(`content-length: ${256 * KiB - 100}\r\n`));
   const chunk = 'x'.repeat(8 * KiB);
   let sent = 0;
   const feeder = setInterval(() => {
-    if (sent + chunk.length < 250 * KiB) (c.socket.write(chunk), (sent += chunk.length));
+    if (sent + chunk.length < 250 * KiB && !c.socket.destroyed) (c.socket.write(chunk), (sent += chunk.length));
   }, 50);
   t.teardown(() => clearInterval(feeder));
   await sleep(400);
-  const refused = await httpsCall(s.url, { ca: ca.certPem, body: small });
-  t.equal(refused.status, 503, 'no room, and the upload in the way is not stalled');
+  const ok = await httpsCall(s.url, { ca: ca.certPem, body: small });
+  t.equal(ok.status, 200, 'the review is judged');
+  await sleep(50);
+  t.equal(statusOf(c.text()), 503, 'the trickling upload was cut to make room');
+  clearInterval(feeder);
+  c.socket.destroy();
+});
+
+t.test('a big upload arriving at a steady rate is never cut for a big newcomer; the newcomer is refused instead', async (t) => {
+  const s = await server(t, { ...BUDGET, stalledAfterMs: 100 });
+  // Nearly all of the big share (768 KiB), sent at about 160 KiB/s (above the 64 KiB/s minimum).
+  const c = await open(s.port);
+  c.socket.write(head(`content-length: ${700 * KiB}\r\n`));
+  const chunk = 'x'.repeat(8 * KiB);
+  let sent = 0;
+  const feeder = setInterval(() => {
+    if (sent + chunk.length < 690 * KiB) (c.socket.write(chunk), (sent += chunk.length));
+  }, 50);
+  t.teardown(() => clearInterval(feeder));
+  await sleep(400);
+  const newcomer = await open(s.port);
+  newcomer.socket.write(head(`content-length: ${300 * KiB}\r\n`));
+  for (let i = 0; i < 50 && newcomer.text() === ''; i++) await sleep(10);
+  t.equal(statusOf(newcomer.text()), 503, 'no room in the big share, and the upload in the way is not stalled');
   t.equal(c.text(), '', 'the steady upload was not cut');
   clearInterval(feeder);
   c.socket.destroy();
+  newcomer.socket.destroy();
 });

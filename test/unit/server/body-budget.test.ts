@@ -109,7 +109,7 @@ t.test('a request that finds the budget full cuts the stalled bodies, slowest fi
   now = 2000;
   tickets[0]!.received = 90; // a: arrived at 45 bytes/s (below 100), but is most of the way
   tickets[1]!.received = 0; // b: nothing at all
-  tickets[2]!.received = 300; // c: 150 bytes/s, above the minimum rate: never cut
+  tickets[2]!.received = 300; // c: 150 bytes/s, above the minimum rate: the fastest, cut last
   tickets[3]!.received = 10; // d: 5 bytes/s
   const fresh = b.admit(60);
   t.type(fresh, BodyTicket, 'admitted once room was made');
@@ -118,7 +118,7 @@ t.test('a request that finds the budget full cuts the stalled bodies, slowest fi
   const more = b.admit(100 - 1);
   t.type(more, BodyTicket);
   t.same(cut, ['b:stalled_body', 'd:stalled_body', 'a:stalled_body'], 'then the next slowest, until the newcomer fits');
-  t.notOk(tickets[2]!.released, 'a body arriving above the minimum rate is never cut');
+  t.notOk(tickets[2]!.released, 'the fastest was not needed');
   tickets[2]!.subject = undefined;
   t.equal(b.admit(60), 'body_budget', 'nothing left to cut: refused');
 });
@@ -171,13 +171,41 @@ t.test('cuts skip bodies that hold nothing: they cannot make room', async (t) =>
   empty.subject = 'empty';
   const holders = ['h1', 'h2', 'h3'].map((name) => {
     const tk = b.admit(99) as BodyTicket;
-    tk.subject = name;
-    tk.received = 1000; // fast
+    tk.subject = undefined; // arrived whole, being judged
     return tk;
   });
   now = 5000;
-  t.equal(b.admit(50), 'body_budget', 'nothing that holds bytes is stalled');
+  t.equal(b.admit(50), 'body_budget', 'nothing that holds bytes is still arriving');
   t.same(cut, [], 'the empty body was not cut for nothing');
   t.notOk(empty.released);
   t.ok(holders.every((h) => !h.released));
+});
+
+t.test('a small body still arriving after the grace is stalled whatever its rate: a trickle above the minimum cannot hold the small share', async (t) => {
+  let now = 0;
+  // At 10 bytes/s a body of 99 bytes may take 9.9 s: the rate alone let each trickle hold its reservation that long.
+  const b = new BodyBudget({ ...limits, minBytesPerSecond: 10 }, () => now);
+  t.teardown(() => b.close());
+  const cut: string[] = [];
+  b.onCut = (subject, why) => cut.push(`${String(subject)}:${why}`);
+  // Three bodies just under bigBytes (100) fill the small share (300).
+  const trickles = ['t1', 't2', 't3'].map((name) => {
+    const tk = b.admit(99) as BodyTicket;
+    tk.subject = name;
+    return tk;
+  });
+  now = 900;
+  trickles.forEach((tk) => (tk.received = 18));
+  t.equal(b.admit(50), 'body_budget', 'within the grace no body is cut');
+  now = 2000;
+  trickles.forEach((tk, i) => (tk.received = 40 + i)); // 20 bytes/s and more: twice the minimum rate
+  t.type(b.admit(50), BodyTicket, 'the review is admitted');
+  t.same(cut, ['t1:stalled_body'], 'by cutting one small body still arriving past the grace, the slowest');
+  // A big body keeps the rate rule: one arriving above the minimum rate is not cut for a big newcomer.
+  const big = b.admit(600) as BodyTicket;
+  big.subject = 'big';
+  now = 4000;
+  big.received = 100; // 50 bytes/s, above 10
+  t.equal(b.admit(200), 'body_budget', 'the big share is full and its body arrives above the minimum rate');
+  t.same(cut, ['t1:stalled_body']);
 });
