@@ -20,7 +20,8 @@ export interface BodyBudgetLimits {
   slowAfterMs: number;
   /**
    * When a request does not fit, bodies arriving slower than this (bytes/s) after `stalledAfterMs` are cut to
-   * make room; small bodies (below `bigBytes`) still arriving after `stalledAfterMs` are cut whatever their rate.
+   * make room; small bodies (below `bigBytes`) still arriving after `stalledAfterMs` are cut whatever their rate,
+   * big ones when, at their rate so far, they would arrive after `slowAfterMs`.
    */
   minBytesPerSecond: number;
   stalledAfterMs: number;
@@ -129,7 +130,7 @@ export class BodyBudget {
    */
   private reclaim(bytes: number, big: boolean): boolean {
     const now = this.now();
-    const { minBytesPerSecond, stalledAfterMs } = this.limits;
+    const { minBytesPerSecond, stalledAfterMs, slowAfterMs } = this.limits;
     const stalled: { ticket: BodyTicket; rate: number }[] = [];
     for (const t of this.pending) {
       const elapsed = now - t.startedAt;
@@ -141,7 +142,10 @@ export class BodyBudget {
       // A small body is one the API server writes whole with its headers: still arriving after the grace, it is
       // stalled whatever its rate. By the rate alone, a body just under bigBytes trickled at the minimum held its
       // reservation 4 s, and 64 of them (4.4 MiB/s in all) kept the small share full: 61 of 64 reviews got a 503.
-      if (rate < minBytesPerSecond || !t.big) stalled.push({ ticket: t, rate });
+      // A big body must also be on pace to arrive within slowAfterMs (a body later than that is slow by definition):
+      // at the minimum rate alone, seven uploads of ~7 MiB (490 KiB/s in all) held the big share for the 30 s
+      // request timeout, and every review from BIG_BODY_BYTES on got a 503.
+      if (!t.big || rate < minBytesPerSecond || rate * slowAfterMs < t.bytes * 1000) stalled.push({ ticket: t, rate });
     }
     stalled.sort((a, b) => a.rate - b.rate);
     for (const { ticket } of stalled) {

@@ -77,7 +77,9 @@ export const MAX_SLOW_BODIES = 32;
  * gets a 503. Small bodies (below BIG_BODY_BYTES) still arriving after
  * STALLED_AFTER_MS are cut whatever their rate: at this rate alone, one just
  * under BIG_BODY_BYTES could hold its reservation 4 s, and 64 of them
- * (4.4 MiB/s) kept the small share full.
+ * (4.4 MiB/s) kept the small share full. Big bodies must also be on pace
+ * to arrive within SLOW_BODY_MS (7 MiB: 1.4 MiB/s), or seven uploads of
+ * ~7 MiB at this rate (490 KiB/s) held the big share for the request timeout.
  */
 export const MIN_BODY_BYTES_PER_S = 64 * 1024;
 /**

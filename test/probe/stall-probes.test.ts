@@ -1,6 +1,7 @@
 // Probes, not part of the suite (package.json "tap.include" lists test/unit and test/integration only): hostile
 // clients against the real body-budget limits over real TLS; each prints one JSON line. Run one at a time:
 //   PROBE=trickle npx tap --disable-coverage test/probe/stall-probes.test.ts   (64 uploads of 256 KiB - 1 at ~70 KiB/s)
+//   PROBE=trickle HOLDERS=7 DECLARED=7190235 BIG_PROBE=1 npx tap ...   (the big share held by 7 uploads at ~70 KiB/s; big reviews probed)
 //   PROBE=grace   npx tap --disable-coverage test/probe/stall-probes.test.ts   (64 uploads sending nothing, reconnecting every 450 ms; HOLDERS, HOLD_MS)
 import { once } from 'node:events';
 import { connect, type TLSSocket } from 'node:tls';
@@ -30,6 +31,18 @@ async function open(port: number): Promise<TLSSocket> {
   socket.on('error', () => undefined);
   await once(socket, 'secureConnect');
   return socket;
+}
+
+/** A big body (300 KiB, sent whole at once): 400 (not JSON) means the budget admitted it, 503 that it refused it. */
+async function bigProbe(port: number): Promise<{ status: number }> {
+  const s = await open(port);
+  let text = '';
+  s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  s.write(head(`content-length: ${300 * KiB}\r\n`));
+  s.write(Buffer.alloc(300 * KiB, 0x20));
+  for (let i = 0; i < 200 && text === ''; i++) await sleep(5);
+  s.destroy();
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? -1) };
 }
 
 t.test(`probe ${MODE}`, async (t) => {
@@ -75,7 +88,7 @@ t.test(`probe ${MODE}`, async (t) => {
   const statuses: Record<number, number> = {};
   const windowMs = Number(process.env.WINDOW_MS ?? 4000);
   while (Date.now() - t0 < windowMs) {
-    const r = await httpsCall(url, { ca: ca.certPem, body: small }).catch(() => ({ status: -1 }));
+    const r = process.env.BIG_PROBE ? await bigProbe(port) : await httpsCall(url, { ca: ca.certPem, body: small }).catch(() => ({ status: -1 }));
     statuses[r.status] = (statuses[r.status] ?? 0) + 1;
     await sleep(50);
   }

@@ -141,7 +141,7 @@ t.test('a stalled body is cut only to make room in the share the newcomer needs'
 
 t.test('a big newcomer never cuts stalled small bodies, even when the total is spent too (cutting them frees nothing it needs)', async (t) => {
   let now = 0;
-  const b = new BodyBudget(limits, () => now);
+  const b = new BodyBudget({ ...limits, slowAfterMs: 10_000 }, () => now); // the big body is on pace (650 bytes within 10 s)
   t.teardown(() => b.close());
   const cut: string[] = [];
   b.onCut = (subject, why) => cut.push(`${String(subject)}:${why}`);
@@ -184,7 +184,7 @@ t.test('cuts skip bodies that hold nothing: they cannot make room', async (t) =>
 t.test('a small body still arriving after the grace is stalled whatever its rate: a trickle above the minimum cannot hold the small share', async (t) => {
   let now = 0;
   // At 10 bytes/s a body of 99 bytes may take 9.9 s: the rate alone let each trickle hold its reservation that long.
-  const b = new BodyBudget({ ...limits, minBytesPerSecond: 10 }, () => now);
+  const b = new BodyBudget({ ...limits, minBytesPerSecond: 10, slowAfterMs: 20_000 }, () => now); // big bodies on pace: 600 bytes within 20 s
   t.teardown(() => b.close());
   const cut: string[] = [];
   b.onCut = (subject, why) => cut.push(`${String(subject)}:${why}`);
@@ -208,4 +208,23 @@ t.test('a small body still arriving after the grace is stalled whatever its rate
   big.received = 100; // 50 bytes/s, above 10
   t.equal(b.admit(200), 'body_budget', 'the big share is full and its body arrives above the minimum rate');
   t.same(cut, ['t1:stalled_body']);
+});
+
+t.test('a big body not on pace to arrive within slowAfterMs is stalled, above the minimum rate or not: trickles cannot hold the big share', async (t) => {
+  let now = 0;
+  // slowAfterMs 5000: a body of 600 bytes must come at 120 bytes/s or more (above the 10 bytes/s minimum).
+  const b = new BodyBudget({ ...limits, minBytesPerSecond: 10, slowAfterMs: 5000, maxSlowBodies: 10 }, () => now);
+  t.teardown(() => b.close());
+  const cut: string[] = [];
+  b.onCut = (subject, why) => cut.push(`${String(subject)}:${why}`);
+  const trickle = b.admit(600) as BodyTicket;
+  trickle.subject = 'trickle';
+  const onPace = b.admit(100) as BodyTicket;
+  onPace.subject = 'onPace';
+  now = 2000;
+  trickle.received = 100; // 50 bytes/s: five times the minimum, yet 12 s for its 600 bytes
+  onPace.received = 50; // 25 bytes/s: its 100 bytes within 4 s
+  t.type(b.admit(200), BodyTicket, 'a big newcomer is admitted');
+  t.same(cut, ['trickle:stalled_body'], 'by cutting the body that would take longer than slowAfterMs to arrive; the one on pace is kept');
+  t.notOk(onPace.released);
 });
