@@ -27,6 +27,9 @@ export interface BodyBudgetLimits {
   stalledAfterMs: number;
 }
 
+/** How often the budget looks for event-loop stalls while bodies are in flight. */
+const STALL_TICK_MS = 50;
+
 /** One admitted body's share of the budget. */
 export class BodyTicket {
   /**
@@ -47,6 +50,8 @@ export class BodyTicket {
   /** Bytes of the body arrived so far (its rate, when the budget is full). */
   received = 0;
   released = false;
+  /** The budget's count of event-loop stall when the ticket was made (its body's time excludes the stalls since). */
+  stallAtStart = 0;
 
   constructor(
     readonly budget: BodyBudget,
@@ -80,13 +85,30 @@ export class BodyBudget {
   private bigUsed = 0;
   private readonly pending = new Set<BodyTicket>();
   private sweeper: NodeJS.Timeout | undefined;
+  /**
+   * Milliseconds the event loop was stuck (a long judgement, GC) while bodies were in flight, as seen by a short
+   * timer. Bytes a client sent while the server could not read them must not make its body look slow: a big
+   * review whose rest waited behind a 700 ms judgement was cut as stalled for a newcomer read before it.
+   */
+  private stalledMs = 0;
+  private lastTick = 0;
+  private ticker: NodeJS.Timeout | undefined;
   /** Called with a cut body's `subject` (the admission handler answers its request). */
   onCut: ((subject: unknown, why: BudgetRefusal) => void) | undefined;
 
   constructor(
     readonly limits: BodyBudgetLimits,
     private readonly now: () => number = Date.now,
+    /** The clock of the stall ticker (tests give a fake one). */
+    private readonly loopNow: () => number = () => performance.now(),
   ) {}
+
+  /** Stall counted so far, with the one in progress: the loop may read a newcomer before the ticker's late turn. */
+  private stallNow(): number {
+    if (this.ticker === undefined) return this.stalledMs;
+    const lag = this.loopNow() - this.lastTick - STALL_TICK_MS;
+    return lag > 0 ? this.stalledMs + lag : this.stalledMs;
+  }
 
   /** Bytes reserved now (metrics, tests). */
   get bytesInFlight(): number {
@@ -104,12 +126,18 @@ export class BodyBudget {
     const big = known && bytes >= this.limits.bigBytes;
     if (!this.fits(bytes, big) && !this.reclaim(bytes, big)) return 'body_budget';
     const ticket = new BodyTicket(this, bytes, big, this.now());
+    ticket.stallAtStart = this.stallNow();
     this.used += bytes;
     if (big) this.bigUsed += bytes;
     this.pending.add(ticket);
     if (this.sweeper === undefined) {
       this.sweeper = setInterval(() => this.sweep(), Math.max(50, this.limits.slowAfterMs / 4));
       this.sweeper.unref();
+    }
+    if (this.ticker === undefined) {
+      this.lastTick = this.loopNow();
+      this.ticker = setInterval(() => this.tick(), STALL_TICK_MS);
+      this.ticker.unref();
     }
     return ticket;
   }
@@ -130,10 +158,11 @@ export class BodyBudget {
    */
   private reclaim(bytes: number, big: boolean): boolean {
     const now = this.now();
+    const stall = this.stallNow();
     const { minBytesPerSecond, stalledAfterMs, slowAfterMs } = this.limits;
     const stalled: { ticket: BodyTicket; rate: number }[] = [];
     for (const t of this.pending) {
-      const elapsed = now - t.startedAt;
+      const elapsed = now - t.startedAt - (stall - t.stallAtStart);
       // Only bodies that hold bytes of the share the newcomer needs can make room for it. Each share's bound
       // implies the total's (a share fits => the total fits), so the other share never helps, whatever the total;
       // and a body that reserves nothing (chunked with no bytes yet, or oversized and dropped) frees nothing.
@@ -211,8 +240,22 @@ export class BodyBudget {
     }
   }
 
+  /** Count how long the event loop was stuck since the last tick (public for tests). */
+  tick(): void {
+    const now = this.loopNow();
+    const lag = now - this.lastTick - STALL_TICK_MS;
+    if (lag > 0) this.stalledMs += lag;
+    this.lastTick = now;
+    if (this.pending.size === 0) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+  }
+
   close(): void {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
+    clearInterval(this.ticker);
+    this.ticker = undefined;
   }
 }

@@ -190,3 +190,36 @@ t.test('a big upload arriving at a steady rate is never cut for a big newcomer; 
   c.socket.destroy();
   newcomer.socket.destroy();
 });
+
+t.test('a legitimate big body whose bytes wait behind a long judgement is not cut as stalled: the stall is the server\'s', async (t) => {
+  const padded = (kib: number) => {
+    const r = reviewOf(inputFor(knativeService('tenant-1', 'hello'), ALICE)) as { request: { object: { metadata: Record<string, unknown> } } };
+    r.request.object.metadata.annotations = { pad: 'x'.repeat(kib * KiB) };
+    return JSON.stringify(r);
+  };
+  let calls = 0;
+  const s = await server(t, { ...BUDGET, stalledAfterMs: 500 }, {
+    evaluate: (...a: Parameters<typeof evaluate>) => {
+      // The first judgement holds the thread 700 ms, past the 500 ms grace.
+      if (calls++ === 0) for (const until = performance.now() + 700; performance.now() < until; );
+      return evaluate(...a);
+    },
+  });
+  const a = padded(300);
+  const b = padded(400);
+  const [A, B, C] = [await open(s.port), await open(s.port), await open(s.port)];
+  B.socket.write(head(`content-length: ${Buffer.byteLength(b)}\r\n`) + b.slice(0, 1024));
+  await sleep(50);
+  A.socket.write(head(`content-length: ${Buffer.byteLength(a)}\r\n`) + a);
+  while (calls === 0) await sleep(1);
+  // While A is judged, a big newcomer that does not fit (400 + 450 > 768 KiB) and then the rest of B arrive: the
+  // server reads the newcomer first, with B's bytes still waiting in its socket.
+  C.socket.write(head(`content-length: ${450 * KiB}\r\n`));
+  await sleep(20);
+  B.socket.write(b.slice(1024));
+  for (let i = 0; i < 300 && (B.text() === '' || C.text() === ''); i++) await sleep(10);
+  t.equal(statusOf(A.text()), 200);
+  t.equal(statusOf(B.text()), 200, 'B is judged: of its time in flight only ~100 ms were the server\'s to read it');
+  t.equal(statusOf(C.text()), 503, 'the newcomer is refused instead');
+  for (const c of [A, B, C]) c.socket.destroy();
+});

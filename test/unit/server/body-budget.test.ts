@@ -228,3 +228,24 @@ t.test('a big body not on pace to arrive within slowAfterMs is stalled, above th
   t.same(cut, ['trickle:stalled_body'], 'by cutting the body that would take longer than slowAfterMs to arrive; the one on pace is kept');
   t.notOk(onPace.released);
 });
+
+t.test('time the event loop was stuck does not count against a body: its bytes waited for the server, not the client', async (t) => {
+  let now = 0;
+  const b = new BodyBudget({ ...limits, stalledAfterMs: 500 }, () => now, () => now);
+  t.teardown(() => b.close());
+  const cut: string[] = [];
+  b.onCut = (subject, why) => cut.push(`${String(subject)}:${why}`);
+  const arriving = b.admit(600) as BodyTicket;
+  arriving.subject = 'arriving';
+  arriving.received = 10;
+  now = 50;
+  b.tick();
+  now = 800; // a 700 ms judgement; the newcomer is read before the ticker's late turn
+  t.equal(b.admit(200), 'body_budget', 'the body has had 100 ms of server time, within its grace: not cut');
+  b.tick();
+  t.equal(b.admit(200), 'body_budget', 'nor once the ticker has counted the stall');
+  t.same(cut, []);
+  for (let at = 850; at <= 1500; at += 50) (now = at), b.tick();
+  t.type(b.admit(200), BodyTicket, 'once it has had its grace of server time, it is cut');
+  t.same(cut, ['arriving:stalled_body']);
+});
