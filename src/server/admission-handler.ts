@@ -83,7 +83,7 @@ export function createAdmissionHandler(deps: AdmissionDeps, limits: BodyLimits, 
       why === 'slow_bodies'
         ? `more than ${budget.limits.maxSlowBodies} request bodies were still arriving after ${budget.limits.slowAfterMs} ms; the newest was cut`
         : why === 'stalled_body'
-          ? `the request body arrived at less than ${budget.limits.minBytesPerSecond} bytes/s while the memory budget of bodies in flight was full; it was cut to make room`
+          ? `the request body was still arriving ${budget.limits.stalledAfterMs} ms after the request started, too slowly, while the memory budget of bodies in flight was full; it was cut to make room`
           : `the request bodies in flight would exceed the server's memory budget (${budget.limits.totalBytes} bytes); retry`;
     const text = JSON.stringify(codedError(503, 'Service Unavailable', message, 'TG_ERR_OVERLOADED'));
     res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'retry-after': '1', connection: 'close' });
