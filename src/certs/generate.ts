@@ -34,10 +34,14 @@ export const MAX_DAYS = 3650;
 // RFC 1123 host names, optionally with one leading wildcard label.
 const DNS_NAME = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
 
-function randomSerial(): string {
-  // 16 random bytes; the first nibble is cleared so the DER integer stays positive (RFC 5280 4.1.2.2).
-  const hex = forge.util.bytesToHex(forge.random.getBytesSync(16));
-  return '0' + hex.slice(1);
+export function randomSerial(): string {
+  // 16 random bytes whose first is 0x40-0x7f: the DER integer is positive (RFC 5280 4.1.2.2) and minimally encoded.
+  // Clearing only the first nibble left a first byte of 0x00 in 1 of 16 serials, and node-forge writes the hex as
+  // is: "0000..." is an INTEGER with illegal padding, which OpenSSL 3 refuses to parse (1 certificate in ~1,000;
+  // a CI run's self-rotation test met one).
+  const bytes = forge.random.getBytesSync(16);
+  const first = 0x40 | (bytes.charCodeAt(0) & 0x3f);
+  return forge.util.bytesToHex(String.fromCharCode(first) + bytes.slice(1));
 }
 
 function validity(cert: forge.pki.Certificate, days: number, lifetimeMs?: number, at?: Date): void {

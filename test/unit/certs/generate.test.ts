@@ -1,6 +1,6 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import t from 'tap';
-import { createCertificateAuthority, createServingCertificate, parseCertificateAuthority, validateSubjectNames } from '../../../src/certs/generate.js';
+import { createCertificateAuthority, createServingCertificate, parseCertificateAuthority, randomSerial, validateSubjectNames } from '../../../src/certs/generate.js';
 
 const ca = createCertificateAuthority({ commonName: 'test CA', days: 30 });
 
@@ -49,4 +49,19 @@ t.test('a CA whose key belongs to another certificate is refused', async (t) => 
   const leaf = createServingCertificate({ ca, dnsNames: ['a'], ipAddresses: [], days: 1 });
   t.throws(() => parseCertificateAuthority(leaf, 'leaf'), { message: /is not a CA/ });
   t.throws(() => parseCertificateAuthority({ certPem: ca.certPem, keyPem: 'garbage' }, 'x'), { message: /^x: the CA key is not a PEM RSA private key$/ });
+});
+
+t.test('serial numbers are positive, minimally encoded DER integers with 126 random bits', async (t) => {
+  const seen = new Set<string>();
+  let badShape = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const s = randomSerial();
+    if (!/^[4-7][0-9a-f]{31}$/.test(s)) badShape++;
+    seen.add(s);
+  }
+  t.equal(badShape, 0, 'first byte 0x40-0x7f: no sign bit, no leading zero byte (OpenSSL 3 refuses "illegal padding")');
+  t.equal(seen.size, 20_000, 'no repeats');
+  const ca = createCertificateAuthority({ commonName: 'serial CA', days: 1 });
+  const x = new X509Certificate(ca.certPem);
+  t.match(x.serialNumber, /^[4-7][0-9A-F]{31}$/, 'what OpenSSL reads back');
 });
