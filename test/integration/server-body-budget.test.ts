@@ -10,6 +10,7 @@ import { createCertificateAuthority, createServingCertificate } from '../../src/
 import { MemoryStore } from '../../src/cluster/memory-store.js';
 import { loadDefaultTenancyConfig } from '../../src/config/default.js';
 import { buildApp } from '../../src/server/app.js';
+import type { BodyBudgetLimits } from '../../src/server/body-budget.js';
 import { staticConfig } from '../../src/server/config-provider.js';
 import { httpsCall } from '../unit/server/https-client.js';
 import { ALICE, capturingLogger, inputFor, knativeService, reviewOf } from '../unit/server/reviews.js';
@@ -19,7 +20,7 @@ const pair = createServingCertificate({ ca, dnsNames: ['localhost'], ipAddresses
 const small = JSON.stringify(reviewOf(inputFor(knativeService('tenant-1', 'hello'), ALICE)));
 const KiB = 1024;
 
-async function server(t: Test) {
+async function server(t: Test, bodyBudget: Partial<BodyBudgetLimits> = { totalBytes: 1024 * KiB, bigTotalBytes: 768 * KiB, bigBytes: 256 * KiB, maxSlowBodies: 1, slowAfterMs: 300 }) {
   const log = capturingLogger();
   const registry = new Registry();
   const app = buildApp({
@@ -28,7 +29,7 @@ async function server(t: Test) {
     logger: log.logger,
     registry,
     tls: { cert: pair.certPem, key: pair.keyPem },
-    bodyBudget: { totalBytes: 1024 * KiB, bigTotalBytes: 768 * KiB, bigBytes: 256 * KiB, maxSlowBodies: 1, slowAfterMs: 300 },
+    bodyBudget,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
@@ -114,19 +115,7 @@ t.test('slow bodies beyond their cap: the newest is cut, the oldest keeps going'
 
 t.test('every way a request ends frees its reservation at once, without the sweep', async (t) => {
   // A sweep every 150 s: within the test only the handler's own releases can free anything.
-  const log = capturingLogger();
-  const registry = new Registry();
-  const app = buildApp({
-    config: staticConfig(loadDefaultTenancyConfig()),
-    state: new MemoryStore(),
-    logger: log.logger,
-    registry,
-    tls: { cert: pair.certPem, key: pair.keyPem },
-    bodyBudget: { totalBytes: 16 * 1024 * KiB, bigTotalBytes: 12 * 1024 * KiB, bigBytes: 256 * KiB, maxSlowBodies: 10, slowAfterMs: 600_000 },
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(() => app.close());
-  const port = (app.server.address() as { port: number }).port;
+  const { registry, port } = await server(t, { totalBytes: 16 * 1024 * KiB, bigTotalBytes: 12 * 1024 * KiB, bigBytes: 256 * KiB, maxSlowBodies: 10, slowAfterMs: 600_000 });
   const url = `https://127.0.0.1:${port}/validate`;
   const gauges = async () => {
     const text = await registry.metrics();
